@@ -1,0 +1,34 @@
+//! The argument grammar of `#[hot(...)]`.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+
+/// Arguments given to `#[hot]`.
+pub struct Args {
+    /// Path to the runtime crate; `::hotreload_runtime` unless `crate = "…"`.
+    pub krate: syn::Path,
+}
+
+impl Args {
+    pub fn parse(tokens: TokenStream) -> syn::Result<Args> {
+        let mut krate: Option<syn::Path> = None;
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("crate") {
+                if krate.is_some() {
+                    return Err(meta.error("`crate` is given twice"));
+                }
+                let lit: syn::LitStr = meta.value()?.parse()?;
+                krate = Some(lit.parse()?);
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown argument to #[hot]; the only argument is `crate = \"path::to::hotreload_runtime\"`",
+                ))
+            }
+        });
+        parser.parse2(tokens)?;
+        Ok(Args {
+            krate: krate.unwrap_or_else(|| syn::parse_quote!(::hotreload_runtime)),
+        })
+    }
+}

@@ -1,0 +1,366 @@
+//! Builds the output of `#[hot]`.
+//!
+//! For `pub fn step(world: &mut World, dt: f32) { body }` the output is
+//!
+//! ```ignore
+//! ::hotreload_runtime::__private::hot_item! {
+//!     // used without the runtime's `reload` feature: the item as written
+//!     { pub fn step(world: &mut World, dt: f32) { body } }
+//!     // used with it:
+//!     {
+//!         #[doc(hidden)]
+//!         fn __hotreload_impl_step(world: &mut World, dt: f32) { body }
+//!
+//!         #[inline]
+//!         pub fn step(__hot_arg0: &mut World, __hot_arg1: f32) {
+//!             type __HotFn = fn(&mut World, f32);
+//!             // starts at the statically linked body: no build, no dylib
+//!             static __HOT_SLOT: Slot = Slot::new(__hotreload_impl_step as __HotFn as *mut ());
+//!             #[distributed_slice(ENTRIES)]
+//!             static __HOT_ENTRY: Entry = Entry::new(&__HOT_SLOT, "crate::module::step", ...);
+//!             // SAFETY: the slot only ever holds functions of type __HotFn
+//!             let f = unsafe { transmute::<*mut (), __HotFn>(__HOT_SLOT.get()) };
+//!             f(__hot_arg0, __hot_arg1)
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! Methods of a `#[hot] impl` block get the same shape, with the
+//! implementation as a hidden associated function and `Self` spelled out in
+//! the slot's function pointer type.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+use syn::visit_mut::VisitMut;
+use syn::{
+    Attribute, Block, FnArg, ImplItem, Item, ItemFn, ItemImpl, ReceiverKind, ReturnType,
+    Signature, Type, Visibility,
+};
+
+use crate::attr::Args;
+use crate::valid::{self, Errors};
+
+/// Entry point: never panics; on an error the item is still emitted as the
+/// user wrote it, next to the `compile_error!`, so the user's own errors
+/// stay visible.
+pub fn hot(args: TokenStream, input: TokenStream) -> TokenStream {
+    let args = match Args::parse(args) {
+        Ok(args) => args,
+        Err(error) => return with_error(input, error),
+    };
+    // An item that does not parse is handed back untouched: rustc then
+    // reports the user's own syntax error instead of ours.
+    let Ok(item) = syn::parse2::<Item>(input.clone()) else {
+        return input;
+    };
+    let expanded = match &item {
+        Item::Fn(item_fn) => free_fn(&args, item_fn),
+        Item::Impl(item_impl) => impl_block(&args, item_impl),
+        other => Err(syn::Error::new_spanned(
+            item_keyword(other),
+            "#[hot] goes on a `fn` or on an inherent `impl` block; \
+             types that cross a reload need no mark",
+        )),
+    };
+    match expanded {
+        Ok(on) => {
+            let krate = &args.krate;
+            quote! {
+                #krate::__private::hot_item! {
+                    { #input }
+                    { #on }
+                }
+            }
+        }
+        Err(error) => with_error(input, error),
+    }
+}
+
+fn with_error(input: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.into_compile_error();
+    quote!(#input #error)
+}
+
+/// The tokens to point an "unsupported item" error at: the item's keyword
+/// and name rather than its whole body.
+fn item_keyword(item: &Item) -> TokenStream {
+    match item {
+        Item::Struct(i) => keyword_and_name(&i.struct_token, &i.ident),
+        Item::Enum(i) => keyword_and_name(&i.enum_token, &i.ident),
+        Item::Trait(i) => keyword_and_name(&i.trait_token, &i.ident),
+        Item::Mod(i) => keyword_and_name(&i.mod_token, &i.ident),
+        Item::Static(i) => keyword_and_name(&i.static_token, &i.ident),
+        Item::Const(i) => keyword_and_name(&i.const_token, &i.ident),
+        other => other.to_token_stream(),
+    }
+}
+
+fn keyword_and_name(keyword: &impl ToTokens, name: &syn::Ident) -> TokenStream {
+    quote!(#keyword #name)
+}
+
+fn free_fn(args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    valid::signature(&item.sig, false, &mut errors);
+    errors.finish()?;
+    let hot = HotFn {
+        attrs: &item.attrs,
+        vis: &item.vis,
+        sig: &item.sig,
+        block: &item.block,
+        self_ty: None,
+    };
+    let (implementation, trampoline) = hot.expand(&args.krate);
+    Ok(quote!(#implementation #trampoline))
+}
+
+fn impl_block(args: &Args, item: &ItemImpl) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    valid::item_impl(item, &mut errors);
+    errors.finish()?;
+    let mut items = Vec::new();
+    for impl_item in &item.items {
+        match impl_item {
+            ImplItem::Fn(method) => {
+                let hot = HotFn {
+                    attrs: &method.attrs,
+                    vis: &method.vis,
+                    sig: &method.sig,
+                    block: &method.block,
+                    self_ty: Some(&item.self_ty),
+                };
+                let (implementation, trampoline) = hot.expand(&args.krate);
+                items.push(implementation);
+                items.push(trampoline);
+            }
+            other => items.push(other.to_token_stream()),
+        }
+    }
+    let attrs = &item.attrs;
+    let impl_token = &item.impl_token;
+    let self_ty = &item.self_ty;
+    Ok(quote! {
+        #(#attrs)*
+        #impl_token #self_ty {
+            #(#items)*
+        }
+    })
+}
+
+/// One function to make hot: a free function or a method.
+struct HotFn<'a> {
+    attrs: &'a [Attribute],
+    vis: &'a Visibility,
+    sig: &'a Signature,
+    block: &'a Block,
+    /// The impl's self type, for methods.
+    self_ty: Option<&'a Type>,
+}
+
+impl HotFn<'_> {
+    /// Returns the implementation function and the trampoline.
+    fn expand(&self, krate: &syn::Path) -> (TokenStream, TokenStream) {
+        let private = quote!(#krate::__private);
+        let name = &self.sig.ident;
+        let impl_name = format_ident!("__hotreload_impl_{}", name);
+
+        // The implementation: the user's signature and body under a hidden
+        // name. Lint and cfg attributes apply to it as well.
+        let mut impl_sig = self.sig.clone();
+        impl_sig.ident = impl_name.clone();
+        let lint_attrs = self.attrs.iter().filter(|attr| {
+            ["allow", "expect", "warn", "deny", "forbid", "cfg", "cfg_attr"]
+                .iter()
+                .any(|name| attr.path().is_ident(name))
+        });
+        let block = self.block;
+        let implementation = quote! {
+            #[doc(hidden)]
+            #(#lint_attrs)*
+            #impl_sig #block
+        };
+
+        // The function pointer type of the slot, with `Self` spelled out
+        // (statics inside a method cannot name `Self`).
+        let mut pointer_args = Vec::new();
+        let mut params = Vec::new();
+        let mut call_args = Vec::new();
+        for (index, arg) in self.sig.inputs.iter().enumerate() {
+            match arg {
+                FnArg::Receiver(receiver) => {
+                    let self_ty = self.self_ty.expect("validated: receivers only in impls");
+                    let ty: Type = match &receiver.kind {
+                        ReceiverKind::Value => self_ty.clone(),
+                        ReceiverKind::Reference(and, lifetime, mutability) => {
+                            syn::parse_quote!(#and #lifetime #mutability #self_ty)
+                        }
+                        ReceiverKind::Typed(_, ty) => (**ty).clone(),
+                        _ => self_ty.clone(),
+                    };
+                    pointer_args.push(ty);
+                    let mut receiver = receiver.clone();
+                    receiver.mutability = None;
+                    params.push(receiver.to_token_stream());
+                    call_args.push(quote!(self));
+                }
+                FnArg::Typed(pat_type) => {
+                    let arg_name = format_ident!("__hot_arg{}", index);
+                    let ty = &pat_type.ty;
+                    pointer_args.push((**ty).clone());
+                    params.push(quote!(#arg_name: #ty));
+                    call_args.push(arg_name.to_token_stream());
+                }
+            }
+        }
+        let mut output = match &self.sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+        };
+        if let Some(self_ty) = self.self_ty {
+            let mut replace = ReplaceSelf(self_ty);
+            pointer_args.iter_mut().for_each(|ty| replace.visit_type_mut(ty));
+            if let Some(ty) = &mut output {
+                replace.visit_type_mut(ty);
+            }
+        }
+        let lifetimes: Vec<_> = self.sig.generics.lifetimes().map(|l| &l.lifetime).collect();
+        let for_lifetimes = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
+        let unsafety = &self.sig.safety;
+        let arrow_output = output.as_ref().map(|ty| quote!(-> #ty));
+        let pointer = quote!(#for_lifetimes #unsafety fn(#(#pointer_args),*) #arrow_output);
+
+        // What the registry knows about the function.
+        let path_suffix = match self.self_ty {
+            Some(self_ty) => format!("::{}::{}", compact(self_ty), name),
+            None => format!("::{name}"),
+        };
+        let signature = compact(&pointer);
+        let source_hash = fnv1a(
+            format!("{}{}", self.sig.to_token_stream(), self.block.to_token_stream()).as_bytes(),
+        );
+        let probes = pointer_args
+            .iter()
+            .chain(output.iter())
+            .map(|ty| probe(&private, ty));
+        let impl_path = match self.self_ty {
+            Some(self_ty) => quote!(<#self_ty>::#impl_name),
+            None => quote!(#impl_name),
+        };
+        let call = match unsafety {
+            syn::Safety::Unsafe(_) => quote!(unsafe { __hot_fn(#(#call_args),*) }),
+            _ => quote!(__hot_fn(#(#call_args),*)),
+        };
+
+        let attrs = self.attrs;
+        let has_inline = self.attrs.iter().any(|attr| attr.path().is_ident("inline"));
+        let inline = (!has_inline).then(|| quote!(#[inline]));
+        let vis = self.vis;
+        let mut trampoline_sig = self.sig.clone();
+        trampoline_sig.inputs = syn::parse_quote!(#(#params),*);
+        let linkme = quote!(#private::linkme);
+        let trampoline = quote! {
+            #(#attrs)*
+            #inline
+            #vis #trampoline_sig {
+                type __HotFn = #pointer;
+                static __HOT_SLOT: #private::Slot =
+                    #private::Slot::new(#impl_path as __HotFn as *mut ());
+                #[#linkme::distributed_slice(#private::ENTRIES)]
+                #[linkme(crate = #linkme)]
+                static __HOT_ENTRY: #private::Entry = #private::Entry::new(
+                    &__HOT_SLOT,
+                    ::core::concat!(::core::module_path!(), #path_suffix),
+                    #signature,
+                    {
+                        fn layout(hasher: &mut #private::LayoutHasher) {
+                            #[allow(unused_imports)]
+                            use #private::{DeepLayout as _, NameLayout as _, ShallowLayout as _};
+                            #(#probes)*
+                        }
+                        layout
+                    },
+                    #source_hash,
+                    ::core::env!("CARGO_PKG_NAME"),
+                    ::core::env!("CARGO_MANIFEST_DIR"),
+                );
+                // SAFETY: the slot only ever holds a function of type
+                // `__HotFn`: the static implementation above, or one from a
+                // reloaded build whose signature and layouts were verified
+                // to match.
+                let __hot_fn = unsafe {
+                    ::core::mem::transmute::<*mut (), __HotFn>(__HOT_SLOT.get())
+                };
+                #call
+            }
+        };
+        (implementation, trampoline)
+    }
+}
+
+/// A statement that feeds the layout of `ty` to the hasher. References are
+/// looked through: what matters is the layout of the data they point at.
+fn probe(private: &TokenStream, ty: &Type) -> TokenStream {
+    let mut ty = ty.clone();
+    StaticLifetimes.visit_type_mut(&mut ty);
+    let mut tags = Vec::new();
+    while let Type::Reference(reference) = ty {
+        tags.push(if reference.mutability.is_some() { "&mut" } else { "&" });
+        ty = *reference.elem;
+    }
+    let tags = tags.concat();
+    quote! {
+        hasher.tag(#tags);
+        (&&&#private::Probe::<#ty>::new()).layout(hasher);
+    }
+}
+
+/// Replaces the type `Self` with the impl's self type.
+struct ReplaceSelf<'a>(&'a Type);
+
+impl VisitMut for ReplaceSelf<'_> {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::Path(path) = ty
+            && path.qself.is_none()
+            && path.path.is_ident("Self")
+        {
+            *ty = self.0.clone();
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+/// Replaces every lifetime with `'static`, so a type from the signature can
+/// be named inside the function body.
+struct StaticLifetimes;
+
+impl VisitMut for StaticLifetimes {
+    fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+        *lifetime = syn::Lifetime::new("'static", Span::call_site());
+    }
+}
+
+/// Tokens as a string without the spaces `TokenStream` puts between every
+/// token: `fn(&mut World, f32) -> i32`.
+fn compact(tokens: &impl ToTokens) -> String {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '\'';
+    let spaced = tokens.to_token_stream().to_string();
+    let mut out = String::with_capacity(spaced.len());
+    let mut chars = spaced.chars().peekable();
+    while let Some(c) = chars.next() {
+        let prev = out.chars().last().unwrap_or(' ');
+        let next = chars.peek().copied().unwrap_or(' ');
+        if c != ' ' || word(prev) && word(next) || prev == ',' || prev == '>' && word(next) {
+            out.push(c);
+        }
+    }
+    out.replace("->", " -> ").replace("  ", " ")
+}
+
+/// FNV-1a: a stable hash that does not depend on the compiler's hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}

@@ -1,0 +1,131 @@
+//! The one error type of the runtime. Every message says what happened,
+//! where, and what to do; refused reloads carry a stable `HOT0xx` code
+//! (listed in the README).
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What went wrong. Nothing here stops the program: a failed or refused
+/// reload leaves the last good code running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `cargo` could not be started.
+    #[error(
+        "HOT002 cannot run `{cargo}`: {source}. Install cargo or set the CARGO environment \
+         variable to its path; the program keeps running the code it started with"
+    )]
+    CargoMissing {
+        cargo: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The running program does not sit in a cargo target directory.
+    #[error(
+        "HOT003 cannot tell which cargo target directory built `{exe}` (no CACHEDIR.TAG above \
+         it). Start the program with `cargo run`, or set CARGO_TARGET_DIR"
+    )]
+    TargetDir { exe: PathBuf },
+
+    /// The file watcher could not be set up.
+    #[error("HOT004 cannot watch `{path}` for changes: {message}")]
+    Watch { path: PathBuf, message: String },
+
+    /// The private directory for loaded builds could not be made safely.
+    #[error("HOT005 cannot create a private staging directory: {0}")]
+    Staging(String),
+
+    /// The compiler rejected the edit.
+    #[error(
+        "HOT001 build of `{package}` failed; the program keeps running the last good code. \
+         Fix the error and save again.\n{rendered}"
+    )]
+    Build { package: String, rendered: String },
+
+    /// Cargo ran but produced no library to load.
+    #[error("HOT006 cargo built `{package}` but reported no cdylib artifact: {detail}")]
+    NoArtifact { package: String, detail: String },
+
+    /// The new build could not be loaded.
+    #[error("HOT020 cannot load the new build of `{package}` from `{path}`: {message}")]
+    Load {
+        package: String,
+        path: PathBuf,
+        message: String,
+    },
+
+    /// The new build has no manifest this runtime can read.
+    #[error(
+        "HOT021 the new build of `{package}` has no hotreload manifest: {message}. Check that \
+         `{package}` depends on hotreload-runtime with the `reload` feature enabled in its own \
+         Cargo.toml, at the same version as the running program"
+    )]
+    NoManifest { package: String, message: String },
+
+    /// The new build was made with another compiler, target or profile.
+    #[error(
+        "HOT030 the new build of `{package}` was made with a different {what}: running \
+         program `{old}`, new build `{new}`. Restart the program to use the new toolchain"
+    )]
+    BuildMismatch {
+        package: String,
+        what: &'static str,
+        old: String,
+        new: String,
+    },
+
+    /// Some functions of the new build cannot replace the running ones.
+    #[error("{}", Refusals(.0))]
+    Refused(Vec<Refusal>),
+}
+
+impl Error {
+    /// The stable code at the start of the message (`HOT001`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Build { .. } => "HOT001",
+            Error::CargoMissing { .. } => "HOT002",
+            Error::TargetDir { .. } => "HOT003",
+            Error::Watch { .. } => "HOT004",
+            Error::Staging(_) => "HOT005",
+            Error::NoArtifact { .. } => "HOT006",
+            Error::Load { .. } => "HOT020",
+            Error::NoManifest { .. } => "HOT021",
+            Error::BuildMismatch { .. } => "HOT030",
+            Error::Refused(refusals) => refusals.first().map_or("HOT010", |r| r.code),
+        }
+    }
+}
+
+/// Why one function of a new build cannot replace the running one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `HOT010` (signature) or `HOT011` (layout).
+    pub code: &'static str,
+    /// The function's stable path.
+    pub function: String,
+    /// What differs and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} `{}`: {}", self.code, self.function, self.message)
+    }
+}
+
+struct Refusals<'a>(&'a [Refusal]);
+
+impl fmt::Display for Refusals<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "reload refused, nothing was swapped; the program keeps running the last good code"
+        )?;
+        for refusal in self.0 {
+            write!(f, "\n  {refusal}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+//! [`Reloader`] without the `reload` feature: same API, does nothing, costs
+//! nothing.
+
+use crate::{Error, Update};
+
+/// The hot-reload handle. This build has the `reload` feature off: `#[hot]`
+/// functions are ordinary functions and nothing is watched or rebuilt.
+pub struct Reloader(());
+
+impl Reloader {
+    /// Returns an inert handle.
+    pub fn start() -> Result<Reloader, Error> {
+        Ok(Reloader(()))
+    }
+
+    /// Accepted for the same API as with `reload` on.
+    pub fn report(self, _on: bool) -> Reloader {
+        self
+    }
+
+    /// Always [`Update::Idle`].
+    #[inline(always)]
+    pub fn update(&mut self) -> Update {
+        Update::Idle
+    }
+}

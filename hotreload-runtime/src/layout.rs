@@ -1,0 +1,227 @@
+//! Layout fingerprints of the types that cross a reload.
+//!
+//! The host keeps its data in the types it was compiled with; new code may
+//! only be called with them if it agrees on their layout. Each argument and
+//! return type of a hot function is fed to a [`LayoutHasher`]:
+//!
+//! - deeply, if it implements [`Layout`] (primitives, `String`, `Vec`,
+//!   `Option`, `Box`, arrays, slices, tuples, and types whose impl the user
+//!   provides): field by field, recursively;
+//! - otherwise by type name, size and alignment. A swap of two fields of the
+//!   same type inside such a type is not detected; that is the documented
+//!   limit of the fallback.
+//!
+//! References are looked through by `#[hot]`: `&mut World` is fingerprinted
+//! as `World` plus a tag.
+
+use std::marker::PhantomData;
+
+/// A stable 64-bit hasher (FNV-1a): the same input gives the same value in
+/// every build, unlike `std`'s randomly keyed hashers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayoutHasher(u64);
+
+impl Default for LayoutHasher {
+    fn default() -> Self {
+        LayoutHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl LayoutHasher {
+    /// Feeds bytes.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// Feeds a string and its length (so `"ab","c"` differs from `"a","bc"`).
+    pub fn tag(&mut self, text: &str) {
+        self.number(text.len());
+        self.write(text.as_bytes());
+    }
+
+    /// Feeds a number.
+    pub fn number(&mut self, value: usize) {
+        self.write(&(value as u64).to_le_bytes());
+    }
+
+    /// Feeds name, size and alignment of `T`.
+    pub fn shape<T>(&mut self) {
+        self.tag(std::any::type_name::<T>());
+        self.number(std::mem::size_of::<T>());
+        self.number(std::mem::align_of::<T>());
+    }
+
+    /// The fingerprint.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A type whose layout can be fingerprinted deeply.
+///
+/// Implement it for a type that crosses a reload by feeding its name, size,
+/// alignment and, for each field, the field's name, offset
+/// (`std::mem::offset_of!`) and `Layout`.
+pub trait Layout {
+    /// Feeds this type's layout to `hasher`.
+    fn layout(hasher: &mut LayoutHasher);
+}
+
+macro_rules! shape_layout {
+    ($($ty:ty),*) => {$(
+        impl Layout for $ty {
+            fn layout(hasher: &mut LayoutHasher) {
+                hasher.shape::<$ty>();
+            }
+        }
+    )*};
+}
+
+shape_layout!(
+    (), bool, char, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64,
+    String, std::time::Duration
+);
+
+impl Layout for str {
+    fn layout(hasher: &mut LayoutHasher) {
+        hasher.tag("str");
+    }
+}
+
+impl<T: Layout> Layout for [T] {
+    fn layout(hasher: &mut LayoutHasher) {
+        hasher.tag("[]");
+        T::layout(hasher);
+    }
+}
+
+impl<T: Layout, const N: usize> Layout for [T; N] {
+    fn layout(hasher: &mut LayoutHasher) {
+        hasher.tag("[;]");
+        hasher.number(N);
+        T::layout(hasher);
+    }
+}
+
+macro_rules! wrapper_layout {
+    ($($name:literal => $ty:ty),*) => {$(
+        impl<T: Layout> Layout for $ty {
+            fn layout(hasher: &mut LayoutHasher) {
+                hasher.tag($name);
+                hasher.number(std::mem::size_of::<$ty>());
+                T::layout(hasher);
+            }
+        }
+    )*};
+}
+
+wrapper_layout!(
+    "Vec" => Vec<T>,
+    "Option" => Option<T>,
+    "Box" => Box<T>,
+    "&" => &T,
+    "&mut" => &mut T,
+    "VecDeque" => std::collections::VecDeque<T>
+);
+
+macro_rules! tuple_layout {
+    ($($name:ident)+) => {
+        impl<$($name: Layout),+> Layout for ($($name,)+) {
+            fn layout(hasher: &mut LayoutHasher) {
+                hasher.shape::<($($name,)+)>();
+                $($name::layout(hasher);)+
+            }
+        }
+    };
+}
+
+tuple_layout!(A);
+tuple_layout!(A B);
+tuple_layout!(A B C);
+tuple_layout!(A B C D);
+tuple_layout!(A B C D E);
+tuple_layout!(A B C D E F);
+
+/// Chooses, for the type `T` named in `#[hot]`'s output, the deepest
+/// fingerprint available (autoref specialization: method lookup tries
+/// `&&Probe<T>` before `&Probe<T>` before `Probe<T>`).
+pub struct Probe<T: ?Sized>(PhantomData<fn() -> *const T>);
+
+impl<T: ?Sized> Probe<T> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Probe(PhantomData)
+    }
+}
+
+/// `T: Layout`: field by field.
+pub trait DeepLayout {
+    fn layout(&self, hasher: &mut LayoutHasher);
+}
+
+impl<T: ?Sized + Layout> DeepLayout for &&Probe<T> {
+    fn layout(&self, hasher: &mut LayoutHasher) {
+        T::layout(hasher);
+    }
+}
+
+/// Sized `T` without `Layout`: name, size, alignment.
+pub trait ShallowLayout {
+    fn layout(&self, hasher: &mut LayoutHasher);
+}
+
+impl<T> ShallowLayout for &Probe<T> {
+    fn layout(&self, hasher: &mut LayoutHasher) {
+        hasher.shape::<T>();
+    }
+}
+
+/// Unsized `T` without `Layout` (`dyn Trait`): the name only.
+pub trait NameLayout {
+    fn layout(&self, hasher: &mut LayoutHasher);
+}
+
+impl<T: ?Sized> NameLayout for Probe<T> {
+    fn layout(&self, hasher: &mut LayoutHasher) {
+        hasher.tag(std::any::type_name::<T>());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Opaque {
+        _a: u32,
+    }
+
+    fn fingerprint(feed: impl FnOnce(&mut LayoutHasher)) -> u64 {
+        let mut hasher = LayoutHasher::default();
+        feed(&mut hasher);
+        hasher.finish()
+    }
+
+    #[test]
+    fn probe_prefers_the_deepest_fingerprint() {
+        let deep = fingerprint(|h| (&&&Probe::<Vec<u32>>::new()).layout(h));
+        assert_eq!(deep, fingerprint(|h| <Vec<u32>>::layout(h)));
+        let shallow = fingerprint(|h| (&&&Probe::<Opaque>::new()).layout(h));
+        assert_eq!(shallow, fingerprint(|h| h.shape::<Opaque>()));
+        let name = fingerprint(|h| (&&&Probe::<dyn Fn()>::new()).layout(h));
+        assert_eq!(name, fingerprint(|h| h.tag(std::any::type_name::<dyn Fn()>())));
+    }
+
+    #[test]
+    fn different_element_types_differ() {
+        assert_ne!(
+            fingerprint(|h| <Vec<u32>>::layout(h)),
+            fingerprint(|h| <Vec<i32>>::layout(h))
+        );
+        assert_ne!(
+            fingerprint(|h| <(u8, u16)>::layout(h)),
+            fingerprint(|h| <(u16, u8)>::layout(h))
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! Change a Rust function while the program runs, save, and the running
+//! program calls the new code a fraction of a second later, with all its
+//! state intact.
+//!
+//! ```ignore
+//! use hotreload_runtime::hot;
+//!
+//! #[hot]
+//! pub fn step(world: &mut World, dt: f32) { /* edit me while it runs */ }
+//!
+//! fn main() {
+//!     let mut hot = hotreload_runtime::Reloader::start().expect("hot reload");
+//!     let mut world = World::default();
+//!     loop {
+//!         step(&mut world, 1.0 / 60.0);
+//!         hot.update(); // safe point: new code takes effect here
+//!     }
+//! }
+//! ```
+//!
+//! Everything runs only with the `reload` feature; without it `#[hot]`
+//! leaves items as written and [`Reloader`] does nothing.
+//!
+//! The pipeline, one module per stage: [`watch`] -> [`build`] -> [`stage`]
+//! -> [`load`] -> [`verify`] -> [`apply`] -> [`report`]; [`reloader`] ties
+//! them together.
+
+pub use hotreload_macros::hot;
+
+mod error;
+pub mod layout;
+mod registry;
+
+#[cfg(feature = "reload")]
+mod apply;
+#[cfg(feature = "reload")]
+mod build;
+#[cfg(feature = "reload")]
+mod load;
+#[cfg(feature = "reload")]
+mod reloader;
+mod report;
+#[cfg(feature = "reload")]
+mod stage;
+#[cfg(feature = "reload")]
+mod verify;
+#[cfg(feature = "reload")]
+mod watch;
+
+pub use error::{Error, Refusal};
+pub use layout::{Layout, LayoutHasher};
+pub use report::{Reload, Timings, Update};
+
+#[cfg(feature = "reload")]
+pub use reloader::Reloader;
+
+#[cfg(not(feature = "reload"))]
+mod inert;
+#[cfg(not(feature = "reload"))]
+pub use inert::Reloader;
+
+/// Used by the code `#[hot]` generates; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::layout::{DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout};
+    pub use crate::registry::{ENTRIES, Entry, Slot};
+    pub use linkme;
+
+    /// Chooses between the item as written (first group) and the hot
+    /// expansion (second group), by the runtime's `reload` feature.
+    #[cfg(feature = "reload")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __hotreload_item {
+        ({ $($as_written:tt)* } { $($hot:tt)* }) => { $($hot)* };
+    }
+
+    #[cfg(not(feature = "reload"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __hotreload_item {
+        ({ $($as_written:tt)* } { $($hot:tt)* }) => { $($as_written)* };
+    }
+
+    pub use crate::__hotreload_item as hot_item;
+}

@@ -1,0 +1,158 @@
+//! What `#[hot]` registers: one [`Slot`] and one [`Entry`] per hot function,
+//! collected by `linkme` into [`ENTRIES`], and the [`Manifest`] a reloaded
+//! build exports so the host can read its entries.
+//!
+//! The host and every loaded generation each have their own copy of these
+//! statics; the host matches them by [`Entry::path`].
+
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::layout::LayoutHasher;
+
+/// Where a hot function's trampoline finds the code to call.
+///
+/// `current` is read with one Acquire load per call. It starts at the
+/// statically linked implementation (`original`), so a program runs without
+/// any build or dylib until the first edit.
+#[repr(C)]
+pub struct Slot {
+    current: AtomicPtr<()>,
+    original: *mut (),
+}
+
+// SAFETY: `original` is a function pointer that is never written after
+// construction; `current` is atomic.
+unsafe impl Sync for Slot {}
+
+impl Slot {
+    /// A slot pointing at `implementation`, a function pointer cast to
+    /// `*mut ()`.
+    #[doc(hidden)]
+    pub const fn new(implementation: *mut ()) -> Slot {
+        Slot {
+            current: AtomicPtr::new(implementation),
+            original: implementation,
+        }
+    }
+
+    /// The function to call now.
+    #[inline(always)]
+    pub fn get(&self) -> *mut () {
+        self.current.load(Ordering::Acquire)
+    }
+
+    /// The implementation this copy of the code was compiled with.
+    pub fn original(&self) -> *mut () {
+        self.original
+    }
+
+    /// Points the slot at `implementation`; trampolines see it on their
+    /// next call.
+    ///
+    /// # Safety
+    /// `implementation` must be a function of exactly the type the slot's
+    /// trampoline transmutes it to, and stay mapped for as long as the slot
+    /// can be read.
+    pub(crate) unsafe fn set(&self, implementation: *mut ()) {
+        self.current.store(implementation, Ordering::Release);
+    }
+}
+
+/// Registration of one hot function, written by `#[hot]`.
+#[repr(C)]
+pub struct Entry {
+    /// The host's (or a generation's) slot for the function.
+    pub slot: &'static Slot,
+    /// `module_path!()` plus the function's name (and the self type, for
+    /// methods): stable across builds of the same source.
+    pub path: &'static str,
+    /// The slot's function pointer type as written, `Self` spelled out.
+    pub signature: &'static str,
+    /// Feeds the layout of every argument and return type to a hasher.
+    pub layout: fn(&mut LayoutHasher),
+    /// Hash of the signature and body tokens: tells which functions an edit
+    /// touched.
+    pub source_hash: u64,
+    /// `CARGO_PKG_NAME` of the package that defines the function.
+    pub package: &'static str,
+    /// `CARGO_MANIFEST_DIR` of that package.
+    pub manifest_dir: &'static str,
+}
+
+impl Entry {
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        slot: &'static Slot,
+        path: &'static str,
+        signature: &'static str,
+        layout: fn(&mut LayoutHasher),
+        source_hash: u64,
+        package: &'static str,
+        manifest_dir: &'static str,
+    ) -> Entry {
+        Entry {
+            slot,
+            path,
+            signature,
+            layout,
+            source_hash,
+            package,
+            manifest_dir,
+        }
+    }
+
+    /// The layout fingerprint of the function's argument and return types.
+    pub fn layout_fingerprint(&self) -> u64 {
+        let mut hasher = LayoutHasher::default();
+        (self.layout)(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// Every hot function linked into this binary or dylib.
+#[linkme::distributed_slice]
+pub static ENTRIES: [Entry];
+
+/// Bumped whenever [`Manifest`] or [`Entry`] change shape; part of the
+/// exported symbol's name, so a build with another layout has no symbol the
+/// host would misread.
+pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v1\0";
+
+/// What a build says about itself. Read by the host after `dlopen`.
+#[repr(C)]
+pub struct Manifest {
+    /// The runtime crate's version.
+    pub runtime_version: &'static str,
+    /// `rustc -V` of the compiler that built the runtime.
+    pub rustc: &'static str,
+    /// The target triple.
+    pub target: &'static str,
+    /// Whether the runtime was compiled with debug assertions (the profile).
+    pub debug_assertions: bool,
+    /// The hot functions in this build.
+    pub entries: &'static [Entry],
+}
+
+impl Manifest {
+    /// The manifest of the code this function is compiled into.
+    pub fn current() -> Manifest {
+        Manifest {
+            runtime_version: env!("CARGO_PKG_VERSION"),
+            rustc: env!("HOTRELOAD_RUSTC_VERSION"),
+            target: env!("HOTRELOAD_TARGET"),
+            debug_assertions: cfg!(debug_assertions),
+            entries: &ENTRIES,
+        }
+    }
+}
+
+/// Exported from every reloadable build (the runtime is linked into the
+/// user's cdylib). Only meaningful to a host with the same runtime version,
+/// which [`MANIFEST_SYMBOL`] ensures.
+#[cfg(feature = "reload")]
+#[unsafe(no_mangle)]
+#[allow(improper_ctypes_definitions)]
+pub extern "C" fn hotreload_manifest_v1() -> Manifest {
+    Manifest::current()
+}

@@ -1,0 +1,274 @@
+//! [`Reloader`]: starts the pipeline and applies its results at the safe
+//! point.
+//!
+//! A reload, top to bottom: [`watch`](crate::watch) sees a saved file ->
+//! the pipeline thread below runs [`build`](crate::build),
+//! [`stage`](crate::stage), [`load`](crate::load) and
+//! [`verify`](crate::verify) off the caller's thread -> `update()`
+//! [`apply`](crate::apply)s the verified plan and [`report`](crate::report)s.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::time::Instant;
+
+use crate::apply::Applied;
+use crate::build::{self, BuildConfig, Package};
+use crate::load;
+use crate::registry::{ENTRIES, Manifest};
+use crate::report::{self, Reload, Timings, Update};
+use crate::stage::Staging;
+use crate::verify::{self, Plan};
+use crate::watch::{self, Change, Watch};
+use crate::Error;
+
+/// The hot-reload handle. Create it once with [`Reloader::start`] and call
+/// [`Reloader::update`] at a point of your loop where no hot function is
+/// running; new code takes effect there.
+pub struct Reloader {
+    inner: Option<Running>,
+    report: bool,
+}
+
+struct Running {
+    /// Set by the pipeline when an outcome is waiting: `update()` with
+    /// nothing to do is one atomic load.
+    pending: Arc<AtomicBool>,
+    outcomes: Receiver<Outcome>,
+    applied: Applied,
+    generation: u64,
+    _watch: Watch,
+}
+
+/// What the pipeline thread hands to `update()`.
+enum Outcome {
+    Ready {
+        package: String,
+        plan: Plan,
+        warnings: usize,
+        timings: Timings,
+        seen: Instant,
+    },
+    Failed(Error),
+}
+
+impl Reloader {
+    /// Starts watching and rebuilding every package that holds `#[hot]`
+    /// functions linked into this program. Needs no arguments: the
+    /// registry written by `#[hot]` names the packages, and the running
+    /// executable's place in the target directory gives the profile.
+    ///
+    /// With no hot functions linked in, returns a handle that does nothing.
+    pub fn start() -> Result<Reloader, Error> {
+        let packages = packages();
+        if packages.is_empty() {
+            tracing::info!("no #[hot] functions in this program; nothing to reload");
+            return Ok(Reloader {
+                inner: None,
+                report: true,
+            });
+        }
+        let config = BuildConfig::of_running_program()?;
+        config.check_cargo()?;
+        let staging = Staging::new()?;
+        let (change_tx, change_rx) = mpsc::channel();
+        let watch = watch::start(&packages, change_tx)?;
+        let (outcome_tx, outcomes) = mpsc::channel();
+        let pending = Arc::new(AtomicBool::new(false));
+        let pipeline = Pipeline {
+            packages: packages.clone(),
+            config,
+            staging,
+            changes: change_rx,
+            outcomes: outcome_tx,
+            pending: Arc::clone(&pending),
+            staged: 0,
+        };
+        std::thread::Builder::new()
+            .name("hotreload".into())
+            .spawn(move || pipeline.run())
+            .map_err(|e| Error::Staging(format!("cannot start the reload thread: {e}")))?;
+        let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+        tracing::info!(packages = ?names, "hot reload is on");
+        Ok(Reloader {
+            inner: Some(Running {
+                pending,
+                outcomes,
+                applied: Applied::new(&ENTRIES),
+                generation: 0,
+                _watch: watch,
+            }),
+            report: true,
+        })
+    }
+
+    /// Turns the default reporter (one line per reload or failure on
+    /// stderr) on or off.
+    pub fn report(mut self, on: bool) -> Reloader {
+        self.report = on;
+        self
+    }
+
+    /// The safe point: applies a verified new build, if one is waiting, and
+    /// says what happened. Call it where no hot function is on the stack
+    /// (between frames, between requests). One outcome per call; with
+    /// nothing waiting it costs one atomic load.
+    #[inline]
+    pub fn update(&mut self) -> Update {
+        match &mut self.inner {
+            Some(running) if running.pending.load(Ordering::Acquire) => {
+                let update = running.take_outcome();
+                if self.report {
+                    report::print(&update);
+                }
+                update
+            }
+            _ => Update::Idle,
+        }
+    }
+}
+
+impl Running {
+    #[cold]
+    fn take_outcome(&mut self) -> Update {
+        self.pending.store(false, Ordering::Release);
+        let outcome = match self.outcomes.try_recv() {
+            Ok(outcome) => outcome,
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => return Update::Idle,
+        };
+        // More may be queued: look again on the next call.
+        self.pending.store(true, Ordering::Release);
+        match outcome {
+            Outcome::Failed(error) => Update::Failed(error),
+            Outcome::Ready {
+                package,
+                plan,
+                warnings,
+                mut timings,
+                seen,
+            } => {
+                let changed = self.applied.apply(&plan);
+                self.generation += 1;
+                timings.total = seen.elapsed();
+                let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
+                Update::Reloaded(Reload {
+                    package,
+                    generation: self.generation,
+                    changed: names(&changed),
+                    swapped: plan.swaps.len(),
+                    missing: names(&plan.missing),
+                    added: names(&plan.added),
+                    warnings,
+                    timings,
+                })
+            }
+        }
+    }
+}
+
+/// The packages named by the registry, in a stable order.
+fn packages() -> Vec<Package> {
+    let unique: BTreeMap<&str, &str> = ENTRIES
+        .iter()
+        .map(|entry| (entry.package, entry.manifest_dir))
+        .collect();
+    unique
+        .into_iter()
+        .map(|(name, dir)| Package {
+            name: name.to_string(),
+            manifest_dir: dir.into(),
+        })
+        .collect()
+}
+
+/// Runs off the caller's thread: waits for changes, builds, stages, loads
+/// and verifies, and hands the outcome to `update()`.
+struct Pipeline {
+    packages: Vec<Package>,
+    config: BuildConfig,
+    staging: Staging,
+    changes: Receiver<Change>,
+    outcomes: Sender<Outcome>,
+    pending: Arc<AtomicBool>,
+    /// Staged files so far (names are never reused).
+    staged: u64,
+}
+
+impl Pipeline {
+    fn run(mut self) {
+        // Warm-up: the first hot build compiles the library as a cdylib
+        // from scratch; do it now so the first edit is as fast as the tenth.
+        for package in self.packages.clone() {
+            if let Err(error) = build::build(&self.config, &package) {
+                tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
+            }
+        }
+        // Package index -> when its newest change was seen.
+        let mut dirty: BTreeMap<usize, Instant> = BTreeMap::new();
+        loop {
+            if dirty.is_empty() {
+                // Ends when the watcher, and so the channel, is dropped.
+                let Ok(change) = self.changes.recv() else {
+                    return;
+                };
+                dirty.insert(change.package, change.seen);
+            }
+            // Coalesce everything that is already queued.
+            while let Ok(change) = self.changes.try_recv() {
+                dirty.insert(change.package, change.seen);
+            }
+            let Some((index, seen)) = dirty.pop_first() else {
+                continue;
+            };
+            let outcome = self.reload(index, seen);
+            // A save that arrived during the build makes its result stale:
+            // build again rather than apply code older than the files.
+            let mut stale = false;
+            while let Ok(change) = self.changes.try_recv() {
+                stale |= change.package == index;
+                dirty.insert(change.package, change.seen);
+            }
+            if stale {
+                tracing::debug!("discarding a build made stale by a newer save");
+                continue;
+            }
+            if self.outcomes.send(outcome).is_err() {
+                return;
+            }
+            self.pending.store(true, Ordering::Release);
+        }
+    }
+
+    fn reload(&mut self, index: usize, seen: Instant) -> Outcome {
+        let package = self.packages[index].clone();
+        match self.try_reload(&package, seen) {
+            Ok(outcome) => outcome,
+            Err(error) => Outcome::Failed(error),
+        }
+    }
+
+    fn try_reload(&mut self, package: &Package, seen: Instant) -> Result<Outcome, Error> {
+        let built = build::build(&self.config, package)?;
+        let build_time = seen.elapsed();
+        let loading = Instant::now();
+        self.staged += 1;
+        let staged = self.staging.stage(&built.artifact, &package.name, self.staged)?;
+        // SAFETY: the file is a copy, in our private directory, of the
+        // artifact that our own cargo invocation reported.
+        let loaded = unsafe { load::load(&staged, &package.name) }?;
+        let plan = verify::verify(&package.name, &Manifest::current(), &loaded.manifest)?;
+        loaded.keep();
+        Ok(Outcome::Ready {
+            package: package.name.clone(),
+            plan,
+            warnings: built.warnings,
+            timings: Timings {
+                build: build_time,
+                load: loading.elapsed(),
+                total: Default::default(),
+            },
+            seen,
+        })
+    }
+}

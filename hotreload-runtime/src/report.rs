@@ -1,0 +1,160 @@
+//! Stage 7, report: what `Reloader::update()` returns, and the default
+//! reporter's one line per reload on stderr.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::Error;
+
+/// What happened at this safe point.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Update {
+    /// Nothing new since the last call.
+    Idle,
+    /// A new build of a package is live.
+    Reloaded(Reload),
+    /// A build failed or was refused. The program keeps running the last
+    /// good code; the next good save reloads.
+    Failed(Error),
+}
+
+impl Update {
+    /// The reload, if new code went live.
+    pub fn reloaded(&self) -> Option<&Reload> {
+        match self {
+            Update::Reloaded(reload) => Some(reload),
+            _ => None,
+        }
+    }
+}
+
+/// A generation that went live.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Reload {
+    /// The package that was rebuilt.
+    pub package: String,
+    /// Counts builds that went live, from 1.
+    pub generation: u64,
+    /// Hot functions whose own source changed.
+    pub changed: Vec<String>,
+    /// Hot functions now running code from this build.
+    pub swapped: usize,
+    /// Hot functions the new build no longer has; they keep their old code.
+    pub missing: Vec<String>,
+    /// Hot functions only the new build has; restart to call them.
+    pub added: Vec<String>,
+    /// Compiler warnings in the build.
+    pub warnings: usize,
+    pub timings: Timings,
+}
+
+/// Where the time of one reload went.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct Timings {
+    /// From the change being seen to cargo finishing.
+    pub build: Duration,
+    /// Copying, loading and verifying the new build.
+    pub load: Duration,
+    /// From the change being seen to the new code going live.
+    pub total: Duration,
+}
+
+impl fmt::Display for Reload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_millis();
+        if self.changed.is_empty() {
+            write!(
+                f,
+                "rebuilt `{}` (generation {}, build {} ms): no #[hot] function changed; code \
+                 they call is up to date",
+                self.package,
+                self.generation,
+                ms(self.timings.build)
+            )?;
+        } else {
+            write!(
+                f,
+                "reloaded {} (generation {}) in {} ms, build {} ms",
+                short_names(&self.changed),
+                self.generation,
+                ms(self.timings.total),
+                ms(self.timings.build)
+            )?;
+        }
+        if !self.missing.is_empty() {
+            write!(
+                f,
+                "; HOT012 no longer in the source, still running the old code: {}",
+                short_names(&self.missing)
+            )?;
+        }
+        if !self.added.is_empty() {
+            write!(
+                f,
+                "; new #[hot] functions need a restart to be called: {}",
+                short_names(&self.added)
+            )?;
+        }
+        if self.warnings > 0 {
+            write!(f, " ({} warnings)", self.warnings)?;
+        }
+        Ok(())
+    }
+}
+
+/// `game::rules::step` -> `rules::step`: enough to recognize, short enough
+/// for one line.
+fn short_names(paths: &[String]) -> String {
+    paths
+        .iter()
+        .map(|path| path.split_once("::").map_or(path.as_str(), |(_, rest)| rest))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The default reporter: one line per event on stderr.
+pub fn print(update: &Update) {
+    match update {
+        Update::Idle => {}
+        Update::Reloaded(reload) => eprintln!("[hotreload] {reload}"),
+        Update::Failed(error) => eprintln!("[hotreload] {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reload(changed: &[&str]) -> Reload {
+        Reload {
+            package: "game".into(),
+            generation: 3,
+            changed: changed.iter().map(|s| s.to_string()).collect(),
+            swapped: 2,
+            missing: vec![],
+            added: vec![],
+            warnings: 0,
+            timings: Timings {
+                build: Duration::from_millis(120),
+                load: Duration::from_millis(3),
+                total: Duration::from_millis(150),
+            },
+        }
+    }
+
+    #[test]
+    fn a_reload_names_what_changed_and_how_long_it_took() {
+        let line = reload(&["game::rules::step"]).to_string();
+        assert_eq!(line, "reloaded rules::step (generation 3) in 150 ms, build 120 ms");
+    }
+
+    #[test]
+    fn a_build_without_hot_changes_says_so() {
+        let line = reload(&[]).to_string();
+        assert!(line.contains("no #[hot] function changed"), "{line}");
+        assert!(!line.starts_with("reloaded"), "{line}");
+    }
+}

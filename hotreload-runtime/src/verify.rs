@@ -1,0 +1,114 @@
+//! Stage 5, verify: decides whether a loaded build may replace the running
+//! code. Nothing is swapped here; the result is a [`Plan`] that `apply`
+//! carries out at the next safe point, or an error that names every
+//! function that cannot be swapped. A generation is all or nothing.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Refusal};
+use crate::registry::{Entry, Manifest};
+
+/// What a verified generation will change.
+
+pub struct Plan {
+    /// `(running entry, new entry)` for every hot function of the package.
+    pub swaps: Vec<(&'static Entry, &'static Entry)>,
+    /// Hot functions of the running program that the new build no longer
+    /// has: they keep their current code.
+    pub missing: Vec<&'static str>,
+    /// Hot functions that only the new build has: nothing calls them yet
+    /// (a restart picks them up).
+    pub added: Vec<&'static str>,
+}
+
+/// Checks `new` (a build of `package`) against the running program.
+pub fn verify(
+    package: &str,
+    running: &Manifest,
+    new: &Manifest,
+) -> Result<Plan, Error> {
+    let mismatch = |what, old: &str, new: &str| Error::BuildMismatch {
+        package: package.to_string(),
+        what,
+        old: old.to_string(),
+        new: new.to_string(),
+    };
+    if running.runtime_version != new.runtime_version {
+        return Err(mismatch(
+            "hotreload-runtime version",
+            running.runtime_version,
+            new.runtime_version,
+        ));
+    }
+    if running.rustc != new.rustc {
+        return Err(mismatch("compiler", running.rustc, new.rustc));
+    }
+    if running.target != new.target {
+        return Err(mismatch("target", running.target, new.target));
+    }
+    if running.debug_assertions != new.debug_assertions {
+        let profile = |debug| if debug { "debug assertions on" } else { "debug assertions off" };
+        return Err(mismatch(
+            "profile",
+            profile(running.debug_assertions),
+            profile(new.debug_assertions),
+        ));
+    }
+
+    // A package's build also links the hot functions of the packages it
+    // depends on (their old code); only its own are taken.
+    let new_entries: HashMap<&str, &'static Entry> = new
+        .entries
+        .iter()
+        .filter(|entry| entry.package == package)
+        .map(|entry| (entry.path, entry))
+        .collect();
+    let mut plan = Plan {
+        swaps: Vec::new(),
+        missing: Vec::new(),
+        added: Vec::new(),
+    };
+    let mut refusals = Vec::new();
+    for old in running.entries.iter().filter(|entry| entry.package == package) {
+        let Some(&new) = new_entries.get(old.path) else {
+            plan.missing.push(old.path);
+            continue;
+        };
+        if old.signature != new.signature {
+            refusals.push(Refusal {
+                code: "HOT010",
+                function: old.path.to_string(),
+                message: format!(
+                    "signature changed from `{}` to `{}`. Callers in the running program were \
+                     compiled against the old one: undo the change, or restart the program",
+                    old.signature, new.signature
+                ),
+            });
+        } else if old.layout_fingerprint() != new.layout_fingerprint() {
+            refusals.push(Refusal {
+                code: "HOT011",
+                function: old.path.to_string(),
+                message: format!(
+                    "the layout of a type in `{}` changed (fields, their order, size or \
+                     alignment). The running program holds its data in the old layout: undo the \
+                     change to the type, or restart the program (migrate state with serde if it \
+                     must survive)",
+                    old.signature
+                ),
+            });
+        } else {
+            plan.swaps.push((old, new));
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(Error::Refused(refusals));
+    }
+    let known: Vec<&str> = running.entries.iter().map(|entry| entry.path).collect();
+    plan.added = new_entries
+        .keys()
+        .filter(|path| !known.contains(path))
+        .copied()
+        .collect();
+    plan.added.sort_unstable();
+    Ok(plan)
+}
