@@ -21,6 +21,41 @@ use crate::Error;
 pub struct Package {
     pub name: String,
     pub manifest_dir: PathBuf,
+    /// `--features` value that turns on the runtime's `reload` feature for
+    /// this package's build (`hotreload-runtime/reload`, or the renamed
+    /// dependency's key), found by [`Package::find_runtime_feature`].
+    pub runtime_feature: Option<String>,
+}
+
+impl Package {
+    /// Built alone, a library gets only its own features: if the binary,
+    /// not the library, turned on `hotreload-runtime/reload`, the hot build
+    /// would have plain functions. So the hot build asks for the feature
+    /// whenever the package names the runtime as a direct dependency.
+    pub fn find_runtime_feature(&mut self, cargo: &Path) {
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .cargo_path(cargo)
+            .manifest_path(self.manifest_dir.join("Cargo.toml"))
+            .no_deps()
+            .exec();
+        let metadata = match metadata {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                tracing::warn!("cannot read the metadata of `{}`: {error}", self.name);
+                return;
+            }
+        };
+        self.runtime_feature = metadata
+            .packages
+            .iter()
+            .filter(|package| package.name.as_str() == self.name)
+            .flat_map(|package| &package.dependencies)
+            .find(|dependency| dependency.name == "hotreload-runtime")
+            .map(|dependency| {
+                let key = dependency.rename.as_deref().unwrap_or("hotreload-runtime");
+                format!("{key}/reload")
+            });
+    }
 }
 
 /// How the running program was built, so the hot build matches it.
@@ -119,6 +154,9 @@ impl BuildConfig {
         if let Some(target) = &self.target {
             command.args(["--target", target]);
         }
+        if let Some(feature) = &package.runtime_feature {
+            command.args(["--features", feature]);
+        }
         command
             .current_dir(&package.manifest_dir)
             .stdin(Stdio::null())
@@ -132,6 +170,12 @@ impl BuildConfig {
 fn color() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// The library target built as a cdylib (not a build script).
+fn is_hot_library(target: &cargo_metadata::Target) -> bool {
+    target.crate_types.iter().any(|t| t.to_string() == "cdylib")
+        && !target.kind.iter().any(|k| k.to_string() == "custom-build")
 }
 
 /// A finished build.
@@ -169,10 +213,7 @@ pub fn build(config: &BuildConfig, package: &Package) -> Result<Built, Error> {
     if let Some(stdout) = child.stdout.take() {
         for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
             match message {
-                Message::CompilerArtifact(built)
-                    if built.target.crate_types.iter().any(|t| t.to_string() == "cdylib")
-                        && built.target.kind.iter().any(|k| k.to_string() != "custom-build") =>
-                {
+                Message::CompilerArtifact(built) if is_hot_library(&built.target) => {
                     artifact = built
                         .filenames
                         .into_iter()
@@ -185,7 +226,11 @@ pub fn build(config: &BuildConfig, package: &Package) -> Result<Built, Error> {
                         DiagnosticLevel::Error | DiagnosticLevel::Ice => {
                             errors.push(message.message.rendered.unwrap_or(message.message.message))
                         }
-                        DiagnosticLevel::Warning => warnings += 1,
+                        // Cargo replays the cached warnings of other
+                        // workspace members; count only this library's.
+                        DiagnosticLevel::Warning if is_hot_library(&message.target) => {
+                            warnings += 1
+                        }
                         _ => {}
                     }
                 }

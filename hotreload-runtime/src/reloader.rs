@@ -178,6 +178,7 @@ fn packages() -> Vec<Package> {
         .map(|(name, dir)| Package {
             name: name.to_string(),
             manifest_dir: dir.into(),
+            runtime_feature: None,
         })
         .collect()
 }
@@ -197,6 +198,9 @@ struct Pipeline {
 
 impl Pipeline {
     fn run(mut self) {
+        for package in &mut self.packages {
+            package.find_runtime_feature(&self.config.cargo);
+        }
         // Warm-up: the first hot build compiles the library as a cdylib
         // from scratch; do it now so the first edit is as fast as the tenth.
         for package in self.packages.clone() {
@@ -212,6 +216,7 @@ impl Pipeline {
                 let Ok(change) = self.changes.recv() else {
                     return;
                 };
+                tracing::debug!(paths = ?change.paths, "change");
                 dirty.insert(change.package, change.seen);
             }
             // Coalesce everything that is already queued.
@@ -250,7 +255,6 @@ impl Pipeline {
 
     fn try_reload(&mut self, package: &Package, seen: Instant) -> Result<Outcome, Error> {
         let built = build::build(&self.config, package)?;
-        let build_time = seen.elapsed();
         let loading = Instant::now();
         self.staged += 1;
         let staged = self.staging.stage(&built.artifact, &package.name, self.staged)?;
@@ -264,7 +268,7 @@ impl Pipeline {
             plan,
             warnings: built.warnings,
             timings: Timings {
-                build: build_time,
+                build: built.duration,
                 load: loading.elapsed(),
                 total: Default::default(),
             },

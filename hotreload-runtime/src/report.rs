@@ -54,7 +54,7 @@ pub struct Reload {
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct Timings {
-    /// From the change being seen to cargo finishing.
+    /// Cargo's part: from starting the build to its end.
     pub build: Duration,
     /// Copying, loading and verifying the new build.
     pub load: Duration,

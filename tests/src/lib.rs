@@ -1,1 +1,326 @@
-//! Helpers for the integration tests in `tests/tests/`.
+//! Helpers for the integration tests in `tests/tests/`: copy a fixture
+//! package to a temporary directory, build it with cargo, run it, edit its
+//! sources the ways editors do, and wait (with a timeout, never a sleep)
+//! for the running program to show the new behaviour.
+//!
+//! Fixtures build into one shared target directory
+//! (`target/hotreload-fixtures`), so the runtime and its dependencies are
+//! compiled once per machine. Tests that use it run one at a time (a
+//! process-wide lock), so no build waits for another's cargo lock.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Generous: a cold fixture build compiles the runtime's dependencies.
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
+/// From a save to the new behaviour; a reload takes well under a second,
+/// but CI machines are shared and noisy.
+pub const RELOAD_TIMEOUT: Duration = Duration::from_secs(90);
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The target directory shared by every fixture build.
+pub fn fixture_target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let target = exe
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map_or_else(|| workspace_root().join("target"), Path::to_path_buf);
+    target.join("hotreload-fixtures")
+}
+
+/// A private copy of a fixture package (or workspace).
+pub struct Fixture {
+    dir: tempfile::TempDir,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Fixture {
+    /// Copies `tests/fixtures/<name>` to a temporary directory, pointing
+    /// its dependency on the runtime at this checkout and giving it this
+    /// workspace's lock file (same dependency versions, nothing new to
+    /// resolve).
+    pub fn new(name: &str) -> Fixture {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("hotreload-fixture-{name}-"))
+            .tempdir()
+            .expect("temporary directory");
+        let source = workspace_root().join("tests/fixtures").join(name);
+        copy_tree(&source, dir.path());
+        std::fs::copy(workspace_root().join("Cargo.lock"), dir.path().join("Cargo.lock"))
+            .expect("copy Cargo.lock");
+        Fixture { dir, _turn: turn }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// `cargo build` of the fixture; returns the path of binary `bin`.
+    pub fn build(&self, bin: &str) -> PathBuf {
+        let target = fixture_target_dir();
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .args(["build", "--bin", bin, "--manifest-path"])
+            .arg(self.path("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target)
+            .stdin(Stdio::null());
+        let output = run_with_timeout(cargo, BUILD_TIMEOUT);
+        assert!(
+            output.status.success(),
+            "building fixture failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        target.join("debug").join(bin)
+    }
+
+    /// Builds and starts `bin`, and waits until it prints `ready` (its
+    /// reloader is watching by then).
+    pub fn start(&self, bin: &str) -> Program {
+        let exe = self.build(bin);
+        let mut program = Program::spawn(Command::new(exe));
+        program.expect_stdout("the program to start", RELOAD_TIMEOUT, |line| line == "ready");
+        program
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.path(file)).expect("read fixture file")
+    }
+
+    /// Saves `file` in place with `from` replaced by `to` (like most
+    /// editors' default save).
+    pub fn edit(&self, file: &str, from: &str, to: &str) {
+        let text = self.replaced(file, from, to);
+        std::fs::write(self.path(file), text).expect("write fixture file");
+    }
+
+    /// Saves `file` the way vim and many IDEs do: write a temporary file
+    /// beside it, then rename it over the original.
+    pub fn edit_by_rename(&self, file: &str, from: &str, to: &str) {
+        let text = self.replaced(file, from, to);
+        let target = self.path(file);
+        let temporary = target.with_file_name(".hotreload-save.tmp");
+        std::fs::write(&temporary, text).expect("write temporary file");
+        std::fs::rename(&temporary, &target).expect("rename over the original");
+    }
+
+    fn replaced(&self, file: &str, from: &str, to: &str) -> String {
+        let text = self.read(file);
+        assert!(text.contains(from), "`{from}` not found in {file}");
+        text.replacen(from, to, 1)
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create directory");
+    for entry in std::fs::read_dir(from).expect("read fixture directory") {
+        let entry = entry.expect("directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            let text = std::fs::read_to_string(entry.path()).expect("fixture files are text");
+            let runtime = workspace_root().join("hotreload-runtime");
+            let text = text.replace("{{RUNTIME}}", &runtime.to_string_lossy());
+            std::fs::write(target, text).expect("write fixture file");
+        }
+    }
+}
+
+/// Runs a command to completion, killing it after `timeout`.
+fn run_with_timeout(mut command: Command, timeout: Duration) -> std::process::Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cargo");
+    let id = child.id();
+    let (done_tx, done_rx) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let output = child.wait_with_output();
+        let _ = done_tx.send(());
+        output
+    });
+    if done_rx.recv_timeout(timeout).is_err() {
+        // SAFETY: kill(2) on a pid we spawned; at worst it has exited.
+        unsafe { libc::kill(id as i32, libc::SIGKILL) };
+    }
+    waiter
+        .join()
+        .expect("waiter thread")
+        .expect("cargo output")
+}
+
+/// Which stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A running fixture program. Killed (with everything it started, such as
+/// its cargo builds) when dropped.
+pub struct Program {
+    child: Child,
+    lines: Receiver<(Stream, String)>,
+    /// Everything read so far, for failure messages.
+    transcript: Vec<(Stream, String)>,
+    /// Per stream, the transcript index after the last matched line: the
+    /// next `expect` on that stream starts there, so a line read while
+    /// waiting on the other stream is not missed.
+    cursor: [usize; 2],
+}
+
+impl Program {
+    pub fn spawn(mut command: Command) -> Program {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Own process group, so Drop can kill its cargo children too.
+            .process_group(0)
+            .spawn()
+            .expect("start fixture program");
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        for (stream, reader) in [
+            (Stream::Stdout, Box::new(stdout) as Box<dyn std::io::Read + Send>),
+            (Stream::Stderr, Box::new(stderr)),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(reader).lines().map_while(Result::ok) {
+                    if tx.send((stream, line)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Program {
+            child,
+            lines,
+            transcript: Vec::new(),
+            cursor: [0; 2],
+        }
+    }
+
+    /// Waits for a line on `stream` that satisfies `matches`, and returns
+    /// it. Panics with the transcript on timeout or exit.
+    pub fn expect(
+        &mut self,
+        stream: Stream,
+        what: &str,
+        timeout: Duration,
+        mut matches: impl FnMut(&str) -> bool,
+    ) -> String {
+        let cursor = &mut self.cursor[stream as usize];
+        let already = self.transcript[*cursor..]
+            .iter()
+            .position(|(from, line)| *from == stream && matches(line));
+        if let Some(index) = already {
+            *cursor += index + 1;
+            return self.transcript[*cursor - 1].1.clone();
+        }
+        *cursor = self.transcript.len();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok((from, line)) => {
+                    self.transcript.push((from, line.clone()));
+                    if from == stream && matches(&line) {
+                        self.cursor[stream as usize] = self.transcript.len();
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("timed out after {timeout:?} waiting for {what}\n{}", self.tail())
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait();
+                    panic!(
+                        "the program ended ({status:?}) while waiting for {what}\n{}",
+                        self.tail()
+                    )
+                }
+            }
+        }
+    }
+
+    pub fn expect_stdout(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        matches: impl FnMut(&str) -> bool,
+    ) -> String {
+        self.expect(Stream::Stdout, what, timeout, matches)
+    }
+
+    pub fn expect_stderr(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        matches: impl FnMut(&str) -> bool,
+    ) -> String {
+        self.expect(Stream::Stderr, what, timeout, matches)
+    }
+
+    /// Lines of `stream` read so far.
+    pub fn seen(&self, stream: Stream) -> Vec<&str> {
+        self.transcript
+            .iter()
+            .filter(|(from, _)| *from == stream)
+            .map(|(_, line)| line.as_str())
+            .collect()
+    }
+
+    fn tail(&self) -> String {
+        let stderr: Vec<_> = self.seen(Stream::Stderr);
+        let stdout: Vec<_> = self.seen(Stream::Stdout);
+        let last = |lines: &[&str], n: usize| lines[lines.len().saturating_sub(n)..].join("\n");
+        format!(
+            "--- stderr (all {} lines) ---\n{}\n--- stdout (last 5 of {}) ---\n{}",
+            stderr.len(),
+            last(&stderr, usize::MAX),
+            stdout.len(),
+            last(&stdout, 5)
+        )
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group we created; at worst it has
+        // already exited.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of `key=` in a status line like `ticks=3 total=4`.
+pub fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace()
+        .find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// `field` parsed as a number.
+pub fn number(line: &str, key: &str) -> i64 {
+    field(line, key)
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no number `{key}=` in `{line}`"))
+}

@@ -1,0 +1,139 @@
+//! Real edits of a running program: copy a fixture, build it with cargo,
+//! start it, change a `#[hot]` function on disk, and wait until the running
+//! process shows the new behaviour.
+
+use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, number};
+
+fn has(key: &str, value: &str) -> impl Fn(&str) -> bool {
+    let (key, value) = (key.to_string(), value.to_string());
+    move |line| field(line, &key) == Some(value.as_str())
+}
+
+#[test]
+fn edited_free_function_runs_and_mut_state_survives() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    let before = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (ticks_before, total_before) = (number(&before, "ticks"), number(&before, "total"));
+
+    fixture.edit("src/lib.rs", "    1\n}", "    1000\n}");
+    let after = program.expect_stdout("value=1000", RELOAD_TIMEOUT, has("value", "1000"));
+    let report = program.expect_stderr("the reload report", RELOAD_TIMEOUT, |line| {
+        line.starts_with("[hotreload] reloaded")
+    });
+    assert!(report.contains("value"), "report names the function: {report}");
+
+    // The counter kept counting from where it was: the state survived.
+    let (ticks, total) = (number(&after, "ticks"), number(&after, "total"));
+    assert!(ticks > ticks_before, "ticks went from {ticks_before} to {ticks}");
+    assert!(total >= total_before + 1000, "advance (hot) calls the new value (hot): {after}");
+    assert!(total < ticks * 1000, "earlier ticks added 1 each: {after}");
+    // Other functions are unaffected.
+    assert_eq!(field(&after, "damage"), Some("7"));
+}
+
+#[test]
+fn edited_method_of_hot_impl_runs() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    let before = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("damage", "7"));
+
+    fixture.edit("src/lib.rs", "        7\n", "        42\n");
+    let after = program.expect_stdout("damage=42", RELOAD_TIMEOUT, has("damage", "42"));
+    // `heal(&mut self)` kept healing the same player.
+    assert!(number(&after, "hp") > number(&before, "hp"), "{before} -> {after}");
+
+    fixture.edit("src/lib.rs", "self.hp += amount;", "self.hp -= 1000 * amount;");
+    let hurt = program.expect_stdout("hp to fall", RELOAD_TIMEOUT, |line| number(line, "hp") < 0);
+    assert_eq!(field(&hurt, "damage"), Some("42"));
+}
+
+#[test]
+fn four_edits_in_a_row_each_show_up() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let mut current = "    1\n}".to_string();
+    for value in ["2", "3", "4", "5"] {
+        let next = format!("    {value}\n}}");
+        fixture.edit("src/lib.rs", &current, &next);
+        program.expect_stdout(&format!("value={value}"), RELOAD_TIMEOUT, has("value", value));
+        current = next;
+    }
+}
+
+#[test]
+fn save_by_rename_is_seen() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    fixture.edit_by_rename("src/lib.rs", "    1\n}", "    77\n}");
+    program.expect_stdout("value=77", RELOAD_TIMEOUT, has("value", "77"));
+    // And a second rename-save after that.
+    fixture.edit_by_rename("src/lib.rs", "    77\n}", "    78\n}");
+    program.expect_stdout("value=78", RELOAD_TIMEOUT, has("value", "78"));
+}
+
+#[test]
+fn burst_of_saves_ends_with_the_last_one() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    // Twenty saves as fast as the file system takes them; some land while
+    // a build of an earlier one runs.
+    let mut current = "    1\n}".to_string();
+    for value in 101..=120 {
+        let next = format!("    {value}\n}}");
+        fixture.edit("src/lib.rs", &current, &next);
+        current = next;
+    }
+    program.expect_stdout("value=120", RELOAD_TIMEOUT, has("value", "120"));
+    // Once the last save is live, nothing older replaces it.
+    let later = program.expect_stdout("20 more ticks", RELOAD_TIMEOUT, {
+        let mut n = 0;
+        move |_| {
+            n += 1;
+            n == 20
+        }
+    });
+    assert_eq!(field(&later, "value"), Some("120"), "{later}");
+    let stdout = program.seen(hotreload_tests::Stream::Stdout);
+    let first_final = stdout
+        .iter()
+        .position(|line| field(line, "value") == Some("120"))
+        .expect("value=120 was seen");
+    assert!(
+        stdout[first_final..].iter().all(|line| field(line, "value") == Some("120")),
+        "an older build replaced the newest"
+    );
+}
+
+#[test]
+fn hot_function_uses_the_new_code_of_a_plain_helper() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, |line| line.contains("label:helper-v1"));
+    fixture.edit("src/lib.rs", "\"helper-v1\"", "\"helper-v2\"");
+    program.expect_stdout("the new helper", RELOAD_TIMEOUT, |line| {
+        line.contains("label:helper-v2")
+    });
+    // The edit touched no #[hot] body; the report says so.
+    let report = program.expect_stderr("the report", RELOAD_TIMEOUT, |line| {
+        line.starts_with("[hotreload]")
+    });
+    assert!(report.contains("no #[hot] function changed"), "{report}");
+}
+
+#[test]
+fn hot_functions_in_another_workspace_member_reload() {
+    let fixture = Fixture::new("workspace");
+    let mut program = fixture.start("game");
+    let before = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("rule", "rule-one"));
+    fixture.edit("game_logic/src/lib.rs", "\"rule-one\"", "\"rule-two\"");
+    let after = program.expect_stdout("rule-two", RELOAD_TIMEOUT, has("rule", "rule-two"));
+    assert!(number(&after, "score") > number(&before, "score"));
+    fixture.edit("game_logic/src/lib.rs", "world.score += 1;", "world.score += 1000;");
+    program.expect_stdout("score to jump", RELOAD_TIMEOUT, |line| {
+        number(line, "score") > 1000
+    });
+}
