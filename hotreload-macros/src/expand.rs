@@ -34,8 +34,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::visit_mut::VisitMut;
 use syn::{
-    Attribute, Block, FnArg, ImplItem, Item, ItemFn, ItemImpl, ReceiverKind, ReturnType,
-    Signature, Type, Visibility,
+    Attribute, Block, FnArg, ImplItem, Item, ItemFn, ItemImpl, ReceiverKind, ReturnType, Signature,
+    Type, Visibility,
 };
 
 use crate::attr::Args;
@@ -65,6 +65,8 @@ pub fn hot(args: TokenStream, input: TokenStream) -> TokenStream {
     };
     match expanded {
         Ok(on) => {
+            // The runtime's `hot_item!` keeps one of the two groups,
+            // depending on its `reload` feature.
             let krate = &args.krate;
             quote! {
                 #krate::__private::hot_item! {
@@ -170,9 +172,11 @@ impl HotFn<'_> {
         let mut impl_sig = self.sig.clone();
         impl_sig.ident = impl_name.clone();
         let lint_attrs = self.attrs.iter().filter(|attr| {
-            ["allow", "expect", "warn", "deny", "forbid", "cfg", "cfg_attr"]
-                .iter()
-                .any(|name| attr.path().is_ident(name))
+            [
+                "allow", "expect", "warn", "deny", "forbid", "cfg", "cfg_attr",
+            ]
+            .iter()
+            .any(|name| attr.path().is_ident(name))
         });
         let block = self.block;
         let implementation = quote! {
@@ -219,7 +223,9 @@ impl HotFn<'_> {
         };
         if let Some(self_ty) = self.self_ty {
             let mut replace = ReplaceSelf(self_ty);
-            pointer_args.iter_mut().for_each(|ty| replace.visit_type_mut(ty));
+            pointer_args
+                .iter_mut()
+                .for_each(|ty| replace.visit_type_mut(ty));
             if let Some(ty) = &mut output {
                 replace.visit_type_mut(ty);
             }
@@ -237,7 +243,12 @@ impl HotFn<'_> {
         };
         let signature = compact(&pointer);
         let source_hash = fnv1a(
-            format!("{}{}", self.sig.to_token_stream(), self.block.to_token_stream()).as_bytes(),
+            format!(
+                "{}{}",
+                self.sig.to_token_stream(),
+                self.block.to_token_stream()
+            )
+            .as_bytes(),
         );
         let probes = pointer_args
             .iter()
@@ -305,7 +316,11 @@ fn probe(private: &TokenStream, ty: &Type) -> TokenStream {
     StaticLifetimes.visit_type_mut(&mut ty);
     let mut tags = Vec::new();
     while let Type::Reference(reference) = ty {
-        tags.push(if reference.mutability.is_some() { "&mut" } else { "&" });
+        tags.push(if reference.mutability.is_some() {
+            "&mut"
+        } else {
+            "&"
+        });
         ty = *reference.elem;
     }
     let tags = tags.concat();
@@ -363,4 +378,85 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two halves of the output, pretty-printed: what the program
+    /// compiles without and with the runtime's `reload` feature.
+    fn expand_both(args: TokenStream, input: TokenStream) -> (String, String) {
+        let output = hot(args, input.clone());
+        let mac: syn::Macro = syn::parse2(output).expect("output is one hot_item! call");
+        let groups: Vec<proc_macro2::TokenTree> = mac.tokens.into_iter().collect();
+        let [
+            proc_macro2::TokenTree::Group(off),
+            proc_macro2::TokenTree::Group(on),
+        ] = groups.as_slice()
+        else {
+            panic!("expected two groups, got {groups:?}");
+        };
+        // Without `reload`, the item is exactly what the user wrote.
+        assert_eq!(off.stream().to_string(), input.to_string());
+        let pretty = |tokens: TokenStream| {
+            prettyplease::unparse(&syn::parse2(tokens).expect("expansion parses as a file"))
+        };
+        (pretty(off.stream()), pretty(on.stream()))
+    }
+
+    #[test]
+    fn free_function() {
+        let (off, on) = expand_both(
+            quote!(),
+            quote! {
+                /// Advances the world.
+                pub fn step(world: &mut World, dt: f32) -> usize {
+                    world.advance(dt)
+                }
+            },
+        );
+        insta::assert_snapshot!("free_function_reload_off", off);
+        insta::assert_snapshot!("free_function_reload_on", on);
+    }
+
+    #[test]
+    fn inherent_impl() {
+        let (off, on) = expand_both(
+            quote!(),
+            quote! {
+                impl Player {
+                    pub fn damage(&self) -> i32 { 7 }
+                    pub fn heal(&mut self, amount: i32) { self.hp += amount; }
+                    pub fn spawn(hp: i32) -> Self { Player { hp } }
+                    const MAX: i32 = 100;
+                }
+            },
+        );
+        insta::assert_snapshot!("inherent_impl_reload_off", off);
+        insta::assert_snapshot!("inherent_impl_reload_on", on);
+    }
+
+    #[test]
+    fn lifetimes_unsafe_and_crate_path() {
+        let (_, on) = expand_both(
+            quote!(crate = "engine::hot"),
+            quote! {
+                pub unsafe fn first<'a>(items: &'a [u8]) -> &'a u8 { &items[0] }
+            },
+        );
+        insta::assert_snapshot!("lifetimes_unsafe_and_crate_path", on);
+    }
+
+    #[test]
+    fn compact_signatures() {
+        assert_eq!(
+            compact(&quote!(fn(&mut World, f32) -> Option<Vec<u8>>)),
+            "fn(&mut World, f32) -> Option<Vec<u8>>"
+        );
+        assert_eq!(
+            compact(&quote!(for<'a> unsafe fn(&'a str) -> &'a str)),
+            "for<'a> unsafe fn(&'a str) -> &'a str"
+        );
+    }
 }

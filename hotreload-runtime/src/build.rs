@@ -275,7 +275,11 @@ mod tests {
 
     fn target_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55").unwrap();
+        std::fs::write(
+            dir.path().join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55",
+        )
+        .unwrap();
         dir
     }
 
@@ -302,8 +306,8 @@ mod tests {
     #[test]
     fn an_executable_outside_a_target_dir_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let error = BuildConfig::from_executable(&dir.path().join("game"), "cargo".into())
-            .unwrap_err();
+        let error =
+            BuildConfig::from_executable(&dir.path().join("game"), "cargo".into()).unwrap_err();
         assert_eq!(error.code(), "HOT003");
         assert!(error.to_string().contains("cargo run"), "{error}");
     }

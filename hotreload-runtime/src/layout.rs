@@ -80,8 +80,25 @@ macro_rules! shape_layout {
 }
 
 shape_layout!(
-    (), bool, char, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64,
-    String, std::time::Duration
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    String,
+    std::time::Duration
 );
 
 impl Layout for str {
@@ -190,6 +207,7 @@ impl<T: ?Sized> NameLayout for Probe<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_borrow, clippy::redundant_closure)]
 mod tests {
     use super::*;
 
@@ -210,7 +228,10 @@ mod tests {
         let shallow = fingerprint(|h| (&&&Probe::<Opaque>::new()).layout(h));
         assert_eq!(shallow, fingerprint(|h| h.shape::<Opaque>()));
         let name = fingerprint(|h| (&&&Probe::<dyn Fn()>::new()).layout(h));
-        assert_eq!(name, fingerprint(|h| h.tag(std::any::type_name::<dyn Fn()>())));
+        assert_eq!(
+            name,
+            fingerprint(|h| h.tag(std::any::type_name::<dyn Fn()>()))
+        );
     }
 
     #[test]

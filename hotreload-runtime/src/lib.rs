@@ -29,6 +29,8 @@ pub use hotreload_macros::hot;
 
 mod error;
 pub mod layout;
+// Without `reload` only the types the macro names are used.
+#[cfg_attr(not(feature = "reload"), allow(dead_code))]
 mod registry;
 
 #[cfg(feature = "reload")]
@@ -39,6 +41,7 @@ mod build;
 mod load;
 #[cfg(feature = "reload")]
 mod reloader;
+#[cfg_attr(not(feature = "reload"), allow(dead_code))]
 mod report;
 #[cfg(feature = "reload")]
 mod stage;

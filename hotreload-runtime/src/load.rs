@@ -39,13 +39,12 @@ pub unsafe fn load(path: &Path, package: &str) -> Result<Loaded, Error> {
     // SAFETY: the caller vouches for the library; RTLD_LOCAL keeps its
     // symbols (its own copy of std and of this runtime) from interposing on
     // the host's.
-    let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
-        Error::Load {
+    let library =
+        unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| Error::Load {
             package: package.to_string(),
             path: path.to_path_buf(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     // SAFETY: the symbol, if present, was defined by this same version of
     // the runtime (the version is part of its name) with this signature.
     let manifest = unsafe {

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::Instant;
 
+use crate::Error;
 use crate::apply::Applied;
 use crate::build::{self, BuildConfig, Package};
 use crate::load;
@@ -21,7 +22,6 @@ use crate::report::{self, Reload, Timings, Update};
 use crate::stage::Staging;
 use crate::verify::{self, Plan};
 use crate::watch::{self, Change, Watch};
-use crate::Error;
 
 /// The hot-reload handle. Create it once with [`Reloader::start`] and call
 /// [`Reloader::update`] at a point of your loop where no hot function is
@@ -257,7 +257,9 @@ impl Pipeline {
         let built = build::build(&self.config, package)?;
         let loading = Instant::now();
         self.staged += 1;
-        let staged = self.staging.stage(&built.artifact, &package.name, self.staged)?;
+        let staged = self
+            .staging
+            .stage(&built.artifact, &package.name, self.staged)?;
         // SAFETY: the file is a copy, in our private directory, of the
         // artifact that our own cargo invocation reported.
         let loaded = unsafe { load::load(&staged, &package.name) }?;

@@ -110,7 +110,10 @@ impl fmt::Display for Reload {
 fn short_names(paths: &[String]) -> String {
     paths
         .iter()
-        .map(|path| path.split_once("::").map_or(path.as_str(), |(_, rest)| rest))
+        .map(|path| {
+            path.split_once("::")
+                .map_or(path.as_str(), |(_, rest)| rest)
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -148,7 +151,10 @@ mod tests {
     #[test]
     fn a_reload_names_what_changed_and_how_long_it_took() {
         let line = reload(&["game::rules::step"]).to_string();
-        assert_eq!(line, "reloaded rules::step (generation 3) in 150 ms, build 120 ms");
+        assert_eq!(
+            line,
+            "reloaded rules::step (generation 3) in 150 ms, build 120 ms"
+        );
     }
 
     #[test]

@@ -9,7 +9,6 @@ use crate::error::{Error, Refusal};
 use crate::registry::{Entry, Manifest};
 
 /// What a verified generation will change.
-
 pub struct Plan {
     /// `(running entry, new entry)` for every hot function of the package.
     pub swaps: Vec<(&'static Entry, &'static Entry)>,
@@ -22,11 +21,7 @@ pub struct Plan {
 }
 
 /// Checks `new` (a build of `package`) against the running program.
-pub fn verify(
-    package: &str,
-    running: &Manifest,
-    new: &Manifest,
-) -> Result<Plan, Error> {
+pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan, Error> {
     let mismatch = |what, old: &str, new: &str| Error::BuildMismatch {
         package: package.to_string(),
         what,
@@ -47,7 +42,13 @@ pub fn verify(
         return Err(mismatch("target", running.target, new.target));
     }
     if running.debug_assertions != new.debug_assertions {
-        let profile = |debug| if debug { "debug assertions on" } else { "debug assertions off" };
+        let profile = |debug| {
+            if debug {
+                "debug assertions on"
+            } else {
+                "debug assertions off"
+            }
+        };
         return Err(mismatch(
             "profile",
             profile(running.debug_assertions),
@@ -69,7 +70,11 @@ pub fn verify(
         added: Vec::new(),
     };
     let mut refusals = Vec::new();
-    for old in running.entries.iter().filter(|entry| entry.package == package) {
+    for old in running
+        .entries
+        .iter()
+        .filter(|entry| entry.package == package)
+    {
         let Some(&new) = new_entries.get(old.path) else {
             plan.missing.push(old.path);
             continue;

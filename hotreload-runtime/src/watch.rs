@@ -100,11 +100,10 @@ pub fn start(packages: &[Package], changes: Sender<Change>) -> Result<Watch, Err
 
 /// Content or name changes; not reads or permission changes.
 fn is_edit(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::Access(_) => false,
-        EventKind::Modify(notify::event::ModifyKind::Metadata(_)) => false,
-        _ => true,
-    }
+    !matches!(
+        kind,
+        EventKind::Access(_) | EventKind::Modify(notify::event::ModifyKind::Metadata(_))
+    )
 }
 
 /// Files that can change what `cargo` builds: Rust sources and manifests.

@@ -61,8 +61,11 @@ impl Fixture {
             .expect("temporary directory");
         let source = workspace_root().join("tests/fixtures").join(name);
         copy_tree(&source, dir.path());
-        std::fs::copy(workspace_root().join("Cargo.lock"), dir.path().join("Cargo.lock"))
-            .expect("copy Cargo.lock");
+        std::fs::copy(
+            workspace_root().join("Cargo.lock"),
+            dir.path().join("Cargo.lock"),
+        )
+        .expect("copy Cargo.lock");
         Fixture { dir, _turn: turn }
     }
 
@@ -93,7 +96,9 @@ impl Fixture {
     pub fn start(&self, bin: &str) -> Program {
         let exe = self.build(bin);
         let mut program = Program::spawn(Command::new(exe));
-        program.expect_stdout("the program to start", RELOAD_TIMEOUT, |line| line == "ready");
+        program.expect_stdout("the program to start", RELOAD_TIMEOUT, |line| {
+            line == "ready"
+        });
         program
     }
 
@@ -159,10 +164,7 @@ fn run_with_timeout(mut command: Command, timeout: Duration) -> std::process::Ou
         // SAFETY: kill(2) on a pid we spawned; at worst it has exited.
         unsafe { libc::kill(id as i32, libc::SIGKILL) };
     }
-    waiter
-        .join()
-        .expect("waiter thread")
-        .expect("cargo output")
+    waiter.join().expect("waiter thread").expect("cargo output")
 }
 
 /// Which stream a line came from.
@@ -199,7 +201,10 @@ impl Program {
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
         for (stream, reader) in [
-            (Stream::Stdout, Box::new(stdout) as Box<dyn std::io::Read + Send>),
+            (
+                Stream::Stdout,
+                Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            ),
             (Stream::Stderr, Box::new(stderr)),
         ] {
             let tx = tx.clone();
@@ -249,7 +254,10 @@ impl Program {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("timed out after {timeout:?} waiting for {what}\n{}", self.tail())
+                    panic!(
+                        "timed out after {timeout:?} waiting for {what}\n{}",
+                        self.tail()
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     let status = self.child.wait();

@@ -21,12 +21,21 @@ fn edited_free_function_runs_and_mut_state_survives() {
     let report = program.expect_stderr("the reload report", RELOAD_TIMEOUT, |line| {
         line.starts_with("[hotreload] reloaded")
     });
-    assert!(report.contains("value"), "report names the function: {report}");
+    assert!(
+        report.contains("value"),
+        "report names the function: {report}"
+    );
 
     // The counter kept counting from where it was: the state survived.
     let (ticks, total) = (number(&after, "ticks"), number(&after, "total"));
-    assert!(ticks > ticks_before, "ticks went from {ticks_before} to {ticks}");
-    assert!(total >= total_before + 1000, "advance (hot) calls the new value (hot): {after}");
+    assert!(
+        ticks > ticks_before,
+        "ticks went from {ticks_before} to {ticks}"
+    );
+    assert!(
+        total >= total_before + 1000,
+        "advance (hot) calls the new value (hot): {after}"
+    );
     assert!(total < ticks * 1000, "earlier ticks added 1 each: {after}");
     // Other functions are unaffected.
     assert_eq!(field(&after, "damage"), Some("7"));
@@ -41,9 +50,16 @@ fn edited_method_of_hot_impl_runs() {
     fixture.edit("src/lib.rs", "        7\n", "        42\n");
     let after = program.expect_stdout("damage=42", RELOAD_TIMEOUT, has("damage", "42"));
     // `heal(&mut self)` kept healing the same player.
-    assert!(number(&after, "hp") > number(&before, "hp"), "{before} -> {after}");
+    assert!(
+        number(&after, "hp") > number(&before, "hp"),
+        "{before} -> {after}"
+    );
 
-    fixture.edit("src/lib.rs", "self.hp += amount;", "self.hp -= 1000 * amount;");
+    fixture.edit(
+        "src/lib.rs",
+        "self.hp += amount;",
+        "self.hp -= 1000 * amount;",
+    );
     let hurt = program.expect_stdout("hp to fall", RELOAD_TIMEOUT, |line| number(line, "hp") < 0);
     assert_eq!(field(&hurt, "damage"), Some("42"));
 }
@@ -57,7 +73,11 @@ fn four_edits_in_a_row_each_show_up() {
     for value in ["2", "3", "4", "5"] {
         let next = format!("    {value}\n}}");
         fixture.edit("src/lib.rs", &current, &next);
-        program.expect_stdout(&format!("value={value}"), RELOAD_TIMEOUT, has("value", value));
+        program.expect_stdout(
+            &format!("value={value}"),
+            RELOAD_TIMEOUT,
+            has("value", value),
+        );
         current = next;
     }
 }
@@ -103,7 +123,9 @@ fn burst_of_saves_ends_with_the_last_one() {
         .position(|line| field(line, "value") == Some("120"))
         .expect("value=120 was seen");
     assert!(
-        stdout[first_final..].iter().all(|line| field(line, "value") == Some("120")),
+        stdout[first_final..]
+            .iter()
+            .all(|line| field(line, "value") == Some("120")),
         "an older build replaced the newest"
     );
 }
@@ -112,7 +134,9 @@ fn burst_of_saves_ends_with_the_last_one() {
 fn hot_function_uses_the_new_code_of_a_plain_helper() {
     let fixture = Fixture::new("basic");
     let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, |line| line.contains("label:helper-v1"));
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, |line| {
+        line.contains("label:helper-v1")
+    });
     fixture.edit("src/lib.rs", "\"helper-v1\"", "\"helper-v2\"");
     program.expect_stdout("the new helper", RELOAD_TIMEOUT, |line| {
         line.contains("label:helper-v2")
@@ -132,7 +156,11 @@ fn hot_functions_in_another_workspace_member_reload() {
     fixture.edit("game_logic/src/lib.rs", "\"rule-one\"", "\"rule-two\"");
     let after = program.expect_stdout("rule-two", RELOAD_TIMEOUT, has("rule", "rule-two"));
     assert!(number(&after, "score") > number(&before, "score"));
-    fixture.edit("game_logic/src/lib.rs", "world.score += 1;", "world.score += 1000;");
+    fixture.edit(
+        "game_logic/src/lib.rs",
+        "world.score += 1;",
+        "world.score += 1000;",
+    );
     program.expect_stdout("score to jump", RELOAD_TIMEOUT, |line| {
         number(line, "score") > 1000
     });

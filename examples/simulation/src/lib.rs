@@ -19,7 +19,7 @@ impl World {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                seed % 3 == 0
+                seed.is_multiple_of(3)
             })
             .collect();
         World {
