@@ -179,10 +179,36 @@ impl HotFn<'_> {
             .any(|name| attr.path().is_ident(name))
         });
         let block = self.block;
+        let closure_output = match &self.sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(arrow, ty) => Some(quote!(#arrow #ty)),
+        };
+        let own_path = match self.self_ty {
+            Some(_) => quote!(Self::#impl_name),
+            None => quote!(#impl_name),
+        };
+        let path_suffix = match self.self_ty {
+            Some(self_ty) => format!("::{}::{}", compact(self_ty), name),
+            None => format!("::{name}"),
+        };
+        // A panic must not unwind out of a reloaded build (two copies of
+        // std: the host would abort on the foreign exception). The body runs
+        // under catch_unwind; `hot_panic` hands the panic to the host.
         let implementation = quote! {
             #[doc(hidden)]
             #(#lint_attrs)*
-            #impl_sig #block
+            #impl_sig {
+                match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(
+                    move || #closure_output #block
+                )) {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(payload) => #private::hot_panic(
+                        #own_path as *const (),
+                        ::core::concat!(::core::module_path!(), #path_suffix),
+                        payload,
+                    ),
+                }
+            }
         };
 
         // The function pointer type of the slot, with `Self` spelled out
@@ -190,6 +216,9 @@ impl HotFn<'_> {
         let mut pointer_args = Vec::new();
         let mut params = Vec::new();
         let mut call_args = Vec::new();
+        // How each argument can be passed twice (to retry a call whose new
+        // code panicked with the rolled-back code); `None` if it cannot.
+        let mut retry_args: Vec<Option<TokenStream>> = Vec::new();
         for (index, arg) in self.sig.inputs.iter().enumerate() {
             match arg {
                 FnArg::Receiver(receiver) => {
@@ -207,6 +236,11 @@ impl HotFn<'_> {
                     receiver.mutability = None;
                     params.push(receiver.to_token_stream());
                     call_args.push(quote!(self));
+                    retry_args.push(match &receiver.kind {
+                        ReceiverKind::Reference(_, _, Some(_)) => Some(quote!(&mut *self)),
+                        ReceiverKind::Reference(_, _, None) => Some(quote!(self)),
+                        _ => None,
+                    });
                 }
                 FnArg::Typed(pat_type) => {
                     let arg_name = format_ident!("__hot_arg{}", index);
@@ -214,6 +248,7 @@ impl HotFn<'_> {
                     pointer_args.push((**ty).clone());
                     params.push(quote!(#arg_name: #ty));
                     call_args.push(arg_name.to_token_stream());
+                    retry_args.push(reusable(ty, &arg_name));
                 }
             }
         }
@@ -237,10 +272,6 @@ impl HotFn<'_> {
         let pointer = quote!(#for_lifetimes #unsafety fn(#(#pointer_args),*) #arrow_output);
 
         // What the registry knows about the function.
-        let path_suffix = match self.self_ty {
-            Some(self_ty) => format!("::{}::{}", compact(self_ty), name),
-            None => format!("::{name}"),
-        };
         let signature = compact(&pointer);
         let source_hash = fnv1a(
             format!(
@@ -258,9 +289,40 @@ impl HotFn<'_> {
             Some(self_ty) => quote!(<#self_ty>::#impl_name),
             None => quote!(#impl_name),
         };
-        let call = match unsafety {
-            syn::Safety::Unsafe(_) => quote!(unsafe { __hot_fn(#(#call_args),*) }),
-            _ => quote!(__hot_fn(#(#call_args),*)),
+        let invoke = |args: &[TokenStream]| match unsafety {
+            syn::Safety::Unsafe(_) => quote!(unsafe { __hot_fn(#(#args),*) }),
+            _ => quote!(__hot_fn(#(#args),*)),
+        };
+        let load = quote! {
+            // SAFETY: the slot only ever holds a function of type
+            // `__HotFn`: the static implementation above, or one from a
+            // reloaded build whose signature and layouts were verified to
+            // match.
+            let __hot_fn = unsafe {
+                ::core::mem::transmute::<*mut (), __HotFn>(__HOT_SLOT.get())
+            };
+        };
+        let call = invoke(&call_args);
+        let retry: Option<Vec<TokenStream>> = retry_args.into_iter().collect();
+        let borrows_result = output.as_ref().is_some_and(has_lifetime);
+        let call = match retry {
+            // Every argument can be passed again: if the new code panics and
+            // is rolled back, the call is retried with the last good code.
+            Some(first_args) if !borrows_result => {
+                let first = invoke(&first_args);
+                quote! {
+                    #load
+                    match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| #first)) {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(payload) => {
+                            #private::resume_unless_rolled_back(payload);
+                            #load
+                            #call
+                        }
+                    }
+                }
+            }
+            _ => quote!(#load #call),
         };
 
         let attrs = self.attrs;
@@ -295,13 +357,6 @@ impl HotFn<'_> {
                     ::core::env!("CARGO_PKG_NAME"),
                     ::core::env!("CARGO_MANIFEST_DIR"),
                 );
-                // SAFETY: the slot only ever holds a function of type
-                // `__HotFn`: the static implementation above, or one from a
-                // reloaded build whose signature and layouts were verified
-                // to match.
-                let __hot_fn = unsafe {
-                    ::core::mem::transmute::<*mut (), __HotFn>(__HOT_SLOT.get())
-                };
                 #call
             }
         };
@@ -328,6 +383,46 @@ fn probe(private: &TokenStream, ty: &Type) -> TokenStream {
         hasher.tag(#tags);
         (&&&#private::Probe::<#ty>::new()).layout(hasher);
     }
+}
+
+/// How an argument of type `ty` can be passed a first time and still be
+/// passed again: references are reborrowed, primitives copied; anything else
+/// is moved by the first call (`None`).
+fn reusable(ty: &Type, name: &syn::Ident) -> Option<TokenStream> {
+    const COPY: &[&str] = &[
+        "bool", "char", "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16",
+        "u32", "u64", "u128", "usize",
+    ];
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_some() => Some(quote!(&mut *#name)),
+        Type::Reference(_) => Some(quote!(#name)),
+        Type::Path(path)
+            if COPY
+                .iter()
+                .any(|p| path.qself.is_none() && path.path.is_ident(p)) =>
+        {
+            Some(quote!(#name))
+        }
+        Type::Paren(inner) => reusable(&inner.elem, name),
+        _ => None,
+    }
+}
+
+/// Whether a type borrows (a reference or a named lifetime in it): such a
+/// result cannot come out of the retry closure.
+fn has_lifetime(ty: &Type) -> bool {
+    struct Find(bool);
+    impl<'a> syn::visit::Visit<'a> for Find {
+        fn visit_lifetime(&mut self, _: &'a syn::Lifetime) {
+            self.0 = true;
+        }
+        fn visit_type_reference(&mut self, _: &'a syn::TypeReference) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_type(&mut find, ty);
+    find.0
 }
 
 /// Replaces the type `Self` with the impl's self type.

@@ -1,17 +1,18 @@
 //! Stage 6, apply: points slots at verified new code, at the safe point
-//! (`Reloader::update`).
+//! (`Reloader::update`), and back at older code when new code panics.
 //!
 //! Every copy of a hot function's slot — the host's and each loaded
-//! generation's — is pointed at the newest code, so a call that starts in
-//! old code (a function pointer kept from an earlier generation) still
-//! reaches the newest version of every hot function it calls.
+//! generation's — is pointed at the same code, so a call that starts in old
+//! code (a function pointer kept from an earlier generation) still reaches
+//! the current version of every hot function it calls.
 
 use std::collections::HashMap;
 
 use crate::registry::{Entry, Slot};
 use crate::verify::Plan;
 
-/// The code each hot function runs now, and every slot that leads to it.
+/// The code each hot function runs now, what it ran before, and every slot
+/// that leads to it.
 #[derive(Default)]
 pub struct Applied {
     functions: HashMap<&'static str, Function>,
@@ -20,8 +21,27 @@ pub struct Applied {
 struct Function {
     /// The host's slot first, then one per loaded generation.
     slots: Vec<&'static Slot>,
-    /// Source hash of the code the slots point at.
+    /// Code the function has run, oldest (the program's own) first; the
+    /// last is current.
+    history: Vec<Version>,
+}
+
+#[derive(Clone, Copy)]
+struct Version {
+    /// Address of the implementation (a function pointer).
+    implementation: usize,
     source_hash: u64,
+}
+
+impl Function {
+    fn point_slots_at(&self, version: Version) {
+        for slot in &self.slots {
+            // SAFETY: every version in the history was verified to have the
+            // signature and argument layouts that every one of these slots
+            // was compiled for, and its library is never unloaded.
+            unsafe { slot.set(version.implementation as *mut ()) };
+        }
+    }
 }
 
 impl Applied {
@@ -32,7 +52,10 @@ impl Applied {
             .map(|entry| {
                 let function = Function {
                     slots: vec![entry.slot],
-                    source_hash: entry.source_hash,
+                    history: vec![Version {
+                        implementation: entry.slot.original() as usize,
+                        source_hash: entry.source_hash,
+                    }],
                 };
                 (entry.path, function)
             })
@@ -48,20 +71,40 @@ impl Applied {
             let Some(function) = self.functions.get_mut(old.path) else {
                 continue;
             };
+            let current = *function.history.last().expect("history starts non-empty");
+            let version = Version {
+                implementation: new.slot.original() as usize,
+                source_hash: new.source_hash,
+            };
             function.slots.push(new.slot);
-            let implementation = new.slot.original();
-            for slot in &function.slots {
-                // SAFETY: `verify` checked that the new function has the same
-                // signature and argument layouts as the one every one of these
-                // slots was compiled for, and its library is never unloaded.
-                unsafe { slot.set(implementation) };
-            }
-            if function.source_hash != new.source_hash {
-                function.source_hash = new.source_hash;
+            function.history.push(version);
+            function.point_slots_at(version);
+            if current.source_hash != version.source_hash {
                 changed.push(old.path);
             }
         }
         changed.sort_unstable();
         changed
+    }
+
+    /// After `implementation` of `path` panicked: if it is the current
+    /// code, restores the code the function ran before it. Returns whether
+    /// the function now runs other code than the one that panicked.
+    pub fn roll_back(&mut self, path: &str, implementation: *const ()) -> bool {
+        let Some(function) = self.functions.get_mut(path) else {
+            return false;
+        };
+        let current = function.history.last().map(|v| v.implementation);
+        if current != Some(implementation as usize) {
+            // Already rolled back (another thread), or old code panicked.
+            return true;
+        }
+        if function.history.len() < 2 {
+            return false;
+        }
+        function.history.pop();
+        let previous = *function.history.last().expect("checked above");
+        function.point_slots_at(previous);
+        true
     }
 }

@@ -1,7 +1,7 @@
 //! [`Reloader`] without the `reload` feature: same API, does nothing, costs
 //! nothing.
 
-use crate::{Error, Update};
+use crate::{Error, OnPanic, Update};
 
 /// The hot-reload handle. This build has the `reload` feature off: `#[hot]`
 /// functions are ordinary functions and nothing is watched or rebuilt.
@@ -15,6 +15,13 @@ impl Reloader {
 
     /// Accepted for the same API as with `reload` on.
     pub fn report(self, _on: bool) -> Reloader {
+        self
+    }
+
+    /// Accepted for the same API as with `reload` on (no code is ever
+    /// reloaded, so it never matters).
+    pub fn on_panic(self, policy: OnPanic) -> Reloader {
+        crate::panic::set_policy(policy);
         self
     }
 

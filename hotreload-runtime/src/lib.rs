@@ -29,6 +29,7 @@ pub use hotreload_macros::hot;
 
 mod error;
 pub mod layout;
+mod panic;
 // Without `reload` only the types the macro names are used.
 #[cfg_attr(not(feature = "reload"), allow(dead_code))]
 mod registry;
@@ -52,7 +53,8 @@ mod watch;
 
 pub use error::{Error, Refusal};
 pub use layout::{Layout, LayoutHasher};
-pub use report::{Reload, Timings, Update};
+pub use panic::{OnPanic, RolledBack};
+pub use report::{HotPanic, Reload, Timings, Update};
 
 #[cfg(feature = "reload")]
 pub use reloader::Reloader;
@@ -66,6 +68,7 @@ pub use inert::Reloader;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::layout::{DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout};
+    pub use crate::panic::{hot_panic, resume_unless_rolled_back};
     pub use crate::registry::{ENTRIES, Entry, Slot};
     pub use linkme;
 

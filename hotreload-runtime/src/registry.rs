@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::layout::LayoutHasher;
+use crate::panic::{HOST_HOOKS, HostHooks};
 
 /// Where a hot function's trampoline finds the code to call.
 ///
@@ -132,6 +133,8 @@ pub struct Manifest {
     pub debug_assertions: bool,
     /// The hot functions in this build.
     pub entries: &'static [Entry],
+    /// Where the host installs its hooks into this build.
+    pub host_hooks: &'static AtomicPtr<HostHooks>,
 }
 
 impl Manifest {
@@ -143,6 +146,7 @@ impl Manifest {
             target: env!("HOTRELOAD_TARGET"),
             debug_assertions: cfg!(debug_assertions),
             entries: &ENTRIES,
+            host_hooks: &HOST_HOOKS,
         }
     }
 }

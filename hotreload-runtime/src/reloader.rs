@@ -8,16 +8,18 @@
 //! [`apply`](crate::apply)s the verified plan and [`report`](crate::report)s.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::Error;
 use crate::apply::Applied;
 use crate::build::{self, BuildConfig, Package};
 use crate::load;
+use crate::panic::{self, HostHooks, OnPanic, RolledBack};
 use crate::registry::{ENTRIES, Manifest};
+use crate::report::HotPanic;
 use crate::report::{self, Reload, Timings, Update};
 use crate::stage::Staging;
 use crate::verify::{self, Plan};
@@ -32,13 +34,57 @@ pub struct Reloader {
 }
 
 struct Running {
-    /// Set by the pipeline when an outcome is waiting: `update()` with
-    /// nothing to do is one atomic load.
-    pending: Arc<AtomicBool>,
     outcomes: Receiver<Outcome>,
-    applied: Applied,
     generation: u64,
     _watch: Watch,
+}
+
+/// Set when an outcome or a panic report is waiting: `update()` with
+/// nothing to do is one atomic load. Process-wide, like the slots: a panic
+/// in hot code on any thread reports here.
+static PENDING: AtomicBool = AtomicBool::new(false);
+
+/// What every hot function runs; shared with the panic hook, which rolls
+/// functions back from whichever thread panicked.
+static APPLIED: Mutex<Option<Applied>> = Mutex::new(None);
+
+/// Panics in reloaded code, not yet reported by `update()`.
+static PANICS: Mutex<Vec<HotPanic>> = Mutex::new(Vec::new());
+
+/// Installed into every loaded build.
+static HOOKS: HostHooks = HostHooks {
+    on_panic: on_hot_panic,
+};
+
+/// A poisoned lock still holds consistent data here (every update is a
+/// single push, pop or store), so keep going.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The host side of a panic in reloaded code (see [`crate::panic`]).
+fn on_hot_panic(implementation: *const (), path: &str, message: &str) -> ! {
+    let rolled_back = panic::policy() == OnPanic::Rollback
+        && lock(&APPLIED)
+            .as_mut()
+            .is_some_and(|applied| applied.roll_back(path, implementation));
+    let report = HotPanic {
+        function: path.to_string(),
+        message: message.to_string(),
+        rolled_back,
+    };
+    tracing::warn!("{report}");
+    lock(&PANICS).push(report);
+    PENDING.store(true, Ordering::Release);
+    if rolled_back {
+        std::panic::resume_unwind(Box::new(RolledBack {
+            function: path.to_string(),
+            message: message.to_string(),
+        }))
+    }
+    std::panic::resume_unwind(Box::new(format!(
+        "hot function `{path}` panicked: {message}"
+    )))
 }
 
 /// What the pipeline thread hands to `update()`.
@@ -75,14 +121,13 @@ impl Reloader {
         let (change_tx, change_rx) = mpsc::channel();
         let watch = watch::start(&packages, change_tx)?;
         let (outcome_tx, outcomes) = mpsc::channel();
-        let pending = Arc::new(AtomicBool::new(false));
+        lock(&APPLIED).get_or_insert_with(|| Applied::new(&ENTRIES));
         let pipeline = Pipeline {
             packages: packages.clone(),
             config,
             staging,
             changes: change_rx,
             outcomes: outcome_tx,
-            pending: Arc::clone(&pending),
             staged: 0,
         };
         std::thread::Builder::new()
@@ -93,9 +138,7 @@ impl Reloader {
         tracing::info!(packages = ?names, "hot reload is on");
         Ok(Reloader {
             inner: Some(Running {
-                pending,
                 outcomes,
-                applied: Applied::new(&ENTRIES),
                 generation: 0,
                 _watch: watch,
             }),
@@ -110,6 +153,13 @@ impl Reloader {
         self
     }
 
+    /// What to do when reloaded code panics; [`OnPanic::Rollback`] unless
+    /// set. Process-wide.
+    pub fn on_panic(self, policy: OnPanic) -> Reloader {
+        panic::set_policy(policy);
+        self
+    }
+
     /// The safe point: applies a verified new build, if one is waiting, and
     /// says what happened. Call it where no hot function is on the stack
     /// (between frames, between requests). One outcome per call; with
@@ -117,7 +167,7 @@ impl Reloader {
     #[inline]
     pub fn update(&mut self) -> Update {
         match &mut self.inner {
-            Some(running) if running.pending.load(Ordering::Acquire) => {
+            Some(running) if PENDING.load(Ordering::Acquire) => {
                 let update = running.take_outcome();
                 if self.report {
                     report::print(&update);
@@ -132,13 +182,21 @@ impl Reloader {
 impl Running {
     #[cold]
     fn take_outcome(&mut self) -> Update {
-        self.pending.store(false, Ordering::Release);
+        PENDING.store(false, Ordering::Release);
+        let panic = {
+            let mut panics = lock(&PANICS);
+            (!panics.is_empty()).then(|| panics.remove(0))
+        };
+        if let Some(panic) = panic {
+            PENDING.store(true, Ordering::Release);
+            return Update::Panicked(panic);
+        }
         let outcome = match self.outcomes.try_recv() {
             Ok(outcome) => outcome,
             Err(TryRecvError::Empty | TryRecvError::Disconnected) => return Update::Idle,
         };
         // More may be queued: look again on the next call.
-        self.pending.store(true, Ordering::Release);
+        PENDING.store(true, Ordering::Release);
         match outcome {
             Outcome::Failed(error) => Update::Failed(error),
             Outcome::Ready {
@@ -148,7 +206,10 @@ impl Running {
                 mut timings,
                 seen,
             } => {
-                let changed = self.applied.apply(&plan);
+                let changed = lock(&APPLIED)
+                    .as_mut()
+                    .map(|applied| applied.apply(&plan))
+                    .unwrap_or_default();
                 self.generation += 1;
                 timings.total = seen.elapsed();
                 let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
@@ -191,7 +252,6 @@ struct Pipeline {
     staging: Staging,
     changes: Receiver<Change>,
     outcomes: Sender<Outcome>,
-    pending: Arc<AtomicBool>,
     /// Staged files so far (names are never reused).
     staged: u64,
 }
@@ -241,7 +301,7 @@ impl Pipeline {
             if self.outcomes.send(outcome).is_err() {
                 return;
             }
-            self.pending.store(true, Ordering::Release);
+            PENDING.store(true, Ordering::Release);
         }
     }
 
@@ -264,7 +324,11 @@ impl Pipeline {
         // artifact that our own cargo invocation reported.
         let loaded = unsafe { load::load(&staged, &package.name) }?;
         let plan = verify::verify(&package.name, &Manifest::current(), &loaded.manifest)?;
-        loaded.keep();
+        let manifest = loaded.keep();
+        // Before any of its code runs as hot code: panics in it come to us.
+        manifest
+            .host_hooks
+            .store(std::ptr::from_ref(&HOOKS).cast_mut(), Ordering::Release);
         Ok(Outcome::Ready {
             package: package.name.clone(),
             plan,

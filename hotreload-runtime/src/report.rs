@@ -17,6 +17,35 @@ pub enum Update {
     /// A build failed or was refused. The program keeps running the last
     /// good code; the next good save reloads.
     Failed(Error),
+    /// Reloaded code panicked (see [`OnPanic`](crate::OnPanic)).
+    Panicked(HotPanic),
+}
+
+/// A panic in reloaded code (`HOT040`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HotPanic {
+    /// The hot function whose code panicked.
+    pub function: String,
+    /// The panic message.
+    pub message: String,
+    /// Whether the function was restored to the code it ran before.
+    pub rolled_back: bool,
+}
+
+impl fmt::Display for HotPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HOT040 `{}` panicked: {}; ", self.function, self.message)?;
+        if self.rolled_back {
+            write!(
+                f,
+                "rolled back to the code it ran before (the call was retried with it where its \
+                 arguments allow). Fix the panic and save again"
+            )
+        } else {
+            write!(f, "the panic continues in the program (OnPanic::Propagate)")
+        }
+    }
 }
 
 impl Update {
@@ -124,6 +153,7 @@ pub fn print(update: &Update) {
         Update::Idle => {}
         Update::Reloaded(reload) => eprintln!("[hotreload] {reload}"),
         Update::Failed(error) => eprintln!("[hotreload] {error}"),
+        Update::Panicked(panic) => eprintln!("[hotreload] {panic}"),
     }
 }
 

@@ -1,0 +1,140 @@
+//! Every way a save can go wrong ends in a clear message, a program that
+//! keeps running the last good code, and a reload once the save is fixed.
+
+use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, number};
+
+fn has(key: &str, value: &str) -> impl Fn(&str) -> bool {
+    let (key, value) = (key.to_string(), value.to_string());
+    move |line| field(line, &key) == Some(value.as_str())
+}
+
+fn report(line: &str) -> bool {
+    line.starts_with("[hotreload]")
+}
+
+#[test]
+fn compile_error_keeps_old_code_then_fix_reloads() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+
+    fixture.edit("src/lib.rs", "    1\n}", "    1 +\n}");
+    let error = program.expect_stderr("the build error", RELOAD_TIMEOUT, report);
+    assert!(error.contains("HOT001"), "{error}");
+    assert!(
+        error.contains("keeps running the last good code"),
+        "{error}"
+    );
+    // The compiler's own rendering follows.
+    program.expect_stderr("rustc's error", RELOAD_TIMEOUT, |line| {
+        line.starts_with("error")
+    });
+    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
+    assert_eq!(
+        field(&still, "value"),
+        Some("1"),
+        "old code still runs: {still}"
+    );
+
+    fixture.edit("src/lib.rs", "    1 +\n}", "    3\n}");
+    program.expect_stdout("the fixed code", RELOAD_TIMEOUT, has("value", "3"));
+}
+
+#[test]
+fn panic_in_new_code_rolls_back_and_the_program_keeps_running() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    let before = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+
+    fixture.edit(
+        "src/lib.rs",
+        "    state.ticks += 1;",
+        "    state.ticks += 1;\n    if state.ticks > 0 { panic!(\"boom in advance\") }",
+    );
+    let panic = program.expect_stderr("the panic report", RELOAD_TIMEOUT, |line| {
+        line.contains("HOT040")
+    });
+    assert!(
+        panic.contains("advance") && panic.contains("boom in advance"),
+        "{panic}"
+    );
+    assert!(panic.contains("rolled back"), "{panic}");
+    // The process is alive and the call was retried with the old code: the
+    // counter keeps counting one per tick.
+    let after = program.expect_stdout("ticks after the panic", RELOAD_TIMEOUT, |line| {
+        number(line, "ticks") > number(&before, "ticks") + 5
+    });
+    let next = program.expect_stdout("the next tick", RELOAD_TIMEOUT, |_| true);
+    assert_eq!(
+        number(&next, "total") - number(&after, "total"),
+        1,
+        "{after} / {next}"
+    );
+
+    fixture.edit(
+        "src/lib.rs",
+        "    if state.ticks > 0 { panic!(\"boom in advance\") }",
+        "    state.total += 100;",
+    );
+    let fixed = program.expect_stdout("the fixed code", RELOAD_TIMEOUT, |line| {
+        number(line, "total") > number(&next, "total") + 100
+    });
+    let then = program.expect_stdout("one more tick", RELOAD_TIMEOUT, |_| true);
+    assert_eq!(
+        number(&then, "total") - number(&fixed, "total"),
+        101,
+        "{fixed} / {then}"
+    );
+}
+
+#[test]
+fn changed_signature_is_refused_then_revert_reloads() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("damage", "7"));
+
+    let (i32_seven, i64_eight) = (
+        "damage(&self) -> i32 {\n        7",
+        "damage(&self) -> i64 {\n        8",
+    );
+    fixture.edit("src/lib.rs", i32_seven, i64_eight);
+    let refused = program.expect_stderr("the refusal", RELOAD_TIMEOUT, report);
+    assert!(refused.contains("nothing was swapped"), "{refused}");
+    let detail = program.expect_stderr("the refusal detail", RELOAD_TIMEOUT, |line| {
+        line.contains("HOT010")
+    });
+    assert!(detail.contains("basic::Player::damage"), "{detail}");
+    assert!(
+        detail.contains("fn(&Player) -> i32") && detail.contains("fn(&Player) -> i64"),
+        "{detail}"
+    );
+    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
+    assert_eq!(field(&still, "damage"), Some("7"), "{still}");
+
+    fixture.edit("src/lib.rs", i64_eight, "damage(&self) -> i32 {\n        9");
+    program.expect_stdout("the reverted signature", RELOAD_TIMEOUT, has("damage", "9"));
+}
+
+#[test]
+fn changed_struct_layout_is_refused() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+
+    fixture.edit(
+        "src/lib.rs",
+        "    pub total: i64,\n",
+        "    pub total: i64,\n    pub extra: u64,\n",
+    );
+    let detail = program.expect_stderr("the refusal detail", RELOAD_TIMEOUT, |line| {
+        line.contains("HOT011")
+    });
+    assert!(detail.contains("basic::advance"), "{detail}");
+    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
+    assert_eq!(field(&still, "value"), Some("1"), "{still}");
+
+    // Undo the type change, and edit a body in the same save.
+    fixture.edit("src/lib.rs", "    pub extra: u64,\n", "");
+    fixture.edit("src/lib.rs", "    1\n}", "    6\n}");
+    program.expect_stdout("the next good save", RELOAD_TIMEOUT, has("value", "6"));
+}
