@@ -1,0 +1,6 @@
+use hotreload_runtime::hot;
+
+#[hot(fast)]
+pub fn step() {}
+
+fn main() {}
