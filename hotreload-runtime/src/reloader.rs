@@ -105,8 +105,16 @@ impl Reloader {
     /// registry written by `#[hot]` names the packages, and the running
     /// executable's place in the target directory gives the profile.
     ///
-    /// With no hot functions linked in, returns a handle that does nothing.
+    /// With no hot functions linked in, or with the environment variable
+    /// `HOTRELOAD=0`, returns a handle that does nothing.
     pub fn start() -> Result<Reloader, Error> {
+        if std::env::var_os("HOTRELOAD").is_some_and(|v| v == "0") {
+            tracing::info!("HOTRELOAD=0: hot reload is off for this run");
+            return Ok(Reloader {
+                inner: None,
+                report: true,
+            });
+        }
         let packages = packages();
         if packages.is_empty() {
             tracing::info!("no #[hot] functions in this program; nothing to reload");
