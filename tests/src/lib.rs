@@ -332,3 +332,9 @@ pub fn number(line: &str, key: &str) -> i64 {
         .and_then(|value| value.parse().ok())
         .unwrap_or_else(|| panic!("no number `{key}=` in `{line}`"))
 }
+
+/// A matcher for lines whose `key=` field is `value`.
+pub fn has(key: &str, value: &str) -> impl Fn(&str) -> bool + use<> {
+    let (key, value) = (key.to_string(), value.to_string());
+    move |line| field(line, &key) == Some(value.as_str())
+}

@@ -2,12 +2,7 @@
 //! start it, change a `#[hot]` function on disk, and wait until the running
 //! process shows the new behaviour.
 
-use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, number};
-
-fn has(key: &str, value: &str) -> impl Fn(&str) -> bool {
-    let (key, value) = (key.to_string(), value.to_string());
-    move |line| field(line, &key) == Some(value.as_str())
-}
+use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, has, number};
 
 #[test]
 fn edited_free_function_runs_and_mut_state_survives() {

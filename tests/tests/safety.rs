@@ -1,12 +1,7 @@
 //! Every way a save can go wrong ends in a clear message, a program that
 //! keeps running the last good code, and a reload once the save is fixed.
 
-use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, number};
-
-fn has(key: &str, value: &str) -> impl Fn(&str) -> bool {
-    let (key, value) = (key.to_string(), value.to_string());
-    move |line| field(line, &key) == Some(value.as_str())
-}
+use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, has, number};
 
 fn report(line: &str) -> bool {
     line.starts_with("[hotreload]")
