@@ -133,3 +133,27 @@ fn changed_struct_layout_is_refused() {
     fixture.edit("src/lib.rs", "    1\n}", "    6\n}");
     program.expect_stdout("the next good save", RELOAD_TIMEOUT, has("value", "6"));
 }
+
+#[test]
+fn removed_hot_function_keeps_its_old_code() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, |line| {
+        line.contains("label:helper-v1")
+    });
+
+    // The library no longer has `label`; the running binary still calls it.
+    fixture.edit(
+        "src/lib.rs",
+        "#[hot]\npub fn label() -> String {\n    format!(\"label:{}\", helper())\n}",
+        "pub fn unused() -> &'static str {\n    helper()\n}",
+    );
+    fixture.edit("src/lib.rs", "    1\n}", "    5\n}");
+    let line = program.expect_stderr("the reload report", RELOAD_TIMEOUT, report);
+    assert!(line.contains("HOT012") && line.contains("label"), "{line}");
+    let after = program.expect_stdout("the new value", RELOAD_TIMEOUT, has("value", "5"));
+    assert!(
+        after.contains("label:helper-v1"),
+        "old code of label still runs: {after}"
+    );
+}
