@@ -183,8 +183,8 @@ impl HotFn<'_> {
             ReturnType::Default => None,
             ReturnType::Type(arrow, ty) => Some(quote!(#arrow #ty)),
         };
-        let own_path = match self.self_ty {
-            Some(_) => quote!(Self::#impl_name),
+        let impl_path = match self.self_ty {
+            Some(self_ty) => quote!(<#self_ty>::#impl_name),
             None => quote!(#impl_name),
         };
         let path_suffix = match self.self_ty {
@@ -203,7 +203,7 @@ impl HotFn<'_> {
                 )) {
                     ::core::result::Result::Ok(value) => value,
                     ::core::result::Result::Err(payload) => #private::hot_panic(
-                        #own_path as *const (),
+                        #impl_path as *const (),
                         ::core::concat!(::core::module_path!(), #path_suffix),
                         payload,
                     ),
@@ -285,10 +285,6 @@ impl HotFn<'_> {
             .iter()
             .chain(output.iter())
             .map(|ty| probe(&private, ty));
-        let impl_path = match self.self_ty {
-            Some(self_ty) => quote!(<#self_ty>::#impl_name),
-            None => quote!(#impl_name),
-        };
         let invoke = |args: &[TokenStream]| match unsafety {
             syn::Safety::Unsafe(_) => quote!(unsafe { __hot_fn(#(#args),*) }),
             _ => quote!(__hot_fn(#(#args),*)),

@@ -76,15 +76,15 @@ fn on_hot_panic(implementation: *const (), path: &str, message: &str) -> ! {
     tracing::warn!("{report}");
     lock(&PANICS).push(report);
     PENDING.store(true, Ordering::Release);
+    let panic = RolledBack {
+        function: path.to_string(),
+        message: message.to_string(),
+    };
     if rolled_back {
-        std::panic::resume_unwind(Box::new(RolledBack {
-            function: path.to_string(),
-            message: message.to_string(),
-        }))
+        std::panic::resume_unwind(Box::new(panic))
     }
-    std::panic::resume_unwind(Box::new(format!(
-        "hot function `{path}` panicked: {message}"
-    )))
+    // Propagated like any panic: its payload is the message text.
+    std::panic::resume_unwind(Box::new(panic.to_string()))
 }
 
 /// What the pipeline thread hands to `update()`.
@@ -110,18 +110,12 @@ impl Reloader {
     pub fn start() -> Result<Reloader, Error> {
         if std::env::var_os("HOTRELOAD").is_some_and(|v| v == "0") {
             tracing::info!("HOTRELOAD=0: hot reload is off for this run");
-            return Ok(Reloader {
-                inner: None,
-                report: true,
-            });
+            return Ok(Reloader::off());
         }
         let packages = packages();
         if packages.is_empty() {
             tracing::info!("no #[hot] functions in this program; nothing to reload");
-            return Ok(Reloader {
-                inner: None,
-                report: true,
-            });
+            return Ok(Reloader::off());
         }
         let config = BuildConfig::of_running_program()?;
         config.check_cargo()?;
@@ -152,6 +146,14 @@ impl Reloader {
             }),
             report: true,
         })
+    }
+
+    /// A handle that watches nothing: `update()` is always `Idle`.
+    fn off() -> Reloader {
+        Reloader {
+            inner: None,
+            report: true,
+        }
     }
 
     /// Turns the default reporter (one line per reload or failure on
