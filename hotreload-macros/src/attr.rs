@@ -1,16 +1,18 @@
-//! The argument grammar of `#[hot(...)]`.
+//! The argument grammar of `#[hot(...)]` and of `#[layout(...)]` on a
+//! `#[derive(Layout)]`.
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 
-/// Arguments given to `#[hot]`.
+/// Arguments given to `#[hot]` or `#[layout]`.
 pub struct Args {
     /// Path to the runtime crate; `::hotreload_runtime` unless `crate = "…"`.
     pub krate: syn::Path,
 }
 
 impl Args {
-    pub fn parse(tokens: TokenStream) -> syn::Result<Args> {
+    /// Parses the arguments of the attribute `name` (for messages).
+    pub fn parse(name: &str, tokens: TokenStream) -> syn::Result<Args> {
         let mut krate: Option<syn::Path> = None;
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("crate") {
@@ -21,9 +23,9 @@ impl Args {
                 krate = Some(lit.parse()?);
                 Ok(())
             } else {
-                Err(meta.error(
-                    "unknown argument to #[hot]; the only argument is `crate = \"path::to::hotreload_runtime\"`",
-                ))
+                Err(meta.error(format!(
+                    "unknown argument to #[{name}]; the only argument is `crate = \"path::to::hotreload_runtime\"`"
+                )))
             }
         });
         parser.parse2(tokens)?;

@@ -45,7 +45,7 @@ use crate::valid::{self, Errors};
 /// user wrote it, next to the `compile_error!`, so the user's own errors
 /// stay visible.
 pub fn hot(args: TokenStream, input: TokenStream) -> TokenStream {
-    let args = match Args::parse(args) {
+    let args = match Args::parse("hot", args) {
         Ok(args) => args,
         Err(error) => return with_error(input, error),
     };
@@ -59,8 +59,9 @@ pub fn hot(args: TokenStream, input: TokenStream) -> TokenStream {
         Item::Impl(item_impl) => impl_block(&args, item_impl),
         other => Err(syn::Error::new_spanned(
             item_keyword(other),
-            "#[hot] goes on a `fn` or on an inherent `impl` block; \
-             types that cross a reload need no mark",
+            "#[hot] goes on a `fn` or on an inherent `impl` block; for a type that \
+             hot functions take or return, `#[derive(hotreload_runtime::Layout)]` gives \
+             a deep layout check",
         )),
     };
     match expanded {
@@ -342,7 +343,7 @@ impl HotFn<'_> {
                     ::core::concat!(::core::module_path!(), #path_suffix),
                     #signature,
                     {
-                        fn layout(hasher: &mut #private::LayoutHasher) {
+                        fn layout(types: &mut #private::TypeLayouts) {
                             #[allow(unused_imports)]
                             use #private::{DeepLayout as _, NameLayout as _, ShallowLayout as _};
                             #(#probes)*
@@ -360,11 +361,11 @@ impl HotFn<'_> {
     }
 }
 
-/// A statement that feeds the layout of `ty` to the hasher. References are
-/// looked through: what matters is the layout of the data they point at.
+/// A statement that adds the layout of `ty`, labelled with the type as
+/// written. References are looked through: what matters is the layout of
+/// the data they point at.
 fn probe(private: &TokenStream, ty: &Type) -> TokenStream {
     let mut ty = ty.clone();
-    StaticLifetimes.visit_type_mut(&mut ty);
     let mut tags = Vec::new();
     while let Type::Reference(reference) = ty {
         tags.push(if reference.mutability.is_some() {
@@ -375,9 +376,13 @@ fn probe(private: &TokenStream, ty: &Type) -> TokenStream {
         ty = *reference.elem;
     }
     let tags = tags.concat();
+    let label = compact(&ty);
+    StaticLifetimes.visit_type_mut(&mut ty);
     quote! {
-        hasher.tag(#tags);
-        (&&&#private::Probe::<#ty>::new()).layout(hasher);
+        types.add(#label, |hasher| {
+            hasher.tag(#tags);
+            (&&&#private::Probe::<#ty>::new()).layout(hasher);
+        });
     }
 }
 

@@ -4,9 +4,10 @@
 //! by path and only the runtime's `reload` feature decides whether the item
 //! becomes reloadable. This crate is thin: [`attr`] reads the arguments,
 //! [`valid`] checks the item and collects every error, [`expand`] emits the
-//! code.
+//! code; [`derive`] is `#[derive(Layout)]`.
 
 mod attr;
+mod derive;
 mod expand;
 mod valid;
 
@@ -23,4 +24,18 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn hot(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::hot(args.into(), item.into()).into()
+}
+
+/// Derives `hotreload_runtime::Layout`: a deep layout fingerprint of the
+/// type (name, size, alignment, each field's name, offset and type,
+/// recursively), so that a reload after a change to the type is refused
+/// (`HOT011`) instead of letting new code read old data wrongly.
+///
+/// Put it on the types that hot functions take or return. Without it a type
+/// is fingerprinted by name, size and alignment only.
+///
+/// Arguments: `#[layout(crate = "path::to::hotreload_runtime")]`.
+#[proc_macro_derive(Layout, attributes(layout))]
+pub fn derive_layout(item: TokenStream) -> TokenStream {
+    derive::layout(item.into()).into()
 }

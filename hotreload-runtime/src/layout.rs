@@ -5,25 +5,38 @@
 //! return type of a hot function is fed to a [`LayoutHasher`]:
 //!
 //! - deeply, if it implements [`Layout`] (primitives, `String`, `Vec`,
-//!   `Option`, `Box`, arrays, slices, tuples, and types whose impl the user
-//!   provides): field by field, recursively;
+//!   `Option`, `Box`, arrays, slices, tuples, and the user's types with
+//!   `#[derive(hotreload_runtime::Layout)]`): name, size, alignment, and for
+//!   each field its name, offset and type, recursively;
 //! - otherwise by type name, size and alignment. A swap of two fields of the
 //!   same type inside such a type is not detected; that is the documented
 //!   limit of the fallback.
 //!
 //! References are looked through by `#[hot]`: `&mut World` is fingerprinted
-//! as `World` plus a tag.
+//! as `World` plus a tag. Each argument and return type gets its own
+//! fingerprint ([`TypeLayouts`]), so a refusal can name the type that changed.
 
 use std::marker::PhantomData;
 
 /// A stable 64-bit hasher (FNV-1a): the same input gives the same value in
 /// every build, unlike `std`'s randomly keyed hashers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LayoutHasher(u64);
+pub struct LayoutHasher {
+    state: u64,
+    /// How many derived types are being fed, one inside the other.
+    depth: u32,
+}
+
+/// Derived types nested deeper than this are fed by shape only: a type that
+/// contains itself (`Option<Box<Node>>`) would otherwise never end.
+const MAX_DEPTH: u32 = 8;
 
 impl Default for LayoutHasher {
     fn default() -> Self {
-        LayoutHasher(0xcbf2_9ce4_8422_2325)
+        LayoutHasher {
+            state: 0xcbf2_9ce4_8422_2325,
+            depth: 0,
+        }
     }
 }
 
@@ -31,8 +44,26 @@ impl LayoutHasher {
     /// Feeds bytes.
     pub fn write(&mut self, bytes: &[u8]) {
         for byte in bytes {
-            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+            self.state = (self.state ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
         }
+    }
+
+    /// Feeds `T`'s shape, then its fields with `fields` unless types are
+    /// already nested [`MAX_DEPTH`] deep. What `#[derive(Layout)]` calls.
+    pub fn nested<T>(&mut self, fields: impl FnOnce(&mut LayoutHasher)) {
+        self.shape::<T>();
+        if self.depth < MAX_DEPTH {
+            self.depth += 1;
+            fields(self);
+            self.depth -= 1;
+        }
+    }
+
+    /// Feeds one field: its name, its offset, then its type with `ty`.
+    pub fn field(&mut self, name: &str, offset: usize, ty: impl FnOnce(&mut LayoutHasher)) {
+        self.tag(name);
+        self.number(offset);
+        ty(self);
     }
 
     /// Feeds a string and its length (so `"ab","c"` differs from `"a","bc"`).
@@ -55,15 +86,32 @@ impl LayoutHasher {
 
     /// The fingerprint.
     pub fn finish(&self) -> u64 {
-        self.0
+        self.state
+    }
+}
+
+/// One fingerprint per argument and return type of a hot function, labelled
+/// with the type as written (`&mut World`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TypeLayouts(pub Vec<(&'static str, u64)>);
+
+impl TypeLayouts {
+    /// Adds the fingerprint that `feed` computes for the type `label`.
+    pub fn add(&mut self, label: &'static str, feed: impl FnOnce(&mut LayoutHasher)) {
+        let mut hasher = LayoutHasher::default();
+        feed(&mut hasher);
+        self.0.push((label, hasher.finish()));
     }
 }
 
 /// A type whose layout can be fingerprinted deeply.
 ///
-/// Implement it for a type that crosses a reload by feeding its name, size,
-/// alignment and, for each field, the field's name, offset
-/// (`std::mem::offset_of!`) and `Layout`.
+/// Derive it for your types that hot functions take or return
+/// (`#[derive(hotreload_runtime::Layout)]`): then adding, removing,
+/// reordering, renaming or retyping a field, at any depth, refuses the
+/// reload (`HOT011`) instead of letting new code misread old data. A manual
+/// impl feeds the type's shape and each field the way the derive does, with
+/// [`LayoutHasher::nested`] and [`LayoutHasher::field`].
 pub trait Layout {
     /// Feeds this type's layout to `hasher`.
     fn layout(hasher: &mut LayoutHasher);
@@ -232,6 +280,57 @@ mod tests {
             name,
             fingerprint(|h| h.tag(std::any::type_name::<dyn Fn()>()))
         );
+    }
+
+    fn deep<T: Layout>() -> u64 {
+        fingerprint(|h| T::layout(h))
+    }
+
+    mod v1 {
+        #[derive(crate::Layout)]
+        #[layout(crate = "crate")]
+        pub struct World {
+            pub width: u32,
+            pub height: u32,
+            pub cells: Vec<super::Cell>,
+        }
+    }
+
+    mod v2 {
+        // The same size and field types, the two `u32` swapped.
+        #[derive(crate::Layout)]
+        #[layout(crate = "crate")]
+        pub struct World {
+            pub height: u32,
+            pub width: u32,
+            pub cells: Vec<super::Cell>,
+        }
+    }
+
+    #[derive(crate::Layout)]
+    #[layout(crate = "crate")]
+    #[allow(dead_code)]
+    pub enum Cell {
+        Dead,
+        Alive { age: u16 },
+    }
+
+    #[derive(crate::Layout)]
+    #[layout(crate = "crate")]
+    struct Node {
+        _next: Option<Box<Node>>,
+    }
+
+    #[test]
+    fn swapped_fields_of_the_same_type_differ() {
+        assert_eq!(size_of::<v1::World>(), size_of::<v2::World>());
+        assert_ne!(deep::<v1::World>(), deep::<v2::World>());
+    }
+
+    #[test]
+    fn a_type_that_contains_itself_ends() {
+        assert_eq!(deep::<Node>(), deep::<Node>());
+        assert_ne!(deep::<Node>(), fingerprint(|h| h.shape::<Node>()));
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! -> [`load`] -> [`verify`] -> [`apply`] -> [`report`]; [`reloader`] ties
 //! them together.
 
-pub use hotreload_macros::hot;
+pub use hotreload_macros::{Layout, hot};
 
 mod error;
 pub mod layout;
@@ -67,7 +67,9 @@ pub use inert::Reloader;
 /// Used by the code `#[hot]` generates; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::layout::{DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout};
+    pub use crate::layout::{
+        DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
+    };
     pub use crate::panic::{hot_panic, resume_unless_rolled_back};
     pub use crate::registry::{ENTRIES, Entry, Slot};
     pub use linkme;

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::layout::LayoutHasher;
+use crate::layout::TypeLayouts;
 use crate::panic::{HOST_HOOKS, HostHooks};
 
 /// Where a hot function's trampoline finds the code to call.
@@ -69,8 +69,8 @@ pub struct Entry {
     pub path: &'static str,
     /// The slot's function pointer type as written, `Self` spelled out.
     pub signature: &'static str,
-    /// Feeds the layout of every argument and return type to a hasher.
-    pub layout: fn(&mut LayoutHasher),
+    /// Adds the layout fingerprint of every argument and return type.
+    pub layout: fn(&mut TypeLayouts),
     /// Hash of the signature and body tokens: tells which functions an edit
     /// touched.
     pub source_hash: u64,
@@ -87,7 +87,7 @@ impl Entry {
         slot: &'static Slot,
         path: &'static str,
         signature: &'static str,
-        layout: fn(&mut LayoutHasher),
+        layout: fn(&mut TypeLayouts),
         source_hash: u64,
         package: &'static str,
         manifest_dir: &'static str,
@@ -103,11 +103,11 @@ impl Entry {
         }
     }
 
-    /// The layout fingerprint of the function's argument and return types.
-    pub fn layout_fingerprint(&self) -> u64 {
-        let mut hasher = LayoutHasher::default();
-        (self.layout)(&mut hasher);
-        hasher.finish()
+    /// The layout fingerprints of the function's argument and return types.
+    pub fn layouts(&self) -> TypeLayouts {
+        let mut layouts = TypeLayouts::default();
+        (self.layout)(&mut layouts);
+        layouts
     }
 }
 
@@ -118,7 +118,7 @@ pub static ENTRIES: [Entry];
 /// Bumped whenever [`Manifest`] or [`Entry`] change shape; part of the
 /// exported symbol's name, so a build with another layout has no symbol the
 /// host would misread.
-pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v1\0";
+pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v2\0";
 
 /// What a build says about itself. Read by the host after `dlopen`.
 #[repr(C)]
@@ -157,6 +157,6 @@ impl Manifest {
 #[cfg(feature = "reload")]
 #[unsafe(no_mangle)]
 #[allow(improper_ctypes_definitions)]
-pub extern "C" fn hotreload_manifest_v1() -> Manifest {
+pub extern "C" fn hotreload_manifest_v2() -> Manifest {
     Manifest::current()
 }

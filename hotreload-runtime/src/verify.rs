@@ -89,16 +89,15 @@ pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan,
                     old.signature, new.signature
                 ),
             });
-        } else if old.layout_fingerprint() != new.layout_fingerprint() {
+        } else if let Some(changed) = changed_layouts(old, new) {
             refusals.push(Refusal {
                 code: "HOT011",
                 function: old.path.to_string(),
                 message: format!(
-                    "the layout of a type in `{}` changed (fields, their order, size or \
-                     alignment). The running program holds its data in the old layout: undo the \
-                     change to the type, or restart the program (migrate state with serde if it \
-                     must survive)",
-                    old.signature
+                    "the layout of {changed} changed (a field added, removed, reordered, renamed \
+                     or retyped, or its size or alignment). The running program holds its data \
+                     in the old layout: undo the change to the type, or restart the program \
+                     (migrate state with serde if it must survive)"
                 ),
             });
         } else {
@@ -116,4 +115,26 @@ pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan,
         .collect();
     plan.added.sort_unstable();
     Ok(plan)
+}
+
+/// The types of `old`'s signature whose layout differs in `new`, as
+/// "`A` and `B`", or `None` when all agree.
+fn changed_layouts(old: &Entry, new: &Entry) -> Option<String> {
+    let (old, new) = (old.layouts(), new.layouts());
+    if old == new {
+        return None;
+    }
+    let mut names: Vec<String> = old
+        .0
+        .iter()
+        .zip(&new.0)
+        .filter(|(old, new)| old.1 != new.1)
+        .map(|((label, _), _)| format!("`{label}`"))
+        .collect();
+    names.dedup();
+    Some(if names.is_empty() {
+        "a type in the signature".to_string()
+    } else {
+        names.join(" and ")
+    })
 }

@@ -116,20 +116,25 @@ fn changed_struct_layout_is_refused() {
     let mut program = fixture.start("basic");
     program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
 
-    fixture.edit(
-        "src/lib.rs",
-        "    pub total: i64,\n",
-        "    pub total: i64,\n    pub extra: u64,\n",
+    // Same size, same alignment: only the derived deep fingerprint sees
+    // that new code would read `total` where the program keeps `ticks`.
+    let (in_order, swapped) = (
+        "    pub ticks: u64,\n    pub total: i64,\n",
+        "    pub total: i64,\n    pub ticks: u64,\n",
     );
+    fixture.edit("src/lib.rs", in_order, swapped);
     let detail = program.expect_stderr("the refusal detail", RELOAD_TIMEOUT, |line| {
         line.contains("HOT011")
     });
-    assert!(detail.contains("basic::advance"), "{detail}");
+    assert!(
+        detail.contains("basic::advance") && detail.contains("`Counter`"),
+        "{detail}"
+    );
     let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
     assert_eq!(field(&still, "value"), Some("1"), "{still}");
 
     // Undo the type change, and edit a body in the same save.
-    fixture.edit("src/lib.rs", "    pub extra: u64,\n", "");
+    fixture.edit("src/lib.rs", swapped, in_order);
     fixture.edit("src/lib.rs", "    1\n}", "    6\n}");
     program.expect_stdout("the next good save", RELOAD_TIMEOUT, has("value", "6"));
 }

@@ -3,7 +3,10 @@
 
 pub mod rules;
 
-/// The state that survives every reload.
+/// The state that survives every reload. `Layout` lets the reloader refuse
+/// new code compiled against a different `World` (a field added, removed or
+/// reordered) instead of letting it misread this one.
+#[derive(hotreload_runtime::Layout)]
 pub struct World {
     pub width: usize,
     pub height: usize,
