@@ -55,6 +55,31 @@ pub enum Error {
         message: String,
     },
 
+    /// The file to load is not one this user's cargo wrote and only this
+    /// user can change.
+    #[error(
+        "HOT022 refused to load the build of `{package}` at `{path}`: {reason}. Only files \
+         that the runtime's own cargo wrote and that no other user can change are loaded; the \
+         program keeps running the last good code"
+    )]
+    Untrusted {
+        package: String,
+        path: PathBuf,
+        reason: String,
+    },
+
+    /// The built file is truncated or not a library for this platform.
+    #[error(
+        "HOT023 the build of `{package}` at `{path}` is damaged: {reason}. Nothing was loaded; \
+         the program keeps running the last good code. Save again to rebuild (if it repeats, \
+         run `cargo clean -p {package}`)"
+    )]
+    Damaged {
+        package: String,
+        path: PathBuf,
+        reason: String,
+    },
+
     /// The new build has no manifest this runtime can read.
     #[error(
         "HOT021 the new build of `{package}` has no hotreload manifest: {message}. Check that \
@@ -75,6 +100,17 @@ pub enum Error {
         new: String,
     },
 
+    /// The program allocates with a custom global allocator that a reloaded
+    /// build would not share.
+    #[error(
+        "HOT031 this program's #[global_allocator] does not use the system allocator; code \
+         loaded from a rebuilt library would allocate with the system allocator and free the \
+         program's memory with the wrong one. Hot reload is off for this run: use the default \
+         allocator while reloading, e.g. `#[cfg(not(debug_assertions))]` on the \
+         `#[global_allocator]` static"
+    )]
+    CustomAllocator,
+
     /// Some functions of the new build cannot replace the running ones.
     #[error("{}", Refusals(.0))]
     Refused(Vec<Refusal>),
@@ -92,7 +128,10 @@ impl Error {
             Error::NoArtifact { .. } => "HOT006",
             Error::Load { .. } => "HOT020",
             Error::NoManifest { .. } => "HOT021",
+            Error::Untrusted { .. } => "HOT022",
+            Error::Damaged { .. } => "HOT023",
             Error::BuildMismatch { .. } => "HOT030",
+            Error::CustomAllocator => "HOT031",
             Error::Refused(refusals) => refusals.first().map_or("HOT010", |r| r.code),
         }
     }

@@ -10,7 +10,12 @@ pub struct Reloader(());
 impl Reloader {
     /// Returns an inert handle.
     pub fn start() -> Result<Reloader, Error> {
-        Ok(Reloader(()))
+        Ok(Reloader::off())
+    }
+
+    /// An inert handle, as with `reload` on.
+    pub fn off() -> Reloader {
+        Reloader(())
     }
 
     /// Accepted for the same API as with `reload` on.

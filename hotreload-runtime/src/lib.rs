@@ -35,6 +35,8 @@ mod panic;
 mod registry;
 
 #[cfg(feature = "reload")]
+mod allocator;
+#[cfg(feature = "reload")]
 mod apply;
 #[cfg(feature = "reload")]
 mod build;

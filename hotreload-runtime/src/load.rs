@@ -6,12 +6,11 @@
 //! `dlclose` a no-op anyway. A generation refused before any of its code
 //! ran is closed again.
 
-use std::path::Path;
-
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
 use crate::Error;
 use crate::registry::{MANIFEST_SYMBOL, Manifest};
+use crate::stage::Staged;
 
 /// A loaded build.
 pub struct Loaded {
@@ -30,12 +29,14 @@ impl Loaded {
     }
 }
 
-/// Loads the build at `path` (a staged copy) and reads its manifest.
+/// Loads a staged build and reads its manifest.
 ///
 /// # Safety
-/// `path` must be a library built by the runtime's own cargo invocation
-/// from the user's package: loading runs its initializers.
-pub unsafe fn load(path: &Path, package: &str) -> Result<Loaded, Error> {
+/// `staged` must be a copy of a library built by the runtime's own cargo
+/// invocation from the user's package: loading runs its initializers.
+pub unsafe fn load(staged: &Staged, package: &str) -> Result<Loaded, Error> {
+    let path = &staged.path;
+    staged.check()?;
     // SAFETY: the caller vouches for the library; RTLD_LOCAL keeps its
     // symbols (its own copy of std and of this runtime) from interposing on
     // the host's.
@@ -45,6 +46,9 @@ pub unsafe fn load(path: &Path, package: &str) -> Result<Loaded, Error> {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+    // The file mapped is the file checked (a swap between the check and
+    // `dlopen` would show here; the library is then closed unused).
+    staged.check()?;
     // SAFETY: the symbol, if present, was defined by this same version of
     // the runtime (the version is part of its name) with this signature.
     let manifest = unsafe {

@@ -14,6 +14,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::Error;
+use crate::allocator;
 use crate::apply::Applied;
 use crate::build::{self, BuildConfig, Package};
 use crate::load;
@@ -117,6 +118,9 @@ impl Reloader {
             tracing::info!("no #[hot] functions in this program; nothing to reload");
             return Ok(Reloader::off());
         }
+        if allocator::global_is_system() == Some(false) {
+            return Err(Error::CustomAllocator);
+        }
         let config = BuildConfig::of_running_program()?;
         config.check_cargo()?;
         let staging = Staging::new()?;
@@ -148,8 +152,17 @@ impl Reloader {
         })
     }
 
-    /// A handle that watches nothing: `update()` is always `Idle`.
-    fn off() -> Reloader {
+    /// A handle that watches nothing: `update()` is always `Idle` and hot
+    /// functions run the code the program was built with. For going on
+    /// without hot reload when [`Reloader::start`] fails:
+    ///
+    /// ```ignore
+    /// let mut hot = Reloader::start().unwrap_or_else(|error| {
+    ///     eprintln!("{error}");
+    ///     Reloader::off()
+    /// });
+    /// ```
+    pub fn off() -> Reloader {
         Reloader {
             inner: None,
             report: true,
