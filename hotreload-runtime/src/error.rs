@@ -82,9 +82,9 @@ pub enum Error {
 
     /// The new build has no manifest this runtime can read.
     #[error(
-        "HOT021 the new build of `{package}` has no hotreload manifest: {message}. Check that \
-         `{package}` depends on hotreload-runtime with the `reload` feature enabled in its own \
-         Cargo.toml, at the same version as the running program"
+        "HOT021 the new build of `{package}` has no hotreload manifest: {message}. The running \
+         code is kept. Check that `{package}` still uses hotreload-runtime (has #[hot] \
+         functions) and depends on it at the same version as the running program"
     )]
     NoManifest { package: String, message: String },
 

@@ -138,3 +138,66 @@ fn changed_layouts(old: &Entry, new: &Entry) -> Option<String> {
         names.join(" and ")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicPtr;
+
+    use super::*;
+    use crate::layout::TypeLayouts;
+    use crate::panic::HostHooks;
+    use crate::registry::Slot;
+
+    static SLOT: Slot = Slot::new(std::ptr::null_mut());
+    static HOOKS: AtomicPtr<HostHooks> = AtomicPtr::new(std::ptr::null_mut());
+
+    fn no_types(_: &mut TypeLayouts) {}
+
+    static STEP: [Entry; 1] = [Entry::new(
+        &SLOT,
+        "demo::step",
+        "fn()",
+        no_types,
+        1,
+        "demo",
+        "/demo",
+    )];
+
+    fn manifest(rustc: &'static str, target: &'static str) -> Manifest {
+        Manifest {
+            rustc,
+            target,
+            entries: &STEP,
+            host_hooks: &HOOKS,
+            ..Manifest::current()
+        }
+    }
+
+    #[test]
+    fn another_compiler_or_target_is_refused_by_name() {
+        let running = manifest("rustc 1.95.0", "x86_64-unknown-linux-gnu");
+        let error = verify(
+            "demo",
+            &running,
+            &manifest("rustc 1.96.0", "x86_64-unknown-linux-gnu"),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(error.code(), "HOT030");
+        let text = error.to_string();
+        assert!(
+            text.contains("compiler") && text.contains("rustc 1.95.0") && text.contains("1.96.0"),
+            "{text}"
+        );
+        let error = verify(
+            "demo",
+            &running,
+            &manifest("rustc 1.95.0", "aarch64-unknown-linux-gnu"),
+        )
+        .err()
+        .unwrap();
+        assert!(error.to_string().contains("different target"), "{error}");
+        let plan = verify("demo", &running, &running).unwrap();
+        assert_eq!(plan.swaps.len(), 1);
+    }
+}

@@ -94,8 +94,15 @@ impl Fixture {
     /// Builds and starts `bin`, and waits until it prints `ready` (its
     /// reloader is watching by then).
     pub fn start(&self, bin: &str) -> Program {
+        self.start_with(bin, &[])
+    }
+
+    /// [`Fixture::start`] with extra environment variables for the program.
+    pub fn start_with(&self, bin: &str, env: &[(&str, &str)]) -> Program {
         let exe = self.build(bin);
-        let mut program = Program::spawn(Command::new(exe));
+        let mut command = Command::new(exe);
+        command.envs(env.iter().copied());
+        let mut program = Program::spawn(command);
         program.expect_stdout("the program to start", RELOAD_TIMEOUT, |line| {
             line == "ready"
         });
@@ -111,6 +118,16 @@ impl Fixture {
     pub fn edit(&self, file: &str, from: &str, to: &str) {
         let text = self.replaced(file, from, to);
         std::fs::write(self.path(file), text).expect("write fixture file");
+    }
+
+    /// Writes `file` whole (creating it if it was deleted).
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.path(file), text).expect("write fixture file");
+    }
+
+    /// Deletes `file`.
+    pub fn remove(&self, file: &str) {
+        std::fs::remove_file(self.path(file)).expect("delete fixture file");
     }
 
     /// Saves `file` the way vim and many IDEs do: write a temporary file

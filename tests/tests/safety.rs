@@ -162,3 +162,103 @@ fn removed_hot_function_keeps_its_old_code() {
         "old code of label still runs: {after}"
     );
 }
+
+#[test]
+fn deleted_module_file_is_a_build_error_then_restoring_it_reloads() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("word", "alpha"));
+    let original = fixture.read("src/words.rs");
+
+    fixture.remove("src/words.rs");
+    let error = program.expect_stderr("the build error", RELOAD_TIMEOUT, report);
+    assert!(error.contains("HOT001"), "{error}");
+    program.expect_stderr("rustc's error", RELOAD_TIMEOUT, |line| {
+        line.contains("file not found for module `words`")
+    });
+    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
+    assert_eq!(field(&still, "word"), Some("alpha"), "{still}");
+
+    fixture.write("src/words.rs", &original.replace("alpha", "beta"));
+    program.expect_stdout("the restored file", RELOAD_TIMEOUT, has("word", "beta"));
+}
+
+#[test]
+fn a_build_that_no_longer_uses_the_runtime_has_no_manifest() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let original = fixture.read("src/lib.rs");
+
+    // Every #[hot] and every other use of the runtime removed.
+    let plain = "pub fn value() -> i64 {\n    2\n}\n";
+    fixture.write("src/lib.rs", plain);
+    let error = program.expect_stderr("the refusal", RELOAD_TIMEOUT, report);
+    assert!(
+        error.contains("HOT021") && error.contains("no hotreload manifest"),
+        "{error}"
+    );
+    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
+    assert_eq!(field(&still, "value"), Some("1"), "{still}");
+
+    fixture.write("src/lib.rs", &original.replace("    1\n}", "    4\n}"));
+    program.expect_stdout("the restored library", RELOAD_TIMEOUT, has("value", "4"));
+}
+
+#[test]
+fn a_build_with_another_profile_is_refused() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let manifest = fixture.read("Cargo.toml");
+
+    // The running program was built with debug assertions; the new build
+    // of the runtime inside the library would not be.
+    let other_profile = "\n[profile.dev.package.hotreload-runtime]\ndebug-assertions = false\n";
+    fixture.write("Cargo.toml", &format!("{manifest}{other_profile}"));
+    let error = program.expect_stderr("the refusal", RELOAD_TIMEOUT, report);
+    assert!(error.contains("HOT030"), "{error}");
+    assert!(
+        error.contains("debug assertions on") && error.contains("debug assertions off"),
+        "{error}"
+    );
+    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
+    assert_eq!(field(&still, "value"), Some("1"), "{still}");
+
+    fixture.write("Cargo.toml", &manifest);
+    fixture.edit("src/lib.rs", "    1\n}", "    8\n}");
+    program.expect_stdout("the next good save", RELOAD_TIMEOUT, has("value", "8"));
+}
+
+#[test]
+fn missing_cargo_is_an_error_from_start_and_the_program_runs_on() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start_with("basic", &[("CARGO", "/nonexistent/cargo")]);
+    let error = program.expect_stderr("the start error", RELOAD_TIMEOUT, |line| {
+        line.starts_with("no hot reload:")
+    });
+    assert!(
+        error.contains("HOT002") && error.contains("/nonexistent/cargo"),
+        "{error}"
+    );
+    let first = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    program.expect_stdout("ticks going on", RELOAD_TIMEOUT, |line| {
+        number(line, "ticks") > number(&first, "ticks") + 3
+    });
+}
+
+#[test]
+fn a_custom_global_allocator_turns_reload_off_with_a_reason() {
+    let fixture = Fixture::new("allocator");
+    let mut program = fixture.start("allocator");
+    let error = program.expect_stderr("the start error", RELOAD_TIMEOUT, |line| {
+        line.starts_with("no hot reload:")
+    });
+    assert!(
+        error.contains("HOT031") && error.contains("#[global_allocator]"),
+        "{error}"
+    );
+    program.expect_stdout("ticks going on", RELOAD_TIMEOUT, |line| {
+        number(line, "tick") > 3
+    });
+}
