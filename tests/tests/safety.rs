@@ -106,8 +106,17 @@ fn changed_signature_is_refused_then_revert_reloads() {
     let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
     assert_eq!(field(&still, "damage"), Some("7"), "{still}");
 
+    // All or nothing: a good edit elsewhere in a refused build waits too.
+    fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
+    program.expect_stderr("the second refusal", RELOAD_TIMEOUT, |line| {
+        line.contains("HOT010")
+    });
+    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
+    assert_eq!(field(&still, "value"), Some("1"), "{still}");
+
     fixture.edit("src/lib.rs", i64_eight, "damage(&self) -> i32 {\n        9");
-    program.expect_stdout("the reverted signature", RELOAD_TIMEOUT, has("damage", "9"));
+    let fixed = program.expect_stdout("the reverted signature", RELOAD_TIMEOUT, has("damage", "9"));
+    assert_eq!(field(&fixed, "value"), Some("2"), "{fixed}");
 }
 
 #[test]
