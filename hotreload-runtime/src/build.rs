@@ -5,9 +5,25 @@
 //! `cargo rustc --lib --crate-type cdylib` is incremental and shares the
 //! target directory (`cargo run` does not hold its lock while the program
 //! runs). Its JSON messages give the artifact path and the compiler's
-//! rendered diagnostics; cargo's human output is never parsed.
+//! rendered diagnostics.
+//!
+//! Faster than plain cargo, keeping correctness:
+//!
+//! - `-C prefer-dynamic` links `std` as the toolchain's shared library
+//!   (found through an rpath) instead of copying it into every build, and
+//!   `-C strip=debuginfo` keeps the dependencies' debug info (15 MB for the
+//!   runtime's dependencies alone) out of the link. Panic messages keep
+//!   their `file:line`; backtrace frames in reloaded code show function
+//!   names without line numbers. `HOTRELOAD_DEBUGINFO=1` keeps full debug
+//!   info at the cost of a slower build.
+//! - cargo runs with `-vv`, and the rustc command it ran for the hot build
+//!   (program, arguments, environment) is kept. An edit that only touches
+//!   `.rs` files under `src/` then runs that rustc command directly,
+//!   skipping cargo's resolution and fingerprinting of every unit (about
+//!   50 ms on a small crate). Any other change (`Cargo.toml`, `build.rs`)
+//!   goes through cargo again, which captures a fresh command.
 
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,6 +41,99 @@ pub struct Package {
     /// this package's build (`hotreload-runtime/reload`, or the renamed
     /// dependency's key), found by [`Package::find_runtime_feature`].
     pub runtime_feature: Option<String>,
+    /// The rustc command of the last cargo build, to rerun directly.
+    pub rustc: Option<Rustc>,
+    /// A change since the last successful cargo build needs cargo (a
+    /// manifest, a build script); sticky until cargo succeeds.
+    pub cargo_needed: bool,
+}
+
+impl Package {
+    pub fn new(name: &str, manifest_dir: &Path) -> Package {
+        Package {
+            name: name.to_string(),
+            manifest_dir: manifest_dir.to_path_buf(),
+            runtime_feature: None,
+            rustc: None,
+            cargo_needed: true,
+        }
+    }
+
+    /// Notes changed files: anything but Rust sources under `src/` needs
+    /// cargo for the next build.
+    pub fn changed(&mut self, paths: &[PathBuf]) {
+        let src = self.manifest_dir.join("src");
+        let rustc_suffices = paths
+            .iter()
+            .all(|path| path.starts_with(&src) && path.extension().is_some_and(|e| e == "rs"));
+        self.cargo_needed |= !rustc_suffices;
+    }
+}
+
+/// A rustc invocation as cargo made it: environment, program (rustc or a
+/// `RUSTC_WRAPPER`), arguments and working directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rustc {
+    env: Vec<(String, String)>,
+    program: String,
+    args: Vec<String>,
+    cwd: PathBuf,
+}
+
+impl Rustc {
+    /// Finds the hot build's command in cargo's `-vv` output: the `Running`
+    /// line whose rustc builds a `cdylib`. `None` if cargo did not run it
+    /// (nothing to rebuild) or the line cannot be read.
+    fn from_cargo_output(stderr: &str, package_dir: &Path) -> Option<Rustc> {
+        let command = stderr.lines().find_map(|line| {
+            let command = line
+                .trim_start()
+                .strip_prefix("Running `")?
+                .strip_suffix('`')?;
+            command.contains("--crate-type cdylib").then_some(command)
+        })?;
+        let words = shell_words::split(command).ok()?;
+        let is_assignment = |word: &str| {
+            word.split_once('=').is_some_and(|(name, _)| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        };
+        let split = words.iter().position(|word| !is_assignment(word))?;
+        let env = words[..split]
+            .iter()
+            .filter_map(|word| word.split_once('='))
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let program = words.get(split)?.clone();
+        let args = words[split + 1..].to_vec();
+        // Cargo runs rustc from the workspace root (or the package's own
+        // directory) and names the source relative to it.
+        let source = args
+            .iter()
+            .find(|arg| arg.ends_with(".rs") && !arg.starts_with('-'))?;
+        let cwd = package_dir
+            .ancestors()
+            .find(|dir| dir.join(source).is_file())?
+            .to_path_buf();
+        Some(Rustc {
+            env,
+            program,
+            args,
+            cwd,
+        })
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
 }
 
 impl Package {
@@ -67,6 +176,9 @@ pub struct BuildConfig {
     pub profile: String,
     /// `--target` triple, if the program was cross-built.
     pub target: Option<String>,
+    /// Extra rustc flags for the hot build (see the module docs), found by
+    /// [`BuildConfig::find_hot_flags`].
+    pub hot_flags: Vec<String>,
 }
 
 impl BuildConfig {
@@ -116,7 +228,59 @@ impl BuildConfig {
             target_dir: target_dir.to_path_buf(),
             profile,
             target,
+            hot_flags: Vec::new(),
         })
+    }
+
+    /// Chooses the rustc flags that make the hot build faster: a dynamic
+    /// `std` when the toolchain ships one, no debug info unless
+    /// `HOTRELOAD_DEBUGINFO=1`.
+    pub fn find_hot_flags(&mut self, package_dir: &Path) {
+        let mut flags = Vec::new();
+        if std::env::var_os("HOTRELOAD_DEBUGINFO").is_none_or(|v| v == "0") {
+            flags.extend(["-C", "strip=debuginfo"].map(String::from));
+        }
+        match self.std_library_dir(package_dir) {
+            Some(dir) => {
+                flags.extend(["-C", "prefer-dynamic", "-C"].map(String::from));
+                flags.push(format!("link-arg=-Wl,-rpath,{}", dir.display()));
+            }
+            None => tracing::debug!("no shared std in the toolchain; linking it statically"),
+        }
+        self.hot_flags = flags;
+    }
+
+    /// The toolchain's library directory, if it holds a shared `std`.
+    fn std_library_dir(&self, package_dir: &Path) -> Option<PathBuf> {
+        // The rustc next to this cargo, as cargo itself would pick it.
+        let rustc = std::env::var_os("RUSTC")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let sibling = self.cargo.with_file_name("rustc");
+                if self.cargo.is_absolute() && sibling.is_file() {
+                    sibling
+                } else {
+                    PathBuf::from("rustc")
+                }
+            });
+        let mut command = Command::new(rustc);
+        command.args(["--print", "target-libdir"]);
+        if let Some(target) = &self.target {
+            command.args(["--target", target]);
+        }
+        let output = command
+            .current_dir(package_dir)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        let dir = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
+        let has_std = std::fs::read_dir(&dir).ok()?.flatten().any(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("libstd-") && name.ends_with(std::env::consts::DLL_SUFFIX)
+        });
+        has_std.then_some(dir)
     }
 
     /// Checks that cargo starts at all, so `Reloader::start()` can say so
@@ -138,7 +302,7 @@ impl BuildConfig {
     pub fn command(&self, package: &Package) -> Command {
         let mut command = Command::new(&self.cargo);
         command
-            .arg("rustc")
+            .args(["rustc", "-vv"])
             .arg("--manifest-path")
             .arg(package.manifest_dir.join("Cargo.toml"))
             .args(["--lib", "--crate-type", "cdylib"])
@@ -157,6 +321,7 @@ impl BuildConfig {
         if let Some(feature) = &package.runtime_feature {
             command.args(["--features", feature]);
         }
+        command.arg("--").args(&self.hot_flags);
         command
             .current_dir(&package.manifest_dir)
             .stdin(Stdio::null())
@@ -181,92 +346,192 @@ fn is_hot_library(target: &cargo_metadata::Target) -> bool {
 /// A finished build.
 #[derive(Debug)]
 pub struct Built {
-    /// The cdylib as cargo wrote it (never loaded from there: see `stage`).
+    /// The cdylib as the compiler wrote it (never loaded from there: see
+    /// `stage`).
     pub artifact: PathBuf,
     /// Compiler warnings in this build.
     pub warnings: usize,
     pub duration: Duration,
 }
 
-/// Runs the build and waits for it.
-pub fn build(config: &BuildConfig, package: &Package) -> Result<Built, Error> {
+/// Builds `package`: by rerunning its captured rustc command when only its
+/// Rust sources changed, else through cargo (capturing the command).
+pub fn build(config: &BuildConfig, package: &mut Package) -> Result<Built, Error> {
     let started = Instant::now();
-    let mut child = config
-        .command(package)
-        .spawn()
-        .map_err(|source| Error::CargoMissing {
-            cargo: config.cargo.clone(),
-            source,
-        })?;
-    // Drain stderr on its own thread so a chatty cargo cannot block on a
-    // full pipe while we read stdout.
-    let stderr = child.stderr.take().map(|mut stderr| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        })
+    let direct = package.rustc.clone().filter(|_| !package.cargo_needed);
+    let cargo = direct.is_none();
+    let spawned = match &direct {
+        Some(rustc) => rustc.command().spawn(),
+        None => config.command(package).spawn(),
+    };
+    let mut child = spawned.map_err(|source| Error::CargoMissing {
+        cargo: direct.as_ref().map_or_else(
+            || config.cargo.clone(),
+            |rustc| PathBuf::from(&rustc.program),
+        ),
+        source,
+    })?;
+    // Drain the stream we do not parse on its own thread, so a chatty
+    // compiler cannot block on a full pipe while we read the other.
+    let (parsed, other): (Box<dyn Read + Send>, Box<dyn Read + Send>) = if cargo {
+        (
+            Box::new(child.stdout.take().expect("piped")),
+            Box::new(child.stderr.take().expect("piped")),
+        )
+    } else {
+        (
+            Box::new(child.stderr.take().expect("piped")),
+            Box::new(child.stdout.take().expect("piped")),
+        )
+    };
+    let other = std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut other = other;
+        let _ = other.read_to_string(&mut text);
+        text
     });
-    let mut artifact = None;
-    let mut warnings = 0;
-    let mut errors = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
-            match message {
-                Message::CompilerArtifact(built) if is_hot_library(&built.target) => {
-                    artifact = built
-                        .filenames
-                        .into_iter()
-                        .find(|file| file.as_str().ends_with(std::env::consts::DLL_SUFFIX))
-                        .map(PathBuf::from);
-                }
-                Message::CompilerMessage(message) => {
-                    use cargo_metadata::diagnostic::DiagnosticLevel;
-                    match message.message.level {
-                        DiagnosticLevel::Error | DiagnosticLevel::Ice => {
-                            errors.push(message.message.rendered.unwrap_or(message.message.message))
-                        }
-                        // Cargo replays the cached warnings of other
-                        // workspace members; count only this library's.
-                        DiagnosticLevel::Warning if is_hot_library(&message.target) => {
-                            warnings += 1
-                        }
-                        _ => {}
-                    }
-                }
-                _ => {}
-            }
-        }
+    let mut output = Output::default();
+    if cargo {
+        output.read_cargo(parsed);
+    } else {
+        output.read_rustc(parsed);
     }
     let status = child.wait().map_err(|source| Error::CargoMissing {
         cargo: config.cargo.clone(),
         source,
     })?;
-    let stderr = stderr
-        .and_then(|thread| thread.join().ok())
-        .unwrap_or_default();
+    let other = other.join().unwrap_or_default();
+    if cargo {
+        // A build that cargo found fresh runs no rustc: keep the old command.
+        if let Some(rustc) = Rustc::from_cargo_output(&other, &package.manifest_dir) {
+            package.rustc = Some(rustc);
+        }
+        package.cargo_needed &= !status.success();
+    }
+    let other = if cargo { cargo_messages(&other) } else { other };
+    let other = other.trim().to_string();
     if !status.success() {
         // Compiler errors come rendered in the JSON; anything else (a broken
-        // Cargo.toml, a missing dependency) only on cargo's stderr.
-        let rendered = if errors.is_empty() {
-            stderr
+        // Cargo.toml, a missing dependency) only as text.
+        let rendered = if output.errors.is_empty() {
+            other
         } else {
-            errors.concat()
+            output.errors.concat()
         };
         return Err(Error::Build {
             package: package.name.clone(),
             rendered: rendered.trim_end().to_string(),
         });
     }
-    let artifact = artifact.ok_or_else(|| Error::NoArtifact {
+    let artifact = output.artifact.ok_or_else(|| Error::NoArtifact {
         package: package.name.clone(),
-        detail: stderr.trim().to_string(),
+        detail: other,
     })?;
+    tracing::debug!(direct = !cargo, ?artifact, "built");
     Ok(Built {
         artifact,
-        warnings,
+        warnings: output.warnings,
         duration: started.elapsed(),
     })
+}
+
+/// Cargo's stderr without its `-vv` progress lines: what is left are its
+/// own error messages.
+fn cargo_messages(stderr: &str) -> String {
+    const PROGRESS: &[&str] = &[
+        "Running ",
+        "Fresh ",
+        "Dirty ",
+        "Compiling ",
+        "Finished ",
+        "Locking ",
+        "Blocking ",
+        "Updating ",
+        "Downloaded ",
+        "Downloading ",
+        "[",
+    ];
+    stderr
+        .lines()
+        .filter(|line| !PROGRESS.iter().any(|p| line.trim_start().starts_with(p)))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// What a build printed that matters: the artifact, warnings, errors.
+#[derive(Default)]
+struct Output {
+    artifact: Option<PathBuf>,
+    warnings: usize,
+    errors: Vec<String>,
+}
+
+impl Output {
+    fn diagnostic(&mut self, diagnostic: cargo_metadata::diagnostic::Diagnostic) {
+        use cargo_metadata::diagnostic::DiagnosticLevel;
+        match diagnostic.level {
+            DiagnosticLevel::Error | DiagnosticLevel::Ice => self
+                .errors
+                .push(diagnostic.rendered.unwrap_or(diagnostic.message)),
+            DiagnosticLevel::Warning => self.warnings += 1,
+            _ => {}
+        }
+    }
+
+    /// Cargo's JSON messages on its stdout.
+    fn read_cargo(&mut self, stdout: impl Read) {
+        for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
+            match message {
+                Message::CompilerArtifact(built) if is_hot_library(&built.target) => {
+                    self.artifact = built
+                        .filenames
+                        .into_iter()
+                        .find(|file| file.as_str().ends_with(std::env::consts::DLL_SUFFIX))
+                        .map(PathBuf::from);
+                }
+                // Cargo replays the cached warnings of other workspace
+                // members; count only this library's.
+                Message::CompilerMessage(message) => {
+                    use cargo_metadata::diagnostic::DiagnosticLevel;
+                    let error = matches!(
+                        message.message.level,
+                        DiagnosticLevel::Error | DiagnosticLevel::Ice
+                    );
+                    if error || is_hot_library(&message.target) {
+                        self.diagnostic(message.message)
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// rustc's JSON lines on its stderr (`--error-format=json
+    /// --json=artifacts`).
+    fn read_rustc(&mut self, stderr: impl Read) {
+        #[derive(serde::Deserialize)]
+        struct Artifact {
+            artifact: PathBuf,
+            emit: String,
+        }
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(artifact) = serde_json::from_str::<Artifact>(&line) {
+                if artifact.emit == "link"
+                    && artifact
+                        .artifact
+                        .to_string_lossy()
+                        .ends_with(std::env::consts::DLL_SUFFIX)
+                {
+                    self.artifact = Some(artifact.artifact);
+                }
+            } else if let Ok(diagnostic) = serde_json::from_str(&line) {
+                self.diagnostic(diagnostic);
+            } else if !line.trim().is_empty() {
+                // Not JSON (a wrapper's or the linker's own words).
+                self.errors.push(format!("{line}\n"));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -301,6 +566,45 @@ mod tests {
         let cross = config(&root.join("x86_64-unknown-linux-gnu/fast-dev/game"));
         assert_eq!(cross.profile, "fast-dev");
         assert_eq!(cross.target.as_deref(), Some("x86_64-unknown-linux-gnu"));
+    }
+
+    #[test]
+    fn the_hot_rustc_command_is_read_from_cargo_output() {
+        let workspace = tempfile::tempdir().unwrap();
+        let package = workspace.path().join("logic");
+        std::fs::create_dir_all(package.join("src")).unwrap();
+        std::fs::write(package.join("src/lib.rs"), "").unwrap();
+        let stderr = "       Fresh linkme v0.3.35\n     \
+            Running `CARGO=/bin/cargo CARGO_PKG_NAME=logic CARGO_PKG_DESCRIPTION='a b' \
+            /bin/rustc --crate-name logic --edition=2024 logic/src/lib.rs \
+            --crate-type cdylib --check-cfg 'cfg(feature, values())' -C prefer-dynamic`\n    \
+            Finished `dev` profile";
+        let rustc = Rustc::from_cargo_output(stderr, &package).unwrap();
+        assert_eq!(rustc.program, "/bin/rustc");
+        assert!(
+            rustc
+                .env
+                .contains(&("CARGO_PKG_DESCRIPTION".into(), "a b".into()))
+        );
+        assert_eq!(rustc.env.len(), 3);
+        assert!(rustc.args.contains(&"cfg(feature, values())".to_string()));
+        // Cargo named the source relative to the workspace root.
+        assert_eq!(rustc.cwd, workspace.path());
+        // Without a cdylib line (cargo found the build fresh): nothing.
+        assert_eq!(Rustc::from_cargo_output("Fresh logic", &package), None);
+    }
+
+    #[test]
+    fn only_rust_sources_under_src_skip_cargo() {
+        let mut package = Package::new("logic", Path::new("/ws/logic"));
+        package.cargo_needed = false;
+        package.changed(&["/ws/logic/src/rules/mod.rs".into()]);
+        assert!(!package.cargo_needed);
+        package.changed(&["/ws/logic/src/lib.rs".into(), "/ws/logic/Cargo.toml".into()]);
+        assert!(package.cargo_needed);
+        package.cargo_needed = false;
+        package.changed(&["/ws/logic/build.rs".into()]);
+        assert!(package.cargo_needed);
     }
 
     #[test]

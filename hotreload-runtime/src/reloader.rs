@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::Error;
 use crate::allocator;
@@ -95,7 +95,9 @@ enum Outcome {
         plan: Plan,
         warnings: usize,
         timings: Timings,
+        /// The first file event of the save that was built.
         seen: Instant,
+        verified: Instant,
     },
     Failed(Error),
 }
@@ -228,12 +230,16 @@ impl Running {
                 warnings,
                 mut timings,
                 seen,
+                verified,
             } => {
+                let applying = Instant::now();
+                timings.wait = applying - verified;
                 let changed = lock(&APPLIED)
                     .as_mut()
                     .map(|applied| applied.apply(&plan))
                     .unwrap_or_default();
                 self.generation += 1;
+                timings.apply = applying.elapsed();
                 timings.total = seen.elapsed();
                 let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
                 Update::Reloaded(Reload {
@@ -259,11 +265,7 @@ fn packages() -> Vec<Package> {
         .collect();
     unique
         .into_iter()
-        .map(|(name, dir)| Package {
-            name: name.to_string(),
-            manifest_dir: dir.into(),
-            runtime_feature: None,
-        })
+        .map(|(name, dir)| Package::new(name, dir.as_ref()))
         .collect()
 }
 
@@ -281,13 +283,14 @@ struct Pipeline {
 
 impl Pipeline {
     fn run(mut self) {
-        for package in &mut self.packages {
-            package.find_runtime_feature(&self.config.cargo);
+        if let Some(first) = self.packages.first() {
+            self.config.find_hot_flags(&first.manifest_dir);
         }
         // Warm-up: the first hot build compiles the library as a cdylib
         // from scratch; do it now so the first edit is as fast as the tenth.
-        for package in self.packages.clone() {
-            if let Err(error) = build::build(&self.config, &package) {
+        for package in &mut self.packages {
+            package.find_runtime_feature(&self.config.cargo);
+            if let Err(error) = build::build(&self.config, package) {
                 tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
             }
         }
@@ -300,11 +303,11 @@ impl Pipeline {
                     return;
                 };
                 tracing::debug!(paths = ?change.paths, "change");
-                dirty.insert(change.package, change.seen);
+                self.note(&mut dirty, change);
             }
             // Coalesce everything that is already queued.
             while let Ok(change) = self.changes.try_recv() {
-                dirty.insert(change.package, change.seen);
+                self.note(&mut dirty, change);
             }
             let Some((index, seen)) = dirty.pop_first() else {
                 continue;
@@ -315,7 +318,7 @@ impl Pipeline {
             let mut stale = false;
             while let Ok(change) = self.changes.try_recv() {
                 stale |= change.package == index;
-                dirty.insert(change.package, change.seen);
+                self.note(&mut dirty, change);
             }
             if stale {
                 tracing::debug!("discarding a build made stale by a newer save");
@@ -328,16 +331,23 @@ impl Pipeline {
         }
     }
 
+    /// Records a change: its package is dirty since `seen`.
+    fn note(&mut self, dirty: &mut BTreeMap<usize, Instant>, change: Change) {
+        self.packages[change.package].changed(&change.paths);
+        dirty.insert(change.package, change.seen);
+    }
+
     fn reload(&mut self, index: usize, seen: Instant) -> Outcome {
-        let package = self.packages[index].clone();
-        match self.try_reload(&package, seen) {
+        match self.try_reload(index, seen) {
             Ok(outcome) => outcome,
             Err(error) => Outcome::Failed(error),
         }
     }
 
-    fn try_reload(&mut self, package: &Package, seen: Instant) -> Result<Outcome, Error> {
-        let built = build::build(&self.config, package)?;
+    fn try_reload(&mut self, index: usize, seen: Instant) -> Result<Outcome, Error> {
+        let building = Instant::now();
+        let built = build::build(&self.config, &mut self.packages[index])?;
+        let package = &self.packages[index];
         let loading = Instant::now();
         self.staged += 1;
         let staged = self
@@ -346,21 +356,27 @@ impl Pipeline {
         // SAFETY: the file is a copy, in our private directory, of the
         // artifact that our own cargo invocation reported.
         let loaded = unsafe { load::load(&staged, &package.name) }?;
+        let verifying = Instant::now();
         let plan = verify::verify(&package.name, &Manifest::current(), &loaded.manifest)?;
         let manifest = loaded.keep();
         // Before any of its code runs as hot code: panics in it come to us.
         manifest
             .host_hooks
             .store(std::ptr::from_ref(&HOOKS).cast_mut(), Ordering::Release);
+        let verified = Instant::now();
         Ok(Outcome::Ready {
             package: package.name.clone(),
             plan,
             warnings: built.warnings,
             timings: Timings {
+                saved_at: SystemTime::now() - seen.elapsed(),
+                debounce: building - seen,
                 build: built.duration,
-                load: loading.elapsed(),
-                total: Default::default(),
+                load: verifying - loading,
+                verify: verified - verifying,
+                ..Timings::default()
             },
+            verified,
             seen,
         })
     }

@@ -2,7 +2,7 @@
 //! reporter's one line per reload on stderr.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::Error;
 
@@ -79,16 +79,45 @@ pub struct Reload {
     pub timings: Timings,
 }
 
-/// Where the time of one reload went.
-#[derive(Debug, Clone, Copy, Default)]
+/// Where the time of one reload went, stage by stage. The stages add up to
+/// `total`: from the first file event of the save that was built to the new
+/// code going live in `update()`.
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct Timings {
+    /// Wall-clock time of the file event, to compare with the time an
+    /// editor (or a benchmark) saved the file.
+    pub saved_at: SystemTime,
+    /// From the file event to the build starting: the debounce window, and
+    /// any build of an earlier save still running.
+    pub debounce: Duration,
     /// Cargo's part: from starting the build to its end.
     pub build: Duration,
-    /// Copying, loading and verifying the new build.
+    /// Checking and copying the artifact, and `dlopen`.
     pub load: Duration,
-    /// From the change being seen to the new code going live.
+    /// Comparing the new build's manifest with the running program's.
+    pub verify: Duration,
+    /// From verified to the program's next `update()` call.
+    pub wait: Duration,
+    /// Pointing the slots at the new code.
+    pub apply: Duration,
+    /// From the file event to the new code going live.
     pub total: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            saved_at: SystemTime::UNIX_EPOCH,
+            debounce: Duration::ZERO,
+            build: Duration::ZERO,
+            load: Duration::ZERO,
+            verify: Duration::ZERO,
+            wait: Duration::ZERO,
+            apply: Duration::ZERO,
+            total: Duration::ZERO,
+        }
+    }
 }
 
 impl fmt::Display for Reload {
@@ -174,6 +203,7 @@ mod tests {
                 build: Duration::from_millis(120),
                 load: Duration::from_millis(3),
                 total: Duration::from_millis(150),
+                ..Timings::default()
             },
         }
     }

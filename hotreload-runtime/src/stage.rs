@@ -98,8 +98,9 @@ impl Staging {
             .mode(0o700)
             .open(&path)
             .map_err(|e| io_error(&path, "create the staged copy", e))?;
+        // No fsync: `dlopen` reads the page cache, and a crash loses only
+        // a copy that is remade on the next save.
         file.write_all(&bytes)
-            .and_then(|()| file.sync_data())
             .map_err(|e| io_error(&path, "write the staged copy", e))?;
         let meta = file
             .metadata()

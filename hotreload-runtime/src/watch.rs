@@ -32,7 +32,7 @@ pub struct Change {
     pub package: usize,
     /// The changed files.
     pub paths: Vec<PathBuf>,
-    /// When the debouncer reported the change.
+    /// The first file event of the change (before the debounce window).
     pub seen: Instant,
 }
 
@@ -54,17 +54,19 @@ pub fn start(packages: &[Package], changes: Sender<Change>) -> Result<Watch, Err
                 tracing::warn!("file watcher error: {result:?}");
                 return;
             };
-            let seen = Instant::now();
-            let mut by_package: Vec<Vec<PathBuf>> = vec![Vec::new(); roots.len()];
+            let mut by_package: Vec<(Vec<PathBuf>, Option<Instant>)> =
+                vec![(Vec::new(), None); roots.len()];
             for event in events.iter().filter(|event| is_edit(&event.kind)) {
                 for path in event.paths.iter().filter(|path| is_source(path)) {
                     if let Some(package) = owner(&roots, path) {
-                        by_package[package].push(path.clone());
+                        let (paths, first) = &mut by_package[package];
+                        paths.push(path.clone());
+                        *first = Some(first.map_or(event.time, |t: Instant| t.min(event.time)));
                     }
                 }
             }
-            for (package, paths) in by_package.into_iter().enumerate() {
-                if !paths.is_empty() {
+            for (package, (paths, first)) in by_package.into_iter().enumerate() {
+                if let Some(seen) = first {
                     tracing::debug!(?paths, "sources changed");
                     // A closed channel means the reloader is gone.
                     let _ = changes.send(Change {

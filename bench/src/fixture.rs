@@ -1,0 +1,386 @@
+//! The fixture packages the benchmark generates, builds, runs and edits.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const OURS_MANIFEST: &str = include_str!("../fixtures/hotreload/Cargo.toml");
+const OURS_LIB: &str = include_str!("../fixtures/hotreload/lib.rs");
+const OURS_MAIN: &str = include_str!("../fixtures/hotreload/main.rs");
+
+/// What the edited function returns before the first edit.
+const VALUE: &str = "{\n    0\n}";
+
+/// hot-lib-reloader's fixture, copied as is.
+const PEER_FILES: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../fixtures/hot-lib-reloader/Cargo.toml"),
+    ),
+    (
+        "lib/Cargo.toml",
+        include_str!("../fixtures/hot-lib-reloader/lib/Cargo.toml"),
+    ),
+    (
+        "lib/src/lib.rs",
+        include_str!("../fixtures/hot-lib-reloader/lib/src/lib.rs"),
+    ),
+    (
+        "src/driver.rs",
+        include_str!("../fixtures/hot-lib-reloader/src/driver.rs"),
+    ),
+    (
+        "src/bin/hlr_default.rs",
+        include_str!("../fixtures/hot-lib-reloader/src/bin/hlr_default.rs"),
+    ),
+    (
+        "src/bin/hlr_fast.rs",
+        include_str!("../fixtures/hot-lib-reloader/src/bin/hlr_fast.rs"),
+    ),
+];
+
+/// Dependencies and the body of `work()` per scale.
+fn scale(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "small" => ("", "seed.wrapping_mul(3)"),
+        "deps" => (
+            "serde_json = \"1\"\nrand = \"0.9\"\nglam = \"0.30\"",
+            "use rand::{Rng, SeedableRng};\n    \
+             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);\n    \
+             let v = glam::Vec3::new(rng.random(), rng.random(), rng.random());\n    \
+             serde_json::to_string(&[v.x, v.y, v.z]).map_or(0, |s| s.len() as u64) + v.length() as u64",
+        ),
+        "heavy" => (
+            "bevy_ecs = \"0.17\"",
+            "#[derive(bevy_ecs::component::Component)]\n    \
+             struct Position(u64);\n    \
+             let mut world = bevy_ecs::world::World::new();\n    \
+             for i in 0..seed {\n        world.spawn(Position(i));\n    }\n    \
+             let mut query = world.query::<&Position>();\n    \
+             query.iter(&world).map(|p| p.0).sum()",
+        ),
+        other => panic!("unknown scale `{other}`: small, deps or heavy"),
+    }
+}
+
+/// Writes `text` to `path` unless it already holds it (an unchanged file
+/// keeps cargo's fingerprints, so a second run does not rebuild).
+fn write_if_changed(path: &Path, text: &str) {
+    if std::fs::read_to_string(path).ok().as_deref() == Some(text) {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().expect("a file has a directory")).expect("mkdir");
+    std::fs::write(path, text).expect("write fixture file");
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(mut command: Command, what: &str) -> Duration {
+    let start = Instant::now();
+    let status = command
+        .stdin(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(status.success(), "{what} failed");
+    start.elapsed()
+}
+
+fn unix_ns(time: SystemTime) -> u128 {
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos()
+}
+
+/// A save the benchmark made, and what it measured around it.
+pub struct Saved {
+    unix_ns: u128,
+    /// Stages the benchmark itself timed (the peer's rebuild).
+    stages: Vec<(&'static str, f64)>,
+}
+
+/// Writes `lib` with `value()` returning `n`, in place.
+fn save_value(lib: &Path, n: u64) -> Saved {
+    let text = std::fs::read_to_string(lib).expect("read lib.rs");
+    let start = text
+        .find("pub fn value() -> u64 ")
+        .expect("value() in lib.rs")
+        + 22;
+    let end = start + text[start..].find('}').expect("end of value()") + 1;
+    let edited = format!("{}{{\n    {n}\n}}{}", &text[..start], &text[end..]);
+    let unix_ns = unix_ns(SystemTime::now());
+    std::fs::write(lib, edited).expect("save lib.rs");
+    Saved {
+        unix_ns,
+        stages: Vec::new(),
+    }
+}
+
+/// hotreload's fixture for one scale.
+pub struct Ours {
+    dir: PathBuf,
+    target: PathBuf,
+    name: String,
+}
+
+impl Ours {
+    pub fn create(fixtures: &Path, scale_name: &str) -> Ours {
+        let (deps, work) = scale(scale_name);
+        let dir = fixtures.join(format!("hotreload-{scale_name}"));
+        let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hotreload-runtime");
+        let runtime = runtime.canonicalize().expect("hotreload-runtime directory");
+        let fill = |text: &str| {
+            text.replace("{{SCALE}}", scale_name)
+                .replace("{{RUNTIME}}", &runtime.to_string_lossy())
+                .replace("{{DEPS}}", deps)
+                .replace("{{WORK}}", work)
+        };
+        write_if_changed(&dir.join("Cargo.toml"), &fill(OURS_MANIFEST));
+        write_if_changed(&dir.join("src/lib.rs"), &fill(OURS_LIB));
+        write_if_changed(&dir.join("src/main.rs"), &fill(OURS_MAIN));
+        Ours {
+            dir,
+            target: fixtures.join("target"),
+            name: format!("latency_{scale_name}"),
+        }
+    }
+
+    fn build(&self, release: bool) -> PathBuf {
+        let mut command = cargo();
+        command
+            .arg("build")
+            .arg("--manifest-path")
+            .arg(self.dir.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &self.target);
+        if release {
+            command.arg("--release");
+        }
+        eprintln!(
+            "building {} ({})",
+            self.name,
+            if release { "release" } else { "dev" }
+        );
+        run(command, "cargo build of the fixture");
+        self.target
+            .join(if release { "release" } else { "debug" })
+            .join(&self.name)
+    }
+
+    /// (plain, hot) nanoseconds per call, release build.
+    pub fn calls(&self) -> (f64, f64) {
+        // The lib's `value()` is restored first so the build is the same
+        // every run.
+        let lib = self.dir.join("src/lib.rs");
+        let text = std::fs::read_to_string(&lib).expect("read lib.rs");
+        if !text.contains(VALUE) {
+            save_value(&lib, 0);
+        }
+        calls(Command::new(self.build(true)))
+    }
+
+    pub fn start(&self) -> Program {
+        Program::start(Command::new(self.build(false)))
+    }
+
+    pub fn edit(&self, n: u64) -> Saved {
+        save_value(&self.dir.join("src/lib.rs"), n)
+    }
+}
+
+/// hot-lib-reloader's fixture.
+pub struct Peer {
+    dir: PathBuf,
+}
+
+impl Peer {
+    pub fn create(fixtures: &Path) -> Peer {
+        let dir = fixtures.join("hot-lib-reloader");
+        for (path, text) in PEER_FILES {
+            write_if_changed(&dir.join(path), text);
+        }
+        Peer { dir }
+    }
+
+    fn cargo(&self, args: &[&str]) -> Command {
+        let mut command = cargo();
+        command
+            .args(args)
+            .arg("--manifest-path")
+            .arg(self.dir.join("Cargo.toml"))
+            // Its own target directory under the fixture: hot-lib-reloader
+            // looks for the dylib in `<package>/target/<profile>`.
+            .env_remove("CARGO_TARGET_DIR");
+        command
+    }
+
+    pub fn calls(&self) -> (f64, f64) {
+        let lib = self.dir.join("lib/src/lib.rs");
+        if !std::fs::read_to_string(&lib)
+            .expect("read lib.rs")
+            .contains(VALUE)
+        {
+            save_value(&lib, 0);
+        }
+        eprintln!("building hot-lib-reloader's fixture (release)");
+        run(
+            self.cargo(&["build", "--release", "--workspace"]),
+            "cargo build --release",
+        );
+        calls(Command::new(self.dir.join("target/release/hlr_default")))
+    }
+
+    pub fn start(&self, bin: &str) -> Program {
+        eprintln!("building hot-lib-reloader's fixture (dev)");
+        run(self.cargo(&["build", "--workspace"]), "cargo build");
+        Program::start(Command::new(self.dir.join("target/debug").join(bin)))
+    }
+
+    /// Saves, then rebuilds the dylib at once (what `cargo watch` would do,
+    /// minus its own delay).
+    pub fn edit(&self, n: u64) -> Saved {
+        let mut saved = save_value(&self.dir.join("lib/src/lib.rs"), n);
+        let mut build = self.cargo(&["build", "-p", "lib", "--quiet"]);
+        build.stderr(Stdio::null());
+        let took = run(build, "cargo build -p lib");
+        saved.stages.push((
+            "cargo build -p lib (run by the bench)",
+            took.as_secs_f64() * 1e3,
+        ));
+        saved
+    }
+}
+
+/// Runs a fixture with `--calls`: (plain, hot) nanoseconds per call.
+fn calls(mut command: Command) -> (f64, f64) {
+    let output = command.arg("--calls").output().expect("run --calls");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let numbers: Vec<f64> = text
+        .lines()
+        .find_map(|line| line.strip_prefix("calls "))
+        .unwrap_or_else(|| panic!("no `calls` line in: {text}"))
+        .split(' ')
+        .map(|n| n.parse().expect("a number"))
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+/// A running fixture program; killed when dropped.
+pub struct Program {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Program {
+    fn start(mut command: Command) -> Program {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the fixture program");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut program = Program { child, lines };
+        program.wait_for("ready", Duration::from_secs(60), |line| line == "ready");
+        program
+    }
+
+    fn wait_for(&mut self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+            assert!(!line.starts_with("failed"), "the reload failed: {line}");
+            if done(&line) {
+                return line;
+            }
+        }
+    }
+
+    /// Waits until the program calls code that returns `n`; returns the
+    /// stages of the reload that brought it (those the program reports,
+    /// after those the benchmark timed) and the time from the save to that
+    /// first call, in ms.
+    pub fn wait_for_value(
+        &mut self,
+        n: u64,
+        saved: &Saved,
+        timeout: Duration,
+    ) -> (Vec<(&'static str, f64)>, f64) {
+        let expected = format!("value {n} ");
+        let mut reported = Vec::new();
+        let line = self.wait_for(&format!("value() to return {n}"), timeout, |line| {
+            line.starts_with(&expected) || line.starts_with("reload ")
+        });
+        let line = if line.starts_with("reload ") {
+            // The reload line comes just before the value line.
+            reported = reload_stages(&line, saved.unix_ns);
+            self.wait_for(&format!("value() to return {n}"), timeout, |line| {
+                line.starts_with(&expected)
+            })
+        } else {
+            line
+        };
+        let first_call: u128 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|t| t.parse().ok())
+            .expect("a timestamp");
+        let mut stages = saved.stages.clone();
+        stages.extend(reported);
+        (
+            stages,
+            (first_call.saturating_sub(saved.unix_ns)) as f64 / 1e6,
+        )
+    }
+}
+
+/// The stages of a `reload <saved_at> <debounce> <build> <load> <verify>
+/// <wait> <apply> <total>` line (nanoseconds), in ms.
+fn reload_stages(line: &str, save_unix_ns: u128) -> Vec<(&'static str, f64)> {
+    let numbers: Vec<u128> = line
+        .split(' ')
+        .skip(1)
+        .map(|n| n.parse().expect("a number"))
+        .collect();
+    let ms = |ns: u128| ns as f64 / 1e6;
+    let mut stages = vec![(
+        "save -> file event",
+        ms(numbers[0].saturating_sub(save_unix_ns)),
+    )];
+    let names = [
+        "file event -> build start (debounce)",
+        "build (cargo)",
+        "check, copy, dlopen",
+        "verify",
+        "wait for update()",
+        "apply",
+        "file event -> applied (total)",
+    ];
+    stages.extend(
+        names
+            .into_iter()
+            .zip(&numbers[1..])
+            .map(|(name, ns)| (name, ms(*ns))),
+    );
+    stages
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,153 @@
+//! Save-to-new-code latency, stage by stage, and call overhead: hotreload
+//! side by side with hot-lib-reloader, on fixture packages generated under
+//! `target/bench-fixtures/`.
+//!
+//! ```text
+//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy] [--no-peer]
+//! ```
+//!
+//! Each edit rewrites the number returned by `value()` in place (as most
+//! editors save) and waits, with a timeout, for the running program to print
+//! the new number. hotreload's program also reports when each stage of the
+//! reload ended. hot-lib-reloader needs something to rebuild its dylib (its
+//! README uses `cargo watch`); here the benchmark runs `cargo build -p lib`
+//! itself right after the save, with no delay, which favours it.
+//!
+//! Scales (hotreload only): `small` (no dependency besides the runtime),
+//! `deps` (serde_json, rand, glam), `heavy` (bevy_ecs). The first build of a
+//! scale compiles its dependencies and can take minutes.
+
+mod fixture;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fixture::{Peer, Program};
+use stats::Samples;
+
+/// How long one edit may take before the run is declared failed.
+const EDIT_TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Options {
+    edits: usize,
+    scales: Vec<String>,
+    peer: bool,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        edits: 10,
+        scales: vec!["small".into()],
+        peer: true,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--edits" => {
+                options.edits = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--edits takes a number")
+            }
+            "--scale" => {
+                options.scales = args
+                    .next()
+                    .expect("--scale takes small,deps,heavy")
+                    .split(',')
+                    .map(str::to_string)
+                    .collect()
+            }
+            "--no-peer" => options.peer = false,
+            other => panic!("unknown argument `{other}`; see the doc comment of bench/src/main.rs"),
+        }
+    }
+    options
+}
+
+/// `<workspace>/target/bench-fixtures`.
+fn fixtures_dir() -> PathBuf {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("bench/ has a parent")
+        .to_path_buf();
+    workspace.join("target/bench-fixtures")
+}
+
+fn main() {
+    let options = options();
+    let dir = fixtures_dir();
+    println!(
+        "machine: {} cores; {} edits per run; times in ms unless marked",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        options.edits
+    );
+
+    let mut medians = Vec::new();
+    for scale in &options.scales {
+        let fixture = fixture::Ours::create(&dir, scale);
+        let calls = fixture.calls();
+        println!(
+            "\n## hotreload, scale `{scale}`\ncall: plain {:.2} ns, #[hot] {:.2} ns (+{:.2} ns)",
+            calls.0,
+            calls.1,
+            calls.1 - calls.0
+        );
+        let mut program = fixture.start();
+        let stages = edit_loop(&mut program, options.edits, |n| fixture.edit(n));
+        stats::print_stages(&stages);
+        medians.push((
+            format!("hotreload ({scale})"),
+            stages.median("save -> first new call"),
+        ));
+    }
+
+    if options.peer {
+        let peer = Peer::create(&dir);
+        let calls = peer.calls();
+        println!(
+            "\n## hot-lib-reloader 0.8.2\ncall: plain {:.2} ns, hot {:.2} ns (+{:.2} ns)",
+            calls.0,
+            calls.1,
+            calls.1 - calls.0
+        );
+        for (bin, label) in [
+            ("hlr_default", "default 500 ms debounce"),
+            ("hlr_fast", "debounce 50 ms"),
+        ] {
+            let mut program = peer.start(bin);
+            let stages = edit_loop(&mut program, options.edits, |n| peer.edit(n));
+            println!("\n{label}:");
+            stats::print_stages(&stages);
+            medians.push((
+                format!("hot-lib-reloader ({label})"),
+                stages.median("save -> first new call"),
+            ));
+        }
+    }
+
+    println!("\n## save -> first new call, median");
+    let base = medians.first().map(|(_, ms)| *ms).unwrap_or(1.0);
+    for (name, ms) in &medians {
+        println!("{name:<45} {ms:>8.1} ms  {:>5.2}x", ms / base);
+    }
+}
+
+/// Edits `value()` to return 1..=edits (plus one warm-up edit that is not
+/// counted) and collects, per edit, the stage times the program reports and
+/// the time from the save to the first call of the new code.
+fn edit_loop(program: &mut Program, edits: usize, edit: impl Fn(u64) -> fixture::Saved) -> Samples {
+    let mut samples = Samples::default();
+    for n in 0..=edits as u64 {
+        let saved = edit(1000 + n);
+        let (stages, first_call) = program.wait_for_value(1000 + n, &saved, EDIT_TIMEOUT);
+        if n == 0 {
+            continue; // warm-up: the first edit may still race the start-up build
+        }
+        for (name, ms) in stages {
+            samples.add(name, ms);
+        }
+        samples.add("save -> first new call", first_call);
+    }
+    samples
+}
