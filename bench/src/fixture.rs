@@ -362,7 +362,7 @@ fn reload_stages(line: &str, save_unix_ns: u128) -> Vec<(&'static str, f64)> {
     )];
     let names = [
         "file event -> build start (debounce)",
-        "build (cargo)",
+        "build (rustc, or cargo after a manifest change)",
         "check, copy, dlopen",
         "verify",
         "wait for update()",

@@ -3,27 +3,40 @@
 //!
 //! Editors save in many ways (write in place, write a temporary file and
 //! rename it over the original, delete and re-create); all of them touch the
-//! directory we watch, so all of them arrive here. Bursts are coalesced by
-//! `notify-debouncer-full` (a short quiet window per path) and again by the
-//! pipeline, which always rebuilds after the last event: the last save wins.
+//! directory we watch, so all of them arrive here.
+//!
+//! When to start a build is a trade between latency and building a file
+//! that is still being written. Most saves say when they are done: the
+//! writer closes the file (inotify's `IN_CLOSE_WRITE`), or renames a
+//! finished file into place, or deletes one. Those end the wait after
+//! [`SETTLE`] (so the files of a "save all" go into one build). Any other
+//! event (a write without a close yet, a create) waits for [`QUIET`] without
+//! further events. A fixed debounce window (`notify-debouncer-full`'s) would
+//! add its whole window to every reload, and its timer thread ticks even
+//! when nothing happens; this thread sleeps until an event arrives. The
+//! pipeline then coalesces queued changes and discards a build that a newer
+//! save made stale: the last save wins.
 //!
 //! Known problems: network file systems and some containers deliver no
 //! inotify events; there the reloader sees no edits.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::Error;
 use crate::build::Package;
 
-/// Quiet time after the last event on a path before it is reported. Short:
-/// the build itself takes ~100 ms, and a later event simply causes another
-/// build.
-pub const DEBOUNCE: Duration = Duration::from_millis(20);
+/// After an event that ends a save: long enough to gather the other files
+/// of the same save.
+pub const SETTLE: Duration = Duration::from_millis(2);
+
+/// After any other event: the quiet time that must follow before a build.
+pub const QUIET: Duration = Duration::from_millis(20);
 
 /// Sources of one package changed.
 #[derive(Debug)]
@@ -32,53 +45,22 @@ pub struct Change {
     pub package: usize,
     /// The changed files.
     pub paths: Vec<PathBuf>,
-    /// The first file event of the change (before the debounce window).
+    /// The first file event of the change.
     pub seen: Instant,
 }
 
 /// Keeps the watcher alive; dropping it stops the events (and so ends the
-/// pipeline thread, whose channel closes).
+/// batching thread and then the pipeline thread, whose channels close).
 pub struct Watch {
-    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    _watcher: notify::RecommendedWatcher,
 }
 
 /// Watches `src/` of every package (recursively) and its manifest directory
 /// (not recursively: `Cargo.toml`, `build.rs`, but never `target/`).
 pub fn start(packages: &[Package], changes: Sender<Change>) -> Result<Watch, Error> {
     let roots: Vec<PathBuf> = packages.iter().map(|p| p.manifest_dir.clone()).collect();
-    let mut debouncer = new_debouncer(
-        DEBOUNCE,
-        Some(DEBOUNCE / 4),
-        move |result: DebounceEventResult| {
-            let Ok(events) = result else {
-                tracing::warn!("file watcher error: {result:?}");
-                return;
-            };
-            let mut by_package: Vec<(Vec<PathBuf>, Option<Instant>)> =
-                vec![(Vec::new(), None); roots.len()];
-            for event in events.iter().filter(|event| is_edit(&event.kind)) {
-                for path in event.paths.iter().filter(|path| is_source(path)) {
-                    if let Some(package) = owner(&roots, path) {
-                        let (paths, first) = &mut by_package[package];
-                        paths.push(path.clone());
-                        *first = Some(first.map_or(event.time, |t: Instant| t.min(event.time)));
-                    }
-                }
-            }
-            for (package, (paths, first)) in by_package.into_iter().enumerate() {
-                if let Some(seen) = first {
-                    tracing::debug!(?paths, "sources changed");
-                    // A closed channel means the reloader is gone.
-                    let _ = changes.send(Change {
-                        package,
-                        paths,
-                        seen,
-                    });
-                }
-            }
-        },
-    )
-    .map_err(|e| Error::Watch {
+    let (events_tx, events) = mpsc::channel();
+    let mut watcher = notify::recommended_watcher(events_tx).map_err(|e| Error::Watch {
         path: PathBuf::new(),
         message: e.to_string(),
     })?;
@@ -89,23 +71,109 @@ pub fn start(packages: &[Package], changes: Sender<Change>) -> Result<Watch, Err
             dirs.push((src.as_path(), RecursiveMode::Recursive));
         }
         for (path, mode) in dirs {
-            debouncer.watch(path, mode).map_err(|e| Error::Watch {
+            watcher.watch(path, mode).map_err(|e| Error::Watch {
                 path: path.to_path_buf(),
                 message: e.to_string(),
             })?;
         }
     }
-    Ok(Watch {
-        _debouncer: debouncer,
-    })
+    std::thread::Builder::new()
+        .name("hotreload-watch".into())
+        .spawn(move || batch(&events, &roots, &changes))
+        .map_err(|e| Error::Watch {
+            path: PathBuf::new(),
+            message: format!("cannot start the watch thread: {e}"),
+        })?;
+    Ok(Watch { _watcher: watcher })
 }
 
-/// Content or name changes; not reads or permission changes.
-fn is_edit(kind: &EventKind) -> bool {
-    !matches!(
-        kind,
-        EventKind::Access(_) | EventKind::Modify(notify::event::ModifyKind::Metadata(_))
-    )
+/// How soon after `kind` a build may start, or `None` for events that
+/// change nothing (reads, opens, permission changes).
+fn wait_after(kind: &EventKind) -> Option<Duration> {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+        | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+        | EventKind::Remove(_) => Some(SETTLE),
+        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_)) => None,
+        _ => Some(QUIET),
+    }
+}
+
+/// A package's change being gathered.
+struct Pending {
+    paths: Vec<PathBuf>,
+    seen: Instant,
+    due: Instant,
+}
+
+/// Gathers events per package and sends each package's change when it is
+/// due. Returns when either channel closes.
+fn batch(
+    events: &Receiver<notify::Result<notify::Event>>,
+    roots: &[PathBuf],
+    changes: &Sender<Change>,
+) {
+    let mut pending: BTreeMap<usize, Pending> = BTreeMap::new();
+    loop {
+        let next_due = pending.values().map(|p| p.due).min();
+        let received = match next_due {
+            None => events.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(due) => events.recv_timeout(due.saturating_duration_since(Instant::now())),
+        };
+        match received {
+            Ok(Ok(event)) => {
+                let now = Instant::now();
+                let Some(wait) = wait_after(&event.kind) else {
+                    continue;
+                };
+                for path in event.paths.iter().filter(|path| is_source(path)) {
+                    let Some(package) = owner(roots, path) else {
+                        continue;
+                    };
+                    let entry = pending.entry(package).or_insert_with(|| Pending {
+                        paths: Vec::new(),
+                        seen: now,
+                        due: now + wait,
+                    });
+                    if !entry.paths.contains(path) {
+                        entry.paths.push(path.clone());
+                    }
+                    // An end-of-save event shortens the wait; any other
+                    // event restarts the quiet window.
+                    entry.due = if wait == SETTLE {
+                        entry.due.min(now + wait)
+                    } else {
+                        entry.due.max(now + wait)
+                    };
+                }
+            }
+            Ok(Err(error)) => tracing::warn!("file watcher error: {error}"),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let now = Instant::now();
+        let due: Vec<usize> = pending
+            .iter()
+            .filter(|(_, p)| p.due <= now)
+            .map(|(&package, _)| package)
+            .collect();
+        for package in due {
+            let Some(Pending { paths, seen, .. }) = pending.remove(&package) else {
+                continue;
+            };
+            tracing::debug!(?paths, "sources changed");
+            if changes
+                .send(Change {
+                    package,
+                    paths,
+                    seen,
+                })
+                .is_err()
+            {
+                return; // the reloader is gone
+            }
+        }
+    }
 }
 
 /// Files that can change what `cargo` builds: Rust sources and manifests.
@@ -140,6 +208,44 @@ mod tests {
         assert!(!is_source(Path::new("/p/src/lib.rs~")));
         assert!(!is_source(Path::new("/p/src/4913")));
         assert!(!is_source(Path::new("/p/src/.#lib.rs")));
+    }
+
+    fn event(kind: EventKind, path: &str) -> notify::Result<notify::Event> {
+        Ok(notify::Event::new(kind).add_path(PathBuf::from(path)))
+    }
+
+    #[test]
+    fn a_closed_write_ends_the_wait_and_reads_are_ignored() {
+        use notify::event::{CreateKind, DataChange};
+        let (events_tx, events) = mpsc::channel();
+        let (changes_tx, changes) = mpsc::channel();
+        let roots = vec![PathBuf::from("/ws")];
+        let batcher = std::thread::spawn(move || batch(&events, &roots, &changes_tx));
+        let modify = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        let close = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        let read = EventKind::Access(AccessKind::Open(AccessMode::Any));
+
+        // rustc reading a file is not an edit.
+        events_tx.send(event(read, "/ws/src/lib.rs")).unwrap();
+        // An in-place save: modify, then close.
+        events_tx.send(event(modify, "/ws/src/lib.rs")).unwrap();
+        events_tx.send(event(close, "/ws/src/lib.rs")).unwrap();
+        let change = changes.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(change.package, 0);
+        assert_eq!(change.paths, vec![PathBuf::from("/ws/src/lib.rs")]);
+
+        // A write not closed yet waits for the quiet window.
+        let sent = Instant::now();
+        events_tx
+            .send(event(EventKind::Create(CreateKind::File), "/ws/src/new.rs"))
+            .unwrap();
+        let change = changes.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(sent.elapsed() >= QUIET);
+        assert_eq!(change.paths, vec![PathBuf::from("/ws/src/new.rs")]);
+
+        drop(events_tx);
+        batcher.join().unwrap();
+        assert!(changes.try_recv().is_err(), "nothing else was sent");
     }
 
     #[test]
