@@ -13,6 +13,18 @@ const OURS_MAIN: &str = include_str!("../fixtures/hotreload/main.rs");
 /// What the edited function returns before the first edit.
 const VALUE: &str = "{\n    0\n}";
 
+/// subsecond's fixture, copied as is.
+const SUBSECOND_FILES: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../fixtures/subsecond/Cargo.toml"),
+    ),
+    (
+        "src/main.rs",
+        include_str!("../fixtures/subsecond/src/main.rs"),
+    ),
+];
+
 /// hot-lib-reloader's fixture, copied as is.
 const PEER_FILES: &[(&str, &str)] = &[
     (
@@ -182,7 +194,7 @@ impl Ours {
     }
 
     pub fn start(&self) -> Program {
-        Program::start(Command::new(self.build(false)))
+        Program::start(Command::new(self.build(false)), Duration::from_secs(60))
     }
 
     pub fn edit(&self, n: u64) -> Saved {
@@ -235,7 +247,8 @@ impl Peer {
     pub fn start(&self, bin: &str) -> Program {
         eprintln!("building hot-lib-reloader's fixture (dev)");
         run(self.cargo(&["build", "--workspace"]), "cargo build");
-        Program::start(Command::new(self.dir.join("target/debug").join(bin)))
+        let exe = self.dir.join("target/debug").join(bin);
+        Program::start(Command::new(exe), Duration::from_secs(60))
     }
 
     /// Saves, then rebuilds the dylib at once (what `cargo watch` would do,
@@ -250,6 +263,76 @@ impl Peer {
             took.as_secs_f64() * 1e3,
         ));
         saved
+    }
+}
+
+/// subsecond's fixture, run by `dx serve --hot-patch`.
+pub struct Subsecond {
+    dir: PathBuf,
+}
+
+impl Subsecond {
+    /// `None` (with the reason printed) when `dx` is not installed.
+    pub fn create(fixtures: &Path) -> Option<Subsecond> {
+        match Command::new("dx").arg("--version").output() {
+            Ok(output) if output.status.success() => {
+                eprintln!("using {}", String::from_utf8_lossy(&output.stdout).trim())
+            }
+            _ => {
+                eprintln!(
+                    "`dx` is not installed: `cargo install dioxus-cli@0.7.10 --locked` \
+                     (about 15 minutes) to compare with subsecond"
+                );
+                return None;
+            }
+        }
+        let dir = fixtures.join("subsecond");
+        for (path, text) in SUBSECOND_FILES {
+            write_if_changed(&dir.join(path), text);
+        }
+        Some(Subsecond { dir })
+    }
+
+    pub fn calls(&self) -> (f64, f64) {
+        let main = self.dir.join("src/main.rs");
+        if !std::fs::read_to_string(&main)
+            .expect("read main.rs")
+            .contains(VALUE)
+        {
+            save_value(&main, 0);
+        }
+        let mut build = cargo();
+        build
+            .args(["build", "--release", "--manifest-path"])
+            .arg(self.dir.join("Cargo.toml"))
+            .env_remove("CARGO_TARGET_DIR");
+        eprintln!("building subsecond's fixture (release)");
+        run(build, "cargo build --release");
+        calls(Command::new(
+            self.dir.join("target/release/subsecond_bench"),
+        ))
+    }
+
+    /// `dx serve --hot-patch` builds the program (a fat build the first
+    /// time: minutes) and runs it.
+    pub fn start(&self) -> Program {
+        let mut command = Command::new("dx");
+        command
+            .args([
+                "serve",
+                "--hot-patch",
+                "--interactive",
+                "false",
+                "--open",
+                "false",
+            ])
+            .current_dir(&self.dir)
+            .env_remove("CARGO_TARGET_DIR");
+        Program::start(command, Duration::from_secs(1800))
+    }
+
+    pub fn edit(&self, n: u64) -> Saved {
+        save_value(&self.dir.join("src/main.rs"), n)
     }
 }
 
@@ -274,23 +357,34 @@ pub struct Program {
 }
 
 impl Program {
-    fn start(mut command: Command) -> Program {
+    /// Starts `command` and waits (up to `startup`) for `fixture ready`.
+    fn start(mut command: Command, startup: Duration) -> Program {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start the fixture program");
-        let stdout = child.stdout.take().expect("piped stdout");
         let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        for stream in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        return;
+                    }
                 }
-            }
-        });
+            });
+        }
         let mut program = Program { child, lines };
-        program.wait_for("ready", Duration::from_secs(60), |line| line == "ready");
+        program.wait_for("the program to start", startup, |line| {
+            line.contains("fixture ready")
+        });
         program
     }
 
@@ -302,7 +396,7 @@ impl Program {
                 .lines
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-            assert!(!line.starts_with("failed"), "the reload failed: {line}");
+            assert!(!line.starts_with("failed "), "the reload failed: {line}");
             if done(&line) {
                 return line;
             }
@@ -322,19 +416,21 @@ impl Program {
         let expected = format!("value {n} ");
         let mut reported = Vec::new();
         let line = self.wait_for(&format!("value() to return {n}"), timeout, |line| {
-            line.starts_with(&expected) || line.starts_with("reload ")
+            line.contains(&expected) || line.starts_with("reload ")
         });
         let line = if line.starts_with("reload ") {
             // The reload line comes just before the value line.
             reported = reload_stages(&line, saved.unix_ns);
             self.wait_for(&format!("value() to return {n}"), timeout, |line| {
-                line.starts_with(&expected)
+                line.contains(&expected)
             })
         } else {
             line
         };
-        let first_call: u128 = line
-            .rsplit(' ')
+        // `value <n> <ns>`, maybe behind a runner's prefix and before its
+        // color codes.
+        let first_call: u128 = line[line.find(&expected).expect("matched") + expected.len()..]
+            .split(|c: char| !c.is_ascii_digit())
             .next()
             .and_then(|t| t.parse().ok())
             .expect("a timestamp");

@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy] [--no-peer]
+//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -12,6 +12,10 @@
 //! reload ended. hot-lib-reloader needs something to rebuild its dylib (its
 //! README uses `cargo watch`); here the benchmark runs `cargo build -p lib`
 //! itself right after the save, with no delay, which favours it.
+//!
+//! `--subsecond` also runs Dioxus subsecond (`dx serve --hot-patch`) on the
+//! same edit; it needs `dx` installed (`cargo install dioxus-cli@0.7.10
+//! --locked`, about 15 minutes), so it is off by default.
 //!
 //! Scales (hotreload only): `small` (no dependency besides the runtime),
 //! `deps` (serde_json, rand, glam), `heavy` (bevy_ecs). The first build of a
@@ -23,7 +27,7 @@ mod stats;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fixture::{Peer, Program};
+use fixture::{Peer, Program, Subsecond};
 use stats::Samples;
 
 /// How long one edit may take before the run is declared failed.
@@ -33,6 +37,7 @@ struct Options {
     edits: usize,
     scales: Vec<String>,
     peer: bool,
+    subsecond: bool,
 }
 
 fn options() -> Options {
@@ -40,6 +45,7 @@ fn options() -> Options {
         edits: 10,
         scales: vec!["small".into()],
         peer: true,
+        subsecond: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -59,6 +65,7 @@ fn options() -> Options {
                     .collect()
             }
             "--no-peer" => options.peer = false,
+            "--subsecond" => options.subsecond = true,
             other => panic!("unknown argument `{other}`; see the doc comment of bench/src/main.rs"),
         }
     }
@@ -124,6 +131,23 @@ fn main() {
                 stages.median("save -> first new call"),
             ));
         }
+    }
+
+    if let Some(subsecond) = options.subsecond.then(|| Subsecond::create(&dir)).flatten() {
+        let calls = subsecond.calls();
+        println!(
+            "\n## subsecond 0.7.10 (dx serve --hot-patch)\ncall: plain {:.2} ns, subsecond::call {:.2} ns (+{:.2} ns)",
+            calls.0,
+            calls.1,
+            calls.1 - calls.0
+        );
+        let mut program = subsecond.start();
+        let stages = edit_loop(&mut program, options.edits, |n| subsecond.edit(n));
+        stats::print_stages(&stages);
+        medians.push((
+            "subsecond (dx serve --hot-patch)".to_string(),
+            stages.median("save -> first new call"),
+        ));
     }
 
     println!("\n## save -> first new call, median");

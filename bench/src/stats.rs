@@ -42,7 +42,7 @@ pub fn print_stages(samples: &Samples) {
     );
     for (name, values) in &samples.series {
         let (min, median, max) = summary(values);
-        println!("{name:<40} {min:>8.1} {median:>8.1} {max:>8.1}");
+        println!("{name:<48} {min:>8.1} {median:>8.1} {max:>8.1}");
     }
 }
 
