@@ -24,8 +24,11 @@
 //!   goes through cargo again, which captures a fresh command.
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use cargo_metadata::Message;
@@ -354,16 +357,55 @@ pub struct Built {
     pub duration: Duration,
 }
 
+/// Stops a build from another thread: kills the compiler's whole process
+/// group (cargo, rustc, the linker).
+#[derive(Default)]
+pub struct Cancel {
+    /// The process group of the build in flight; `None` before it starts
+    /// and after it was reaped (so a reused pid is never signalled).
+    group: Mutex<Option<u32>>,
+    cancelled: AtomicBool,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+        let group = self.group.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(group) = *group {
+            // SAFETY: kill(2) on a process group we created and have not
+            // reaped yet (the lock is held).
+            unsafe { kill(-(group as i32), SIGKILL) };
+        }
+    }
+
+    fn set(&self, group: Option<u32>) {
+        *self.group.lock().unwrap_or_else(PoisonError::into_inner) = group;
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+}
+
+const SIGKILL: i32 = 9;
+
+unsafe extern "C" {
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
 /// Builds `package`: by rerunning its captured rustc command when only its
 /// Rust sources changed, else through cargo (capturing the command).
-pub fn build(config: &BuildConfig, package: &mut Package) -> Result<Built, Error> {
+pub fn build(config: &BuildConfig, package: &mut Package, cancel: &Cancel) -> Result<Built, Error> {
     let started = Instant::now();
     let direct = package.rustc.clone().filter(|_| !package.cargo_needed);
     let cargo = direct.is_none();
-    let spawned = match &direct {
-        Some(rustc) => rustc.command().spawn(),
-        None => config.command(package).spawn(),
+    let mut command = match &direct {
+        Some(rustc) => rustc.command(),
+        None => config.command(package),
     };
+    // Its own process group, so a cancel reaches rustc and the linker too.
+    command.process_group(0);
+    let spawned = command.spawn();
     let mut child = spawned.map_err(|source| Error::CargoMissing {
         cargo: direct.as_ref().map_or_else(
             || config.cargo.clone(),
@@ -371,6 +413,7 @@ pub fn build(config: &BuildConfig, package: &mut Package) -> Result<Built, Error
         ),
         source,
     })?;
+    cancel.set(Some(child.id()));
     // Drain the stream we do not parse on its own thread, so a chatty
     // compiler cannot block on a full pipe while we read the other.
     let (parsed, other): (Box<dyn Read + Send>, Box<dyn Read + Send>) = if cargo {
@@ -396,11 +439,19 @@ pub fn build(config: &BuildConfig, package: &mut Package) -> Result<Built, Error
     } else {
         output.read_rustc(parsed);
     }
-    let status = child.wait().map_err(|source| Error::CargoMissing {
+    let status = child.wait();
+    cancel.set(None);
+    let status = status.map_err(|source| Error::CargoMissing {
         cargo: config.cargo.clone(),
         source,
     })?;
     let other = other.join().unwrap_or_default();
+    if cancel.cancelled() {
+        return Err(Error::Build {
+            package: package.name.clone(),
+            rendered: "cancelled by a newer save".into(),
+        });
+    }
     if cargo {
         // A build that cargo found fresh runs no rustc: keep the old command.
         if let Some(rustc) = Rustc::from_cargo_output(&other, &package.manifest_dir) {

@@ -10,13 +10,13 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime};
 
 use crate::Error;
 use crate::allocator;
 use crate::apply::Applied;
-use crate::build::{self, BuildConfig, Package};
+use crate::build::{self, BuildConfig, Built, Cancel, Package};
 use crate::load;
 use crate::panic::{self, HostHooks, OnPanic, RolledBack};
 use crate::registry::{ENTRIES, Manifest};
@@ -38,6 +38,14 @@ struct Running {
     outcomes: Receiver<Outcome>,
     generation: u64,
     _watch: Watch,
+    /// Tells the pipeline thread to end when the `Reloader` is dropped.
+    stop: Sender<Event>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop.send(Event::Stop);
+    }
 }
 
 /// Set when an outcome or a panic report is waiting: `update()` with
@@ -126,15 +134,16 @@ impl Reloader {
         let config = BuildConfig::of_running_program()?;
         config.check_cargo()?;
         let staging = Staging::new()?;
-        let (change_tx, change_rx) = mpsc::channel();
-        let watch = watch::start(&packages, change_tx)?;
+        let (events_tx, events) = mpsc::channel();
+        let watch = watch::start(&packages, events_tx.clone())?;
         let (outcome_tx, outcomes) = mpsc::channel();
         lock(&APPLIED).get_or_insert_with(|| Applied::new(&ENTRIES));
         let pipeline = Pipeline {
             packages: packages.clone(),
             config,
             staging,
-            changes: change_rx,
+            events,
+            events_tx: events_tx.clone(),
             outcomes: outcome_tx,
             staged: 0,
         };
@@ -149,6 +158,7 @@ impl Reloader {
                 outcomes,
                 generation: 0,
                 _watch: watch,
+                stop: events_tx,
             }),
             report: true,
         })
@@ -269,13 +279,47 @@ fn packages() -> Vec<Package> {
         .collect()
 }
 
-/// Runs off the caller's thread: waits for changes, builds, stages, loads
-/// and verifies, and hands the outcome to `update()`.
+/// What the pipeline thread waits for: a change from the watcher, or the
+/// end of the build it started.
+enum Event {
+    Change(Change),
+    /// The `Reloader` was dropped.
+    Stop,
+    Built {
+        index: usize,
+        /// The package as the build left it (its captured rustc command).
+        package: Box<Package>,
+        result: Result<Built, Error>,
+        started: Instant,
+    },
+}
+
+impl From<Change> for Event {
+    fn from(change: Change) -> Event {
+        Event::Change(change)
+    }
+}
+
+/// The build in flight.
+struct Building {
+    index: usize,
+    /// The newest save it includes.
+    seen: Instant,
+    cancel: Arc<Cancel>,
+    /// A newer save of the same package arrived: the result is old.
+    stale: bool,
+}
+
+/// Runs off the caller's thread: waits for changes, builds (on a worker
+/// thread, so that a newer save can cancel a build in flight), stages,
+/// loads and verifies, and hands the outcome to `update()`.
 struct Pipeline {
     packages: Vec<Package>,
     config: BuildConfig,
     staging: Staging,
-    changes: Receiver<Change>,
+    events: Receiver<Event>,
+    /// For the build threads.
+    events_tx: Sender<Event>,
     outcomes: Sender<Outcome>,
     /// Staged files so far (names are never reused).
     staged: u64,
@@ -290,63 +334,118 @@ impl Pipeline {
         // from scratch; do it now so the first edit is as fast as the tenth.
         for package in &mut self.packages {
             package.find_runtime_feature(&self.config.cargo);
-            if let Err(error) = build::build(&self.config, package) {
+            if let Err(error) = build::build(&self.config, package, &Cancel::default()) {
                 tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
             }
         }
         // Package index -> when its newest change was seen.
         let mut dirty: BTreeMap<usize, Instant> = BTreeMap::new();
+        let mut building: Option<Building> = None;
         loop {
-            if dirty.is_empty() {
-                // Ends when the watcher, and so the channel, is dropped.
-                let Ok(change) = self.changes.recv() else {
-                    return;
-                };
-                tracing::debug!(paths = ?change.paths, "change");
-                self.note(&mut dirty, change);
+            if building.is_none()
+                && let Some((index, seen)) = dirty.pop_first()
+            {
+                building = Some(self.start_build(index, seen));
             }
-            // Coalesce everything that is already queued.
-            while let Ok(change) = self.changes.try_recv() {
-                self.note(&mut dirty, change);
-            }
-            let Some((index, seen)) = dirty.pop_first() else {
-                continue;
-            };
-            let outcome = self.reload(index, seen);
-            // A save that arrived during the build makes its result stale:
-            // build again rather than apply code older than the files.
-            let mut stale = false;
-            while let Ok(change) = self.changes.try_recv() {
-                stale |= change.package == index;
-                self.note(&mut dirty, change);
-            }
-            if stale {
-                tracing::debug!("discarding a build made stale by a newer save");
-                continue;
-            }
-            if self.outcomes.send(outcome).is_err() {
+            let Ok(event) = self.events.recv() else {
                 return;
+            };
+            match event {
+                Event::Stop => {
+                    if let Some(build) = &building {
+                        build.cancel.cancel();
+                    }
+                    return;
+                }
+                Event::Change(change) => {
+                    tracing::debug!(paths = ?change.paths, "change");
+                    if let Some(build) = &mut building
+                        && build.index == change.package
+                    {
+                        // A save during the build: its result would be older
+                        // than the files. Stop it and build again.
+                        build.stale = true;
+                        build.cancel.cancel();
+                    }
+                    self.packages[change.package].changed(&change.paths);
+                    dirty.insert(change.package, change.seen);
+                }
+                Event::Built {
+                    index,
+                    package,
+                    result,
+                    started,
+                } => {
+                    let Some(build) = building.take() else {
+                        continue;
+                    };
+                    if build.stale {
+                        tracing::debug!("discarded a build made stale by a newer save");
+                        continue;
+                    }
+                    // No change of this package arrived while it built, so
+                    // the build's view of the package is current.
+                    self.packages[index] = *package;
+                    let outcome = match result
+                        .and_then(|built| self.load(index, build.seen, started, built))
+                    {
+                        Ok(outcome) => outcome,
+                        Err(error) => Outcome::Failed(error),
+                    };
+                    if self.outcomes.send(outcome).is_err() {
+                        return;
+                    }
+                    PENDING.store(true, Ordering::Release);
+                }
             }
-            PENDING.store(true, Ordering::Release);
         }
     }
 
-    /// Records a change: its package is dirty since `seen`.
-    fn note(&mut self, dirty: &mut BTreeMap<usize, Instant>, change: Change) {
-        self.packages[change.package].changed(&change.paths);
-        dirty.insert(change.package, change.seen);
-    }
-
-    fn reload(&mut self, index: usize, seen: Instant) -> Outcome {
-        match self.try_reload(index, seen) {
-            Ok(outcome) => outcome,
-            Err(error) => Outcome::Failed(error),
+    /// Starts building package `index` on a worker thread.
+    fn start_build(&mut self, index: usize, seen: Instant) -> Building {
+        let cancel = Arc::new(Cancel::default());
+        let mut package = self.packages[index].clone();
+        let config = self.config.clone();
+        let events = self.events_tx.clone();
+        let worker_cancel = Arc::clone(&cancel);
+        let started = Instant::now();
+        let spawned = std::thread::Builder::new()
+            .name("hotreload-build".into())
+            .spawn(move || {
+                let result = build::build(&config, &mut package, &worker_cancel);
+                let _ = events.send(Event::Built {
+                    index,
+                    package: Box::new(package),
+                    result,
+                    started,
+                });
+            });
+        if let Err(error) = spawned {
+            let _ = self.events_tx.send(Event::Built {
+                index,
+                package: Box::new(self.packages[index].clone()),
+                result: Err(Error::Staging(format!(
+                    "cannot start a build thread: {error}"
+                ))),
+                started,
+            });
+        }
+        Building {
+            index,
+            seen,
+            cancel,
+            stale: false,
         }
     }
 
-    fn try_reload(&mut self, index: usize, seen: Instant) -> Result<Outcome, Error> {
-        let building = Instant::now();
-        let built = build::build(&self.config, &mut self.packages[index])?;
+    /// Stages, loads and verifies a finished build.
+    fn load(
+        &mut self,
+        index: usize,
+        seen: Instant,
+        building: Instant,
+        built: Built,
+    ) -> Result<Outcome, Error> {
         let package = &self.packages[index];
         let loading = Instant::now();
         self.staged += 1;

@@ -57,7 +57,10 @@ pub struct Watch {
 
 /// Watches `src/` of every package (recursively) and its manifest directory
 /// (not recursively: `Cargo.toml`, `build.rs`, but never `target/`).
-pub fn start(packages: &[Package], changes: Sender<Change>) -> Result<Watch, Error> {
+pub fn start<T: From<Change> + Send + 'static>(
+    packages: &[Package],
+    changes: Sender<T>,
+) -> Result<Watch, Error> {
     let roots: Vec<PathBuf> = packages.iter().map(|p| p.manifest_dir.clone()).collect();
     let (events_tx, events) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(events_tx).map_err(|e| Error::Watch {
@@ -108,10 +111,10 @@ struct Pending {
 
 /// Gathers events per package and sends each package's change when it is
 /// due. Returns when either channel closes.
-fn batch(
+fn batch<T: From<Change>>(
     events: &Receiver<notify::Result<notify::Event>>,
     roots: &[PathBuf],
-    changes: &Sender<Change>,
+    changes: &Sender<T>,
 ) {
     let mut pending: BTreeMap<usize, Pending> = BTreeMap::new();
     loop {
@@ -163,11 +166,11 @@ fn batch(
             };
             tracing::debug!(?paths, "sources changed");
             if changes
-                .send(Change {
+                .send(T::from(Change {
                     package,
                     paths,
                     seen,
-                })
+                }))
                 .is_err()
             {
                 return; // the reloader is gone
@@ -220,7 +223,7 @@ mod tests {
         let (events_tx, events) = mpsc::channel();
         let (changes_tx, changes) = mpsc::channel();
         let roots = vec![PathBuf::from("/ws")];
-        let batcher = std::thread::spawn(move || batch(&events, &roots, &changes_tx));
+        let batcher = std::thread::spawn(move || batch::<Change>(&events, &roots, &changes_tx));
         let modify = EventKind::Modify(ModifyKind::Data(DataChange::Any));
         let close = EventKind::Access(AccessKind::Close(AccessMode::Write));
         let read = EventKind::Access(AccessKind::Open(AccessMode::Any));
