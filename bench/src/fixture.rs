@@ -114,17 +114,15 @@ pub struct Saved {
     stages: Vec<(&'static str, f64)>,
 }
 
-/// Writes `lib` with `value()` returning `n`, in place.
-fn save_value(lib: &Path, n: u64) -> Saved {
-    let text = std::fs::read_to_string(lib).expect("read lib.rs");
-    let start = text
-        .find("pub fn value() -> u64 ")
-        .expect("value() in lib.rs")
-        + 22;
+/// Writes `file` with `value()` returning `n`, in place.
+fn save_value(file: &Path, n: u64) -> Saved {
+    let text = std::fs::read_to_string(file).expect("read the edited file");
+    let signature = "fn value() -> u64 ";
+    let start = text.find(signature).expect("value() in the file") + signature.len();
     let end = start + text[start..].find('}').expect("end of value()") + 1;
     let edited = format!("{}{{\n    {n}\n}}{}", &text[..start], &text[end..]);
     let unix_ns = unix_ns(SystemTime::now());
-    std::fs::write(lib, edited).expect("save lib.rs");
+    std::fs::write(file, edited).expect("save the edited file");
     Saved {
         unix_ns,
         stages: Vec::new(),

@@ -37,7 +37,7 @@ fn summary(values: &[f64]) -> (f64, f64, f64) {
 
 pub fn print_stages(samples: &Samples) {
     println!(
-        "{:<40} {:>8} {:>8} {:>8}",
+        "{:<48} {:>8} {:>8} {:>8}",
         "stage (ms)", "min", "median", "max"
     );
     for (name, values) in &samples.series {

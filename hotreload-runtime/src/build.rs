@@ -16,6 +16,8 @@
 //!   their `file:line`; backtrace frames in reloaded code show function
 //!   names without line numbers. `HOTRELOAD_DEBUGINFO=1` keeps full debug
 //!   info at the cost of a slower build.
+//! - The linker runs with `-O0` (no merging of duplicate strings): about
+//!   5 ms less per link.
 //! - cargo runs with `-vv`, and the rustc command it ran for the hot build
 //!   (program, arguments, environment) is kept. An edit that only touches
 //!   `.rs` files under `src/` then runs that rustc command directly,
@@ -239,7 +241,9 @@ impl BuildConfig {
     /// `std` when the toolchain ships one, no debug info unless
     /// `HOTRELOAD_DEBUGINFO=1`.
     pub fn find_hot_flags(&mut self, package_dir: &Path) {
-        let mut flags = Vec::new();
+        // The linker's -O0: no merging of identical strings across the
+        // inputs, a few ms less per link (the output is a little larger).
+        let mut flags = vec!["-C".to_string(), "link-arg=-Wl,-O0".to_string()];
         if std::env::var_os("HOTRELOAD_DEBUGINFO").is_none_or(|v| v == "0") {
             flags.extend(["-C", "strip=debuginfo"].map(String::from));
         }
