@@ -28,11 +28,8 @@
 pub use hotreload_macros::{Layout, hot};
 
 mod error;
-pub mod layout;
-mod panic;
-// Without `reload` only the types the macro names are used.
-#[cfg_attr(not(feature = "reload"), allow(dead_code))]
-mod registry;
+pub use hotreload_core::layout;
+use hotreload_core::{panic, registry};
 
 #[cfg(feature = "reload")]
 mod allocator;
@@ -74,7 +71,7 @@ pub mod __private {
     };
     pub use crate::panic::{hot_panic, resume_unless_rolled_back};
     pub use crate::registry::{ENTRIES, Entry, Slot};
-    pub use linkme;
+    pub use hotreload_core::__private::linkme;
 
     /// Chooses between the item as written (first group) and the hot
     /// expansion (second group), by the runtime's `reload` feature.

@@ -223,7 +223,7 @@ fn a_build_with_another_profile_is_refused() {
 
     // The running program was built with debug assertions; the new build
     // of the runtime inside the library would not be.
-    let other_profile = "\n[profile.dev.package.hotreload-runtime]\ndebug-assertions = false\n";
+    let other_profile = "\n[profile.dev.package.hotreload-core]\ndebug-assertions = false\n";
     fixture.write("Cargo.toml", &format!("{manifest}{other_profile}"));
     let error = program.expect_stderr("the refusal", RELOAD_TIMEOUT, report);
     assert!(error.contains("HOT030"), "{error}");

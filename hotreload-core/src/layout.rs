@@ -287,7 +287,7 @@ mod tests {
     }
 
     mod v1 {
-        #[derive(crate::Layout)]
+        #[derive(hotreload_macros::Layout)]
         #[layout(crate = "crate")]
         pub struct World {
             pub width: u32,
@@ -298,7 +298,7 @@ mod tests {
 
     mod v2 {
         // The same size and field types, the two `u32` swapped.
-        #[derive(crate::Layout)]
+        #[derive(hotreload_macros::Layout)]
         #[layout(crate = "crate")]
         pub struct World {
             pub height: u32,
@@ -307,7 +307,7 @@ mod tests {
         }
     }
 
-    #[derive(crate::Layout)]
+    #[derive(hotreload_macros::Layout)]
     #[layout(crate = "crate")]
     #[allow(dead_code)]
     pub enum Cell {
@@ -315,7 +315,7 @@ mod tests {
         Alive { age: u16 },
     }
 
-    #[derive(crate::Layout)]
+    #[derive(hotreload_macros::Layout)]
     #[layout(crate = "crate")]
     struct Node {
         _next: Option<Box<Node>>,

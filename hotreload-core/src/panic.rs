@@ -39,12 +39,14 @@ pub enum OnPanic {
 
 static POLICY: AtomicU8 = AtomicU8::new(0);
 
-pub(crate) fn set_policy(policy: OnPanic) {
+#[doc(hidden)]
+pub fn set_policy(policy: OnPanic) {
     POLICY.store(policy as u8, Ordering::Relaxed);
 }
 
 #[cfg_attr(not(feature = "reload"), allow(dead_code))]
-pub(crate) fn policy() -> OnPanic {
+#[doc(hidden)]
+pub fn policy() -> OnPanic {
     match POLICY.load(Ordering::Relaxed) {
         0 => OnPanic::Rollback,
         _ => OnPanic::Propagate,

@@ -1,5 +1,5 @@
 //! Records the compiler version and target the runtime was built with, so a
-//! reloaded build made by another toolchain is refused (HOT040) instead of
+//! reloaded build made by another toolchain is refused (HOT030) instead of
 //! being called with a different ABI.
 
 use std::process::Command;

@@ -54,7 +54,8 @@ impl Slot {
     /// `implementation` must be a function of exactly the type the slot's
     /// trampoline transmutes it to, and stay mapped for as long as the slot
     /// can be read.
-    pub(crate) unsafe fn set(&self, implementation: *mut ()) {
+    #[doc(hidden)]
+    pub unsafe fn set(&self, implementation: *mut ()) {
         self.current.store(implementation, Ordering::Release);
     }
 }
