@@ -129,6 +129,15 @@ fn save_value(file: &Path, n: u64) -> Saved {
     }
 }
 
+/// Restores `value()` in `file` to its first version, so the release build
+/// that measures calls is the same every run.
+fn reset_value(file: &Path) {
+    let text = std::fs::read_to_string(file).expect("read the edited file");
+    if !text.contains(VALUE) {
+        save_value(file, 0);
+    }
+}
+
 /// hotreload's fixture for one scale.
 pub struct Ours {
     dir: PathBuf,
@@ -181,13 +190,7 @@ impl Ours {
 
     /// (plain, hot) nanoseconds per call, release build.
     pub fn calls(&self) -> (f64, f64) {
-        // The lib's `value()` is restored first so the build is the same
-        // every run.
-        let lib = self.dir.join("src/lib.rs");
-        let text = std::fs::read_to_string(&lib).expect("read lib.rs");
-        if !text.contains(VALUE) {
-            save_value(&lib, 0);
-        }
+        reset_value(&self.dir.join("src/lib.rs"));
         calls(Command::new(self.build(true)))
     }
 
@@ -227,13 +230,7 @@ impl Peer {
     }
 
     pub fn calls(&self) -> (f64, f64) {
-        let lib = self.dir.join("lib/src/lib.rs");
-        if !std::fs::read_to_string(&lib)
-            .expect("read lib.rs")
-            .contains(VALUE)
-        {
-            save_value(&lib, 0);
-        }
+        reset_value(&self.dir.join("lib/src/lib.rs"));
         eprintln!("building hot-lib-reloader's fixture (release)");
         run(
             self.cargo(&["build", "--release", "--workspace"]),
@@ -292,13 +289,7 @@ impl Subsecond {
     }
 
     pub fn calls(&self) -> (f64, f64) {
-        let main = self.dir.join("src/main.rs");
-        if !std::fs::read_to_string(&main)
-            .expect("read main.rs")
-            .contains(VALUE)
-        {
-            save_value(&main, 0);
-        }
+        reset_value(&self.dir.join("src/main.rs"));
         let mut build = cargo();
         build
             .args(["build", "--release", "--manifest-path"])

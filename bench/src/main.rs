@@ -30,6 +30,17 @@ use std::time::Duration;
 use fixture::{Peer, Program, Subsecond};
 use stats::Samples;
 
+/// The stage every tool is compared by.
+const FIRST_CALL: &str = "save -> first new call";
+
+/// A section header and its call-overhead line.
+fn print_calls(title: &str, hot: &str, (plain, hot_ns): (f64, f64)) {
+    println!(
+        "\n## {title}\ncall: plain {plain:.2} ns, {hot} {hot_ns:.2} ns (+{:.2} ns)",
+        hot_ns - plain
+    );
+}
+
 /// How long one edit may take before the run is declared failed.
 const EDIT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -93,31 +104,20 @@ fn main() {
     let mut medians = Vec::new();
     for scale in &options.scales {
         let fixture = fixture::Ours::create(&dir, scale);
-        let calls = fixture.calls();
-        println!(
-            "\n## hotreload, scale `{scale}`\ncall: plain {:.2} ns, #[hot] {:.2} ns (+{:.2} ns)",
-            calls.0,
-            calls.1,
-            calls.1 - calls.0
+        print_calls(
+            &format!("hotreload, scale `{scale}`"),
+            "#[hot]",
+            fixture.calls(),
         );
         let mut program = fixture.start();
         let stages = edit_loop(&mut program, options.edits, |n| fixture.edit(n));
         stats::print_stages(&stages);
-        medians.push((
-            format!("hotreload ({scale})"),
-            stages.median("save -> first new call"),
-        ));
+        medians.push((format!("hotreload ({scale})"), stages.median(FIRST_CALL)));
     }
 
     if options.peer {
         let peer = Peer::create(&dir);
-        let calls = peer.calls();
-        println!(
-            "\n## hot-lib-reloader 0.8.2\ncall: plain {:.2} ns, hot {:.2} ns (+{:.2} ns)",
-            calls.0,
-            calls.1,
-            calls.1 - calls.0
-        );
+        print_calls("hot-lib-reloader 0.8.2", "hot", peer.calls());
         for (bin, label) in [
             ("hlr_default", "default 500 ms debounce"),
             ("hlr_fast", "debounce 50 ms"),
@@ -128,25 +128,23 @@ fn main() {
             stats::print_stages(&stages);
             medians.push((
                 format!("hot-lib-reloader ({label})"),
-                stages.median("save -> first new call"),
+                stages.median(FIRST_CALL),
             ));
         }
     }
 
     if let Some(subsecond) = options.subsecond.then(|| Subsecond::create(&dir)).flatten() {
-        let calls = subsecond.calls();
-        println!(
-            "\n## subsecond 0.7.10 (dx serve --hot-patch)\ncall: plain {:.2} ns, subsecond::call {:.2} ns (+{:.2} ns)",
-            calls.0,
-            calls.1,
-            calls.1 - calls.0
+        print_calls(
+            "subsecond 0.7.10 (dx serve --hot-patch)",
+            "subsecond::call",
+            subsecond.calls(),
         );
         let mut program = subsecond.start();
         let stages = edit_loop(&mut program, options.edits, |n| subsecond.edit(n));
         stats::print_stages(&stages);
         medians.push((
             "subsecond (dx serve --hot-patch)".to_string(),
-            stages.median("save -> first new call"),
+            stages.median(FIRST_CALL),
         ));
     }
 
@@ -171,7 +169,7 @@ fn edit_loop(program: &mut Program, edits: usize, edit: impl Fn(u64) -> fixture:
         for (name, ms) in stages {
             samples.add(name, ms);
         }
-        samples.add("save -> first new call", first_call);
+        samples.add(FIRST_CALL, first_call);
     }
     samples
 }
