@@ -354,6 +354,7 @@ impl HotFn<'_> {
                     ::core::env!("CARGO_PKG_NAME"),
                     ::core::env!("CARGO_MANIFEST_DIR"),
                 );
+                #private::link_dependencies!();
                 #call
             }
         };

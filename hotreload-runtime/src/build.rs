@@ -10,12 +10,13 @@
 //! Faster than plain cargo, keeping correctness:
 //!
 //! - `-C prefer-dynamic` links `std` as the toolchain's shared library
-//!   (found through an rpath) instead of copying it into every build, and
-//!   `-C strip=debuginfo` keeps the dependencies' debug info (15 MB for the
-//!   runtime's dependencies alone) out of the link. Panic messages keep
-//!   their `file:line`; backtrace frames in reloaded code show function
-//!   names without line numbers. `HOTRELOAD_DEBUGINFO=1` keeps full debug
-//!   info at the cost of a slower build.
+//!   (found through an rpath) instead of copying it into every build.
+//! - Dependencies from crates.io or git are linked once, as a shared
+//!   library ([`crate::dylib`]), not into every build.
+//! - `-C debuginfo=line-tables-only`: backtraces through reloaded code keep
+//!   file and line, without generating full debug info for every build.
+//!   `HOTRELOAD_DEBUGINFO=1` keeps the profile's debug info (for a
+//!   debugger).
 //! - The linker runs with `-O0` (no merging of duplicate strings): about
 //!   5 ms less per link.
 //! - cargo runs with `-vv`, and the rustc command it ran for the hot build
@@ -36,6 +37,7 @@ use std::time::{Duration, Instant};
 use cargo_metadata::Message;
 
 use crate::Error;
+use crate::dylib::{self, Dependencies};
 
 /// A package that holds hot functions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +53,8 @@ pub struct Package {
     /// A change since the last successful cargo build needs cargo (a
     /// manifest, a build script); sticky until cargo succeeds.
     pub cargo_needed: bool,
+    /// The shared library of dependencies that direct builds link against.
+    pub dependencies: Option<Dependencies>,
 }
 
 impl Package {
@@ -61,6 +65,7 @@ impl Package {
             runtime_feature: None,
             rustc: None,
             cargo_needed: true,
+            dependencies: None,
         }
     }
 
@@ -80,8 +85,8 @@ impl Package {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rustc {
     env: Vec<(String, String)>,
-    program: String,
-    args: Vec<String>,
+    pub program: String,
+    pub args: Vec<String>,
     cwd: PathBuf,
 }
 
@@ -128,16 +133,53 @@ impl Rustc {
         })
     }
 
-    fn command(&self) -> Command {
+    /// The command as cargo ran it, linking against `dependencies` if
+    /// given. Builds with them keep their own incremental cache, so they
+    /// and cargo's builds (without them) do not invalidate each other's.
+    fn command(&self, dependencies: Option<&Dependencies>) -> Command {
+        let mut command = self.base_command();
+        let own = self.args.iter().skip(self.wrapper_args());
+        match dependencies {
+            None => command.args(own),
+            Some(dependencies) => command
+                .args(own.map(|arg| match arg.strip_prefix("incremental=") {
+                    Some(dir) => format!("incremental={dir}-hotreload"),
+                    None => arg.clone(),
+                }))
+                .args(dependencies.rustc_args()),
+        };
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    }
+
+    /// The compiler (through its wrapper, if any) in cargo's environment,
+    /// without this crate's arguments.
+    pub fn base_command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command
-            .args(&self.args)
+            .args(&self.args[..self.wrapper_args()])
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&self.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdin(Stdio::null());
         command
+    }
+
+    /// With a `RUSTC_WRAPPER`, the arguments before rustc's own (the
+    /// path of rustc).
+    fn wrapper_args(&self) -> usize {
+        self.args
+            .iter()
+            .take_while(|arg| !arg.starts_with('-'))
+            .count()
+    }
+
+    /// The `--extern name=path` pairs.
+    pub fn externs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.args
+            .windows(2)
+            .filter(|pair| pair[0] == "--extern")
+            .filter_map(|pair| pair[1].split_once('='))
+            .filter(|(name, _)| !name.contains(':'))
     }
 }
 
@@ -238,14 +280,14 @@ impl BuildConfig {
     }
 
     /// Chooses the rustc flags that make the hot build faster: a dynamic
-    /// `std` when the toolchain ships one, no debug info unless
+    /// `std` when the toolchain ships one, line tables only unless
     /// `HOTRELOAD_DEBUGINFO=1`.
     pub fn find_hot_flags(&mut self, package_dir: &Path) {
         // The linker's -O0: no merging of identical strings across the
         // inputs, a few ms less per link (the output is a little larger).
         let mut flags = vec!["-C".to_string(), "link-arg=-Wl,-O0".to_string()];
         if std::env::var_os("HOTRELOAD_DEBUGINFO").is_none_or(|v| v == "0") {
-            flags.extend(["-C", "strip=debuginfo"].map(String::from));
+            flags.extend(["-C", "debuginfo=line-tables-only"].map(String::from));
         }
         match self.std_library_dir(package_dir) {
             Some(dir) => {
@@ -399,12 +441,55 @@ unsafe extern "C" {
 
 /// Builds `package`: by rerunning its captured rustc command when only its
 /// Rust sources changed, else through cargo (capturing the command).
+///
+/// After a cargo build, the shared library of dependencies is brought up to
+/// date ([`dylib::prepare`]). A new one is tried at once with a direct build
+/// of the same sources cargo just built: if that fails, the fault is the
+/// shared library's, and hot builds go on without it (with a warning). The
+/// direct build also fills its incremental cache, so the next edit is fast.
 pub fn build(config: &BuildConfig, package: &mut Package, cancel: &Cancel) -> Result<Built, Error> {
+    let started = Instant::now();
+    let by_cargo = package.cargo_needed || package.rustc.is_none();
+    let built = run(config, package, cancel)?;
+    if !by_cargo {
+        return Ok(built);
+    }
+    let dependencies = package
+        .rustc
+        .as_ref()
+        .and_then(|rustc| dylib::prepare(config, package, rustc));
+    if dependencies == package.dependencies {
+        return Ok(built);
+    }
+    package.dependencies = dependencies;
+    if package.dependencies.is_none() {
+        return Ok(built);
+    }
+    match run(config, package, cancel) {
+        Ok(direct) => Ok(Built {
+            duration: started.elapsed(),
+            ..direct
+        }),
+        Err(error) if cancel.cancelled() => Err(error),
+        Err(error) => {
+            tracing::warn!(
+                "`{}` does not build against its shared dependencies; linking them into \
+                 every reload instead: {error}",
+                package.name
+            );
+            package.dependencies = None;
+            Ok(built)
+        }
+    }
+}
+
+/// One build, direct or through cargo.
+fn run(config: &BuildConfig, package: &mut Package, cancel: &Cancel) -> Result<Built, Error> {
     let started = Instant::now();
     let direct = package.rustc.clone().filter(|_| !package.cargo_needed);
     let cargo = direct.is_none();
     let mut command = match &direct {
-        Some(rustc) => rustc.command(),
+        Some(rustc) => rustc.command(package.dependencies.as_ref()),
         None => config.command(package),
     };
     // Its own process group, so a cancel reaches rustc and the linker too.

@@ -38,6 +38,8 @@ mod apply;
 #[cfg(feature = "reload")]
 mod build;
 #[cfg(feature = "reload")]
+mod dylib;
+#[cfg(feature = "reload")]
 mod load;
 #[cfg(feature = "reload")]
 mod reloader;
@@ -90,4 +92,21 @@ pub mod __private {
     }
 
     pub use crate::__hotreload_item as hot_item;
+
+    /// Names the shared library of dependencies in a hot build that links
+    /// against one (`--cfg hotreload_deps`, see `dylib.rs`): rustc links a
+    /// dylib only if the crate names it. Nothing in any other build.
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __hotreload_link_dependencies {
+        () => {
+            #[allow(unexpected_cfgs)]
+            const _: () = {
+                #[cfg(hotreload_deps)]
+                extern crate hotreload_deps as _;
+            };
+        };
+    }
+
+    pub use crate::__hotreload_link_dependencies as link_dependencies;
 }

@@ -1,0 +1,336 @@
+//! Dependencies linked once: the hot build links crates.io and git
+//! dependencies as one shared library, built once, instead of copying them
+//! into every reloaded library. On a crate using `bevy_ecs` the link was
+//! more than half of every reload.
+//!
+//! rustc links a Rust `dylib` dependency dynamically, and every crate
+//! inside it with it, only if the crate being built names that dylib. So:
+//!
+//! 1. After a cargo build, [`prepare`] picks the package's direct
+//!    dependencies that cannot change while the program runs (from a
+//!    registry or git, with no path dependency and no hotreload crate
+//!    below them: `cargo metadata` says), and builds a `dylib` crate
+//!    [`CRATE`] that names each of them, from the very `.rlib`s cargo built
+//!    (same crate hashes, so rustc sees the same crates).
+//! 2. Direct builds pass `--cfg hotreload_deps` and `--extern` it; the
+//!    code `#[hot]` generates then names it
+//!    (`hotreload_runtime::__private::link_dependencies!`), so rustc links
+//!    it instead of the `.rlib`s. Everything else (the package's own code,
+//!    path dependencies, the runtime) is linked as before.
+//! 3. The reloaded library finds it through an rpath. Its file name holds
+//!    a hash of its inputs: a program that loaded one keeps it, and a
+//!    changed `Cargo.toml` gives a new one.
+//!
+//! Only with a shared `std` (`-C prefer-dynamic`), which both sides must
+//! link the same way. `HOTRELOAD_SHARED_DEPS=0` turns it off. The first
+//! build with it is checked against the cargo build of the same sources
+//! (see `build::build`); if rustc refuses the combination, hot builds go on
+//! without it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use cargo_metadata::{DependencyKind, Metadata, PackageId};
+
+use crate::build::{BuildConfig, Package, Rustc};
+use crate::registry::Manifest;
+
+/// The name of the generated crate, and of the `--cfg` that makes `#[hot]`
+/// code name it (keep in step with `link_dependencies!` in `lib.rs`).
+pub const CRATE: &str = "hotreload_deps";
+
+/// A built dependencies library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependencies {
+    pub library: PathBuf,
+}
+
+impl Dependencies {
+    /// What a direct build adds to link against it.
+    pub fn rustc_args(&self) -> Vec<String> {
+        let dir = self.library.parent().unwrap_or(Path::new("."));
+        vec![
+            "--cfg".into(),
+            CRATE.into(),
+            "--extern".into(),
+            format!("{CRATE}={}", self.library.display()),
+            "-C".into(),
+            format!("link-arg=-Wl,-rpath,{}", dir.display()),
+        ]
+    }
+}
+
+/// Builds (or finds, from an earlier run) the dependencies library for
+/// `package` as `rustc` builds it. `None` when there is nothing to share,
+/// when it is turned off, or when building it failed (logged).
+pub fn prepare(config: &BuildConfig, package: &Package, rustc: &Rustc) -> Option<Dependencies> {
+    if std::env::var_os("HOTRELOAD_SHARED_DEPS").is_some_and(|v| v == "0")
+        || !rustc.args.iter().any(|arg| arg == "prefer-dynamic")
+    {
+        return None;
+    }
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .cargo_path(&config.cargo)
+        .manifest_path(package.manifest_dir.join("Cargo.toml"))
+        // This platform's dependencies only: others were never downloaded.
+        .other_options(
+            ["--offline", "--filter-platform", Manifest::current().target].map(String::from),
+        )
+        .exec();
+    let metadata = match metadata {
+        Ok(metadata) => metadata,
+        Err(error) => {
+            tracing::warn!(
+                "cannot read the dependencies of `{}`: {error}",
+                package.name
+            );
+            return None;
+        }
+    };
+    let shareable = shareable(&metadata, package);
+    let externs: Vec<(&str, &str)> = rustc
+        .externs()
+        .filter(|(name, path)| shareable.contains(*name) && path.ends_with(".rlib"))
+        .collect();
+    if externs.is_empty() {
+        return None;
+    }
+    let flags = linking_flags(&rustc.args);
+    let key = key(package, rustc, &externs, &flags);
+    let dir = config.target_dir.join("hotreload").join(&package.name);
+    let name = format!(
+        "{}{CRATE}-{key:016x}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let library = dir.join(&name);
+    if library.is_file() {
+        return Some(Dependencies { library });
+    }
+    match build(rustc, &dir, key, &name, &externs, &flags) {
+        Ok(()) => {
+            tracing::debug!(
+                ?library,
+                crates = externs.len(),
+                "built the dependencies library"
+            );
+            Some(Dependencies { library })
+        }
+        Err(error) => {
+            tracing::warn!(
+                "linking the dependencies of `{}` into every reload instead: {error}",
+                package.name
+            );
+            None
+        }
+    }
+}
+
+/// Names (as `extern crate` sees them) of the direct dependencies of
+/// `package` that can go into the shared library.
+fn shareable(metadata: &Metadata, package: &Package) -> BTreeSet<String> {
+    let Some(resolve) = &metadata.resolve else {
+        return BTreeSet::new();
+    };
+    let packages: HashMap<&PackageId, &cargo_metadata::Package> =
+        metadata.packages.iter().map(|p| (&p.id, p)).collect();
+    let nodes: HashMap<&PackageId, &cargo_metadata::Node> =
+        resolve.nodes.iter().map(|node| (&node.id, node)).collect();
+    let ours = metadata.packages.iter().find(|p| {
+        p.name.as_str() == package.name
+            && p.manifest_path.parent().map(|dir| dir.as_std_path()) == Some(&*package.manifest_dir)
+    });
+    let Some(node) = ours.and_then(|p| nodes.get(&p.id)) else {
+        return BTreeSet::new();
+    };
+    let mut memo = HashMap::new();
+    normal_deps(node)
+        .filter(|dep| immutable(&dep.pkg, &packages, &nodes, &mut memo))
+        .map(|dep| dep.name.clone())
+        .collect()
+}
+
+fn normal_deps(node: &cargo_metadata::Node) -> impl Iterator<Item = &cargo_metadata::NodeDep> {
+    node.deps.iter().filter(|dep| {
+        dep.dep_kinds.is_empty()
+            || dep
+                .dep_kinds
+                .iter()
+                .any(|kind| kind.kind == DependencyKind::Normal)
+    })
+}
+
+/// From a registry or git, and so is everything it links; no hotreload
+/// crate (its registry must stay in the reloaded library).
+fn immutable<'a>(
+    id: &'a PackageId,
+    packages: &HashMap<&PackageId, &cargo_metadata::Package>,
+    nodes: &HashMap<&'a PackageId, &'a cargo_metadata::Node>,
+    memo: &mut HashMap<&'a PackageId, bool>,
+) -> bool {
+    if let Some(&known) = memo.get(id) {
+        return known;
+    }
+    let verdict = packages
+        .get(id)
+        .is_some_and(|package| package.source.is_some() && !package.name.starts_with("hotreload-"))
+        && nodes.get(id).is_some_and(|node| {
+            normal_deps(node).all(|dep| immutable(&dep.pkg, packages, nodes, memo))
+        });
+    memo.insert(id, verdict);
+    verdict
+}
+
+/// The hot build's options that matter to linking the dependencies:
+/// search paths, target, panic strategy, linker and its arguments, code
+/// generation. Not its identity (`metadata`, `extra-filename`) or its
+/// incremental directory.
+fn linking_flags(args: &[String]) -> Vec<String> {
+    let mut flags = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-L" | "--target" => {
+                if let Some(value) = args.next() {
+                    flags.extend([arg.clone(), value.clone()]);
+                }
+            }
+            "-C" => {
+                let Some(value) = args.next() else { continue };
+                let option = value.split('=').next().unwrap_or_default();
+                if !matches!(option, "metadata" | "extra-filename" | "incremental") {
+                    flags.extend([arg.clone(), value.clone()]);
+                }
+            }
+            _ if arg.starts_with("-L") || arg.starts_with("--target=") => flags.push(arg.clone()),
+            _ => {}
+        }
+    }
+    flags
+}
+
+/// Identifies the library's inputs: the same key means the same library.
+fn key(package: &Package, rustc: &Rustc, externs: &[(&str, &str)], flags: &[String]) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    (&package.name, &rustc.program, flags, externs).hash(&mut hasher);
+    for (_, path) in externs {
+        // A rebuilt dependency keeps its file name.
+        if let Ok(meta) = std::fs::metadata(path) {
+            (meta.len(), meta.modified().ok()).hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
+/// Compiles the library into a scratch directory and moves it into place
+/// in one rename, so a half-written file is never found by a later run.
+fn build(
+    rustc: &Rustc,
+    dir: &Path,
+    key: u64,
+    name: &str,
+    externs: &[(&str, &str)],
+    flags: &[String],
+) -> Result<(), String> {
+    let scratch = dir.join(format!("building-{key:016x}-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+    let source = scratch.join("lib.rs");
+    let mut text = String::from(
+        "//! Generated by hotreload: the dependencies a hot build links once.\n\
+         #![allow(unused_extern_crates)]\n",
+    );
+    for (crate_name, _) in externs {
+        text.push_str(&format!("pub extern crate {crate_name};\n"));
+    }
+    let result = std::fs::write(&source, text)
+        .map_err(|e| format!("cannot write {}: {e}", source.display()))
+        .and_then(|()| {
+            let mut command = rustc.base_command();
+            command
+                .args([
+                    "--crate-name",
+                    CRATE,
+                    "--edition=2021",
+                    "--crate-type",
+                    "dylib",
+                ])
+                .arg(&source)
+                .args(["-C", "prefer-dynamic", "-C"])
+                .arg(format!("extra-filename=-{key:016x}"))
+                .arg("--out-dir")
+                .arg(&scratch)
+                .args(flags);
+            for (crate_name, path) in externs {
+                command.arg("--extern").arg(format!("{crate_name}={path}"));
+            }
+            let output = command
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run rustc: {e}"))?;
+            if !output.status.success() {
+                return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+            }
+            std::fs::rename(scratch.join(name), dir.join(name))
+                .map_err(|e| format!("cannot move the library into place: {e}"))
+        });
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn linking_flags_keep_search_paths_and_codegen_but_not_identity() {
+        let args = strings(&[
+            "--crate-name",
+            "game",
+            "src/lib.rs",
+            "--crate-type",
+            "cdylib",
+            "-C",
+            "metadata=abc",
+            "-C",
+            "extra-filename=-abc",
+            "-C",
+            "incremental=/t/inc",
+            "-C",
+            "panic=abort",
+            "-C",
+            "prefer-dynamic",
+            "-C",
+            "link-arg=-Wl,-O0",
+            "-L",
+            "dependency=/t/deps",
+            "-Lnative=/t/out",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--extern",
+            "serde=/t/deps/libserde-1.rlib",
+        ]);
+        assert_eq!(
+            linking_flags(&args),
+            strings(&[
+                "-C",
+                "panic=abort",
+                "-C",
+                "prefer-dynamic",
+                "-C",
+                "link-arg=-Wl,-O0",
+                "-L",
+                "dependency=/t/deps",
+                "-Lnative=/t/out",
+                "--target",
+                "x86_64-unknown-linux-gnu",
+            ])
+        );
+    }
+}
