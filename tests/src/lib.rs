@@ -314,6 +314,22 @@ impl Program {
             .collect()
     }
 
+    /// File names of the shared libraries the program has mapped (from
+    /// `/proc/<pid>/maps`).
+    pub fn mapped_libraries(&self) -> Vec<String> {
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.child.id()))
+            .expect("read the program's memory map");
+        let mut names: Vec<String> = maps
+            .lines()
+            .filter_map(|line| line.split_whitespace().nth(5))
+            .filter_map(|path| Path::new(path).file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .filter(|name| name.contains(".so"))
+            .collect();
+        names.dedup();
+        names
+    }
+
     fn tail(&self) -> String {
         let stderr: Vec<_> = self.seen(Stream::Stderr);
         let stdout: Vec<_> = self.seen(Stream::Stdout);

@@ -2,7 +2,7 @@
 //! start it, change a `#[hot]` function on disk, and wait until the running
 //! process shows the new behaviour.
 
-use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, has, number};
+use hotreload_tests::{Fixture, Program, RELOAD_TIMEOUT, field, has, number};
 
 #[test]
 fn edited_free_function_runs_and_mut_state_survives() {
@@ -159,4 +159,44 @@ fn hot_functions_in_another_workspace_member_reload() {
     program.expect_stdout("score to jump", RELOAD_TIMEOUT, |line| {
         number(line, "score") > 1000
     });
+}
+
+/// The shared library of dependencies (see `hotreload-runtime/src/dylib.rs`).
+fn dependency_libraries(program: &Program) -> usize {
+    program
+        .mapped_libraries()
+        .iter()
+        .filter(|name| name.starts_with("libhotreload_deps-"))
+        .count()
+}
+
+#[test]
+fn crates_io_dependencies_are_linked_once_for_all_reloads() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("json", "[1,2]"));
+
+    fixture.edit("src/words.rs", "&[1, 2]", "&[3, 4, 5]");
+    program.expect_stdout("json=[3,4,5]", RELOAD_TIMEOUT, has("json", "[3,4,5]"));
+    fixture.edit("src/words.rs", "&[3, 4, 5]", "&[6]");
+    program.expect_stdout("json=[6]", RELOAD_TIMEOUT, has("json", "[6]"));
+    // Both reloads call serde_json in one shared library, not in a copy
+    // linked into each.
+    assert_eq!(
+        dependency_libraries(&program),
+        1,
+        "{:?}",
+        program.mapped_libraries()
+    );
+}
+
+#[test]
+fn without_shared_dependencies_reloads_link_them_in() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start_with("basic", &[("HOTRELOAD_SHARED_DEPS", "0")]);
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("json", "[1,2]"));
+
+    fixture.edit("src/words.rs", "&[1, 2]", "&[7]");
+    program.expect_stdout("json=[7]", RELOAD_TIMEOUT, has("json", "[7]"));
+    assert_eq!(dependency_libraries(&program), 0);
 }
