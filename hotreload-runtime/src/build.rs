@@ -82,7 +82,7 @@ impl Package {
 
 /// A rustc invocation as cargo made it: environment, program (rustc or a
 /// `RUSTC_WRAPPER`), arguments and working directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rustc {
     env: Vec<(String, String)>,
     pub program: String,
@@ -91,6 +91,33 @@ pub struct Rustc {
 }
 
 impl Rustc {
+    /// Keeps the command for the next run of the program, whose first
+    /// cargo build will find the library fresh and run no rustc.
+    fn save(&self, path: &Path) {
+        let saved = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, serde_json::to_vec(self).unwrap_or_default()));
+        if let Err(error) = saved {
+            tracing::debug!(
+                "cannot save the rustc command to {}: {error}",
+                path.display()
+            );
+        }
+    }
+
+    /// The command an earlier run saved, if it builds the same package
+    /// with the same hot flags (cargo's freshness says the rest is
+    /// unchanged).
+    fn load(path: &Path, package_dir: &Path, hot_flags: &[String]) -> Option<Rustc> {
+        let rustc: Rustc = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        let same_package = rustc
+            .env
+            .iter()
+            .any(|(name, value)| name == "CARGO_MANIFEST_DIR" && Path::new(value) == package_dir);
+        (same_package && rustc.args.ends_with(hot_flags)).then_some(rustc)
+    }
+
     /// Finds the hot build's command in cargo's `-vv` output: the `Running`
     /// line whose rustc builds a `cdylib`. `None` if cargo did not run it
     /// (nothing to rebuild) or the line cannot be read.
@@ -347,6 +374,26 @@ impl BuildConfig {
             })
     }
 
+    /// Where hot builds of `package` keep their own files: the shared
+    /// dependencies ([`crate::dylib`]) and the saved rustc command.
+    pub fn hot_dir(&self, package: &Package) -> PathBuf {
+        self.target_dir.join("hotreload").join(&package.name)
+    }
+
+    /// The saved rustc command of `package` for this profile and target
+    /// (and this copy of the package: checkouts may share a target dir).
+    fn saved_command(&self, package: &Package) -> PathBuf {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        package.manifest_dir.hash(&mut hasher);
+        let target = self.target.as_deref().unwrap_or("host");
+        self.hot_dir(package).join(format!(
+            "rustc-{}-{target}-{:016x}.json",
+            self.profile,
+            hasher.finish()
+        ))
+    }
+
     /// The cargo invocation that builds `package` as a cdylib.
     pub fn command(&self, package: &Package) -> Command {
         let mut command = Command::new(&self.cargo);
@@ -541,12 +588,21 @@ fn run(config: &BuildConfig, package: &mut Package, cancel: &Cancel) -> Result<B
             rendered: "cancelled by a newer save".into(),
         });
     }
-    if cargo {
-        // A build that cargo found fresh runs no rustc: keep the old command.
-        if let Some(rustc) = Rustc::from_cargo_output(&other, &package.manifest_dir) {
-            package.rustc = Some(rustc);
+    if cargo && status.success() {
+        let saved = config.saved_command(package);
+        match Rustc::from_cargo_output(&other, &package.manifest_dir) {
+            Some(rustc) => {
+                rustc.save(&saved);
+                package.rustc = Some(rustc);
+            }
+            // Fresh: cargo ran no rustc because nothing changed since it
+            // last did, in this run or an earlier one.
+            None if package.rustc.is_none() => {
+                package.rustc = Rustc::load(&saved, &package.manifest_dir, &config.hot_flags);
+            }
+            None => {}
         }
-        package.cargo_needed &= !status.success();
+        package.cargo_needed = false;
     }
     let other = if cargo { cargo_messages(&other) } else { other };
     let other = other.trim().to_string();
@@ -732,6 +788,38 @@ mod tests {
         assert_eq!(rustc.cwd, workspace.path());
         // Without a cdylib line (cargo found the build fresh): nothing.
         assert_eq!(Rustc::from_cargo_output("Fresh logic", &package), None);
+    }
+
+    #[test]
+    fn a_saved_command_is_used_only_for_the_same_package_and_hot_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hotreload/logic/rustc-dev-host.json");
+        let flags = vec!["-C".to_string(), "prefer-dynamic".to_string()];
+        let package = dir.path().join("logic");
+        let rustc = Rustc {
+            env: vec![("CARGO_MANIFEST_DIR".into(), package.display().to_string())],
+            program: "/bin/rustc".into(),
+            args: [
+                "--crate-name",
+                "logic",
+                "src/lib.rs",
+                "-C",
+                "prefer-dynamic",
+            ]
+            .map(String::from)
+            .to_vec(),
+            cwd: dir.path().to_path_buf(),
+        };
+        rustc.save(&path);
+        assert_eq!(Rustc::load(&path, &package, &flags), Some(rustc));
+        let other_flags = ["-C".to_string(), "debuginfo=2".to_string()];
+        assert_eq!(Rustc::load(&path, &package, &other_flags), None);
+        // Another copy of the package, building into the same target dir.
+        assert_eq!(Rustc::load(&path, &dir.path().join("copy"), &flags), None);
+        assert_eq!(
+            Rustc::load(&dir.path().join("none.json"), &package, &flags),
+            None
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn prepare(config: &BuildConfig, package: &Package, rustc: &Rustc) -> Option
     }
     let flags = linking_flags(&rustc.args);
     let key = key(package, rustc, &externs, &flags);
-    let dir = config.target_dir.join("hotreload").join(&package.name);
+    let dir = config.hot_dir(package);
     let name = format!(
         "{}{CRATE}-{key:016x}{}",
         std::env::consts::DLL_PREFIX,

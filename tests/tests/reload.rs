@@ -200,3 +200,23 @@ fn without_shared_dependencies_reloads_link_them_in() {
     program.expect_stdout("json=[7]", RELOAD_TIMEOUT, has("json", "[7]"));
     assert_eq!(dependency_libraries(&program), 0);
 }
+
+#[test]
+fn a_restarted_program_reloads_from_its_first_edit() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("word", "alpha"));
+    fixture.edit("src/words.rs", "\"alpha\"", "\"beta\"");
+    program.expect_stdout("word=beta", RELOAD_TIMEOUT, has("word", "beta"));
+    drop(program);
+
+    // The reloads left the hot library up to date, so this run's first
+    // cargo build runs no rustc: the edit is built with the command the
+    // first run saved.
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("word", "beta"));
+    fixture.edit("src/words.rs", "\"beta\"", "\"gamma\"");
+    program.expect_stdout("word=gamma", RELOAD_TIMEOUT, has("word", "gamma"));
+    fixture.edit("src/words.rs", "&[1, 2]", "&[8]");
+    program.expect_stdout("json=[8]", RELOAD_TIMEOUT, has("json", "[8]"));
+}
