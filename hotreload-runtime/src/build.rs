@@ -496,6 +496,13 @@ unsafe extern "C" {
 /// direct build also fills its incremental cache, so the next edit is fast.
 pub fn build(config: &BuildConfig, package: &mut Package, cancel: &Cancel) -> Result<Built, Error> {
     let started = Instant::now();
+    if package.dependencies.as_ref().is_some_and(|d| !d.exist()) {
+        // Deleted under us (`cargo clean`, or another program on this
+        // target directory replaced it): cargo rebuilds what is gone, and a
+        // new library is made below.
+        package.dependencies = None;
+        package.cargo_needed = true;
+    }
     let by_cargo = package.cargo_needed || package.rustc.is_none();
     let built = run(config, package, cancel)?;
     if !by_cargo {

@@ -1,7 +1,7 @@
 //! Every way a save can go wrong ends in a clear message, a program that
 //! keeps running the last good code, and a reload once the save is fixed.
 
-use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, has, number};
+use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, fixture_target_dir, has, number};
 
 fn report(line: &str) -> bool {
     line.starts_with("[hotreload]")
@@ -190,6 +190,31 @@ fn deleted_module_file_is_a_build_error_then_restoring_it_reloads() {
 
     fixture.write("src/words.rs", &original.replace("alpha", "beta"));
     program.expect_stdout("the restored file", RELOAD_TIMEOUT, has("word", "beta"));
+}
+
+#[test]
+fn deleted_dependencies_library_is_made_again() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("json", "[1,2]"));
+    fixture.edit("src/words.rs", "&[1, 2]", "&[3]");
+    program.expect_stdout("json=[3]", RELOAD_TIMEOUT, has("json", "[3]"));
+
+    // Like `cargo clean` under a running program.
+    std::fs::remove_dir_all(fixture_target_dir().join("hotreload/basic"))
+        .expect("delete the hot build's files");
+    fixture.edit("src/words.rs", "&[3]", "&[4]");
+    program.expect_stdout("json=[4]", RELOAD_TIMEOUT, has("json", "[4]"));
+    let made_again = std::fs::read_dir(fixture_target_dir().join("hotreload/basic"))
+        .expect("the hot build's directory is back")
+        .flatten()
+        .any(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("libhotreload_deps-")
+        });
+    assert!(made_again);
 }
 
 #[test]
