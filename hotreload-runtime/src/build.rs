@@ -13,10 +13,16 @@
 //!   (found through an rpath) instead of copying it into every build.
 //! - Dependencies from crates.io or git are linked once, as a shared
 //!   library ([`crate::dylib`]), not into every build.
-//! - `-C debuginfo=line-tables-only`: backtraces through reloaded code keep
-//!   file and line, without generating full debug info for every build.
-//!   `HOTRELOAD_DEBUGINFO=1` keeps the profile's debug info (for a
-//!   debugger).
+//! - No debug info: `-C debuginfo=0 -C strip=debuginfo`. Panic messages
+//!   keep their `file:line`; backtrace frames in reloaded code show
+//!   function names without line numbers. Line tables alone
+//!   (`line-tables-only`) were tried: the link then carries the debug info
+//!   of every object it takes from the dependencies' archives, and it takes
+//!   many, because a debug build shares generic code: the user's
+//!   `drop_in_place::<String>` binds to the copy some dependency of the
+//!   runtime exports, and that object's whole unit comes along (18 MB of
+//!   debug info, +100 ms, in the `deps` benchmark). `HOTRELOAD_DEBUGINFO=1`
+//!   keeps the profile's debug info (for a debugger).
 //! - The linker runs with `-O0` (no merging of duplicate strings): about
 //!   5 ms less per link.
 //! - cargo runs with `-vv`, and the rustc command it ran for the hot build
@@ -80,9 +86,12 @@ impl Package {
     }
 }
 
+/// First field of a saved rustc command.
+const SAVED_FORMAT: &str = "hotreload rustc command v1";
+
 /// A rustc invocation as cargo made it: environment, program (rustc or a
 /// `RUSTC_WRAPPER`), arguments and working directory.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rustc {
     env: Vec<(String, String)>,
     pub program: String,
@@ -93,11 +102,26 @@ pub struct Rustc {
 impl Rustc {
     /// Keeps the command for the next run of the program, whose first
     /// cargo build will find the library fresh and run no rustc.
+    ///
+    /// Written as NUL-separated fields, not with serde: a serde_json
+    /// serializer instantiated here would be a shared generic the user's
+    /// own `serde_json::to_string` could bind to, pulling this crate's
+    /// objects (and their dependencies) into every reloaded library.
     fn save(&self, path: &Path) {
-        let saved = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(path, serde_json::to_vec(self).unwrap_or_default()));
+        let mut fields = vec![SAVED_FORMAT, &self.program];
+        let cwd = self.cwd.to_str();
+        fields.extend(cwd);
+        let count = self.env.len().to_string();
+        fields.push(&count);
+        fields.extend(self.env.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
+        fields.extend(self.args.iter().map(String::as_str));
+        let saved = match cwd {
+            None => Err(std::io::Error::other("the directory is not UTF-8")),
+            Some(_) => path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(path, fields.join("\0"))),
+        };
         if let Err(error) = saved {
             tracing::debug!(
                 "cannot save the rustc command to {}: {error}",
@@ -110,7 +134,24 @@ impl Rustc {
     /// with the same hot flags (cargo's freshness says the rest is
     /// unchanged).
     fn load(path: &Path, package_dir: &Path, hot_flags: &[String]) -> Option<Rustc> {
-        let rustc: Rustc = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        let text = std::fs::read_to_string(path).ok()?;
+        let mut fields = text.split('\0').map(String::from);
+        if fields.next()? != SAVED_FORMAT {
+            return None;
+        }
+        let program = fields.next()?;
+        let cwd = PathBuf::from(fields.next()?);
+        let count: usize = fields.next()?.parse().ok()?;
+        let mut env = Vec::with_capacity(count);
+        for _ in 0..count {
+            env.push((fields.next()?, fields.next()?));
+        }
+        let rustc = Rustc {
+            env,
+            program,
+            args: fields.collect(),
+            cwd,
+        };
         let same_package = rustc
             .env
             .iter()
@@ -307,14 +348,14 @@ impl BuildConfig {
     }
 
     /// Chooses the rustc flags that make the hot build faster: a dynamic
-    /// `std` when the toolchain ships one, line tables only unless
+    /// `std` when the toolchain ships one, no debug info unless
     /// `HOTRELOAD_DEBUGINFO=1`.
     pub fn find_hot_flags(&mut self, package_dir: &Path) {
         // The linker's -O0: no merging of identical strings across the
         // inputs, a few ms less per link (the output is a little larger).
         let mut flags = vec!["-C".to_string(), "link-arg=-Wl,-O0".to_string()];
         if std::env::var_os("HOTRELOAD_DEBUGINFO").is_none_or(|v| v == "0") {
-            flags.extend(["-C", "debuginfo=line-tables-only"].map(String::from));
+            flags.extend(["-C", "debuginfo=0", "-C", "strip=debuginfo"].map(String::from));
         }
         match self.std_library_dir(package_dir) {
             Some(dir) => {
@@ -388,7 +429,7 @@ impl BuildConfig {
         package.manifest_dir.hash(&mut hasher);
         let target = self.target.as_deref().unwrap_or("host");
         self.hot_dir(package).join(format!(
-            "rustc-{}-{target}-{:016x}.json",
+            "rustc-{}-{target}-{:016x}",
             self.profile,
             hasher.finish()
         ))
@@ -800,11 +841,17 @@ mod tests {
     #[test]
     fn a_saved_command_is_used_only_for_the_same_package_and_hot_flags() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hotreload/logic/rustc-dev-host.json");
+        let path = dir.path().join("hotreload/logic/rustc-dev-host");
         let flags = vec!["-C".to_string(), "prefer-dynamic".to_string()];
         let package = dir.path().join("logic");
         let rustc = Rustc {
-            env: vec![("CARGO_MANIFEST_DIR".into(), package.display().to_string())],
+            env: vec![
+                ("CARGO_MANIFEST_DIR".into(), package.display().to_string()),
+                (
+                    "CARGO_PKG_DESCRIPTION".into(),
+                    "two\nlines, \"quoted\"".into(),
+                ),
+            ],
             program: "/bin/rustc".into(),
             args: [
                 "--crate-name",
