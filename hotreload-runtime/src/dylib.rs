@@ -44,34 +44,54 @@ pub const CRATE: &str = "hotreload_deps";
 /// A built dependencies library.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependencies {
+    /// What the reloaded code runs with.
     pub library: PathBuf,
+    /// What rustc and the linker read: a shared object with the library's
+    /// soname and crate metadata but none of its symbols (about 30 000 for
+    /// `bevy_ecs`, 10-15 ms of every link to read), which the dynamic
+    /// loader binds instead. The library itself if no stub could be made.
+    ///
+    /// The linker may now take a symbol the library would have given from
+    /// a static archive that also defines it (the runtime's dependencies
+    /// export shared generic code): a second copy of generic code, never
+    /// of a static, since a crate's statics are defined only in its own
+    /// objects and a crate is in the library or in an archive, not both.
+    pub stub: PathBuf,
 }
 
 impl Dependencies {
-    /// The file is still there (`cargo clean`, or another program on the
-    /// same target directory, may have removed it).
+    fn new(library: PathBuf, linker: &str) -> Dependencies {
+        let stub = make_stub(&library, linker).unwrap_or_else(|error| {
+            tracing::debug!("linking against the whole dependencies library: {error}");
+            library.clone()
+        });
+        Dependencies { library, stub }
+    }
+
+    /// The files are still there (`cargo clean`, or another program on
+    /// the same target directory, may have removed them).
     pub fn exist(&self) -> bool {
-        self.library.is_file()
+        self.library.is_file() && self.stub.is_file()
     }
 
     /// What a direct build adds to link against it.
-    ///
-    /// The linker reads the whole library's symbol table (about 30 000
-    /// symbols for `bevy_ecs`, 10-15 ms per link). A stub with only the
-    /// crate metadata was tried and dropped: with the symbols missing, the
-    /// linker took them from the static archives that follow (the
-    /// runtime's own dependencies), so the reloaded code could get its own
-    /// copy of a static that the library's code also uses.
     pub fn rustc_args(&self) -> Vec<String> {
         let dir = self.library.parent().unwrap_or(Path::new("."));
-        vec![
+        let mut args = vec![
             "--cfg".into(),
             CRATE.into(),
             "--extern".into(),
-            format!("{CRATE}={}", self.library.display()),
+            format!("{CRATE}={}", self.stub.display()),
             "-C".into(),
             format!("link-arg=-Wl,-rpath,{}", dir.display()),
-        ]
+        ];
+        if self.stub != self.library {
+            // rustc links it `--as-needed`, and a stub satisfies nothing:
+            // name it again so it stays in the library's DT_NEEDED.
+            args.extend(["-C", "link-arg=-Wl,--no-as-needed", "-C"].map(String::from));
+            args.push(format!("link-arg={}", self.stub.display()));
+        }
+        args
     }
 }
 
@@ -119,8 +139,9 @@ pub fn prepare(config: &BuildConfig, package: &Package, rustc: &Rustc) -> Option
         std::env::consts::DLL_SUFFIX
     );
     let library = dir.join(&name);
+    let linker = linker(&rustc.args);
     if library.is_file() {
-        return Some(Dependencies { library });
+        return Some(Dependencies::new(library, linker));
     }
     match build(rustc, &dir, key, &name, &externs, &flags) {
         Ok(()) => {
@@ -129,7 +150,7 @@ pub fn prepare(config: &BuildConfig, package: &Package, rustc: &Rustc) -> Option
                 crates = externs.len(),
                 "built the dependencies library"
             );
-            Some(Dependencies { library })
+            Some(Dependencies::new(library, linker))
         }
         Err(error) => {
             tracing::warn!(
@@ -296,21 +317,87 @@ fn build(
     result
 }
 
-/// Deletes the package's older libraries: each is tens of MB. A program
-/// still running one keeps its mapping; its next build finds the file gone
-/// and goes through cargo (see `build::build`).
+/// Deletes the package's older libraries and their stubs: each library is
+/// tens of MB. A program still running one keeps its mapping; its next
+/// build finds the file gone and goes through cargo (see `build::build`).
 fn remove_others(dir: &Path, keep: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
     let prefix = format!("{}{CRATE}-", std::env::consts::DLL_PREFIX);
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(&prefix) && name != keep {
-            let _ = std::fs::remove_file(entry.path());
+    for dir in [dir.to_path_buf(), dir.join("stub")] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name != keep {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
+}
+
+/// The linker the hot build uses (`-C linker=`), else `cc` as rustc's.
+fn linker(args: &[String]) -> &str {
+    args.windows(2)
+        .filter(|pair| pair[0] == "-C")
+        .filter_map(|pair| pair[1].strip_prefix("linker="))
+        .next_back()
+        .unwrap_or("cc")
+}
+
+/// Makes (or finds) the stub of `library`: `stub/<same name>` beside it,
+/// an empty shared object with the same soname and `.rustc` section.
+fn make_stub(library: &Path, linker: &str) -> Result<PathBuf, String> {
+    use object::{Object, ObjectSection};
+    let dir = library.parent().unwrap_or(Path::new(".")).join("stub");
+    let name = library.file_name().unwrap_or_default();
+    let stub = dir.join(name);
+    if stub.is_file() {
+        return Ok(stub);
+    }
+    let bytes = std::fs::read(library).map_err(|e| format!("cannot read the library: {e}"))?;
+    let file =
+        object::File::parse(&*bytes).map_err(|e| format!("cannot parse the library: {e}"))?;
+    let metadata = file
+        .section_by_name(".rustc")
+        .and_then(|section| section.data().ok())
+        .ok_or("the library has no crate metadata")?;
+    let mut object =
+        object::write::Object::new(file.format(), file.architecture(), file.endianness());
+    let section = object.add_section(
+        Vec::new(),
+        b".rustc".to_vec(),
+        object::SectionKind::Metadata,
+    );
+    object.append_section_data(section, metadata, 1);
+    let object = object
+        .write()
+        .map_err(|e| format!("cannot write the stub's object: {e}"))?;
+
+    let scratch = dir.join(format!("building-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+    let input = scratch.join("metadata.o");
+    let output = scratch.join(name);
+    let result = std::fs::write(&input, object)
+        .map_err(|e| format!("cannot write {}: {e}", input.display()))
+        .and_then(|()| {
+            let linked = std::process::Command::new(linker)
+                .args(["-shared", "-nostdlib", "-o"])
+                .arg(&output)
+                .arg(format!("-Wl,-soname,{}", name.to_string_lossy()))
+                .arg(&input)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run {linker}: {e}"))?;
+            if !linked.status.success() {
+                return Err(String::from_utf8_lossy(&linked.stderr).trim().to_string());
+            }
+            std::fs::rename(&output, &stub)
+                .map_err(|e| format!("cannot move the stub into place: {e}"))
+        });
+    let _ = std::fs::remove_dir_all(&scratch);
+    result.map(|()| stub)
 }
 
 #[cfg(test)]
