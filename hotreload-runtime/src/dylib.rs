@@ -404,53 +404,34 @@ fn make_stub(library: &Path, linker: &str) -> Result<PathBuf, String> {
 mod tests {
     use super::*;
 
-    fn strings(words: &[&str]) -> Vec<String> {
-        words.iter().map(|w| w.to_string()).collect()
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
     }
 
     #[test]
     fn linking_flags_keep_search_paths_and_codegen_but_not_identity() {
-        let args = strings(&[
-            "--crate-name",
-            "game",
-            "src/lib.rs",
-            "--crate-type",
-            "cdylib",
-            "-C",
-            "metadata=abc",
-            "-C",
-            "extra-filename=-abc",
-            "-C",
-            "incremental=/t/inc",
-            "-C",
-            "panic=abort",
-            "-C",
-            "prefer-dynamic",
-            "-C",
-            "link-arg=-Wl,-O0",
-            "-L",
-            "dependency=/t/deps",
-            "-Lnative=/t/out",
-            "--target",
-            "x86_64-unknown-linux-gnu",
-            "--extern",
-            "serde=/t/deps/libserde-1.rlib",
-        ]);
+        let args = words(
+            "--crate-name game src/lib.rs --crate-type cdylib \
+             -C metadata=abc -C extra-filename=-abc -C incremental=/t/inc \
+             -C panic=abort -C prefer-dynamic -C link-arg=-Wl,-O0 \
+             -L dependency=/t/deps -Lnative=/t/out --target x86_64-unknown-linux-gnu \
+             --extern serde=/t/deps/libserde-1.rlib",
+        );
         assert_eq!(
             linking_flags(&args),
-            strings(&[
-                "-C",
-                "panic=abort",
-                "-C",
-                "prefer-dynamic",
-                "-C",
-                "link-arg=-Wl,-O0",
-                "-L",
-                "dependency=/t/deps",
-                "-Lnative=/t/out",
-                "--target",
-                "x86_64-unknown-linux-gnu",
-            ])
+            words(
+                "-C panic=abort -C prefer-dynamic -C link-arg=-Wl,-O0 \
+                 -L dependency=/t/deps -Lnative=/t/out --target x86_64-unknown-linux-gnu"
+            )
+        );
+    }
+
+    #[test]
+    fn the_linker_is_the_hot_builds_own() {
+        assert_eq!(linker(&words("--crate-name game -C opt-level=0")), "cc");
+        assert_eq!(
+            linker(&words("-C linker=clang -C linker=/usr/bin/gcc")),
+            "/usr/bin/gcc"
         );
     }
 }
