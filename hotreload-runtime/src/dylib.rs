@@ -426,6 +426,56 @@ mod tests {
         );
     }
 
+    /// A resolved graph: `(name, from a registry, normal dependencies)`.
+    fn metadata(packages: &[(&str, bool, &[&str])]) -> Metadata {
+        let id = |name: &str| format!("{name}-id");
+        let json = serde_json::json!({
+            "packages": packages.iter().map(|(name, registry, _)| serde_json::json!({
+                "name": name, "version": "1.0.0", "id": id(name),
+                "source": registry.then_some("registry+https://github.com/rust-lang/crates.io-index"),
+                "dependencies": [], "targets": [], "features": {},
+                "manifest_path": format!("/ws/{name}/Cargo.toml"),
+            })).collect::<Vec<_>>(),
+            "workspace_members": [id(packages[0].0)],
+            "resolve": {
+                "root": null,
+                "nodes": packages.iter().map(|(name, _, deps)| serde_json::json!({
+                    "id": id(name),
+                    "dependencies": deps.iter().map(|d| id(d)).collect::<Vec<_>>(),
+                    "deps": deps.iter().map(|d| serde_json::json!({
+                        "name": d.replace('-', "_"), "pkg": id(d),
+                        "dep_kinds": [{"kind": null, "target": null}],
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            },
+            "workspace_root": "/ws", "target_directory": "/ws/target", "version": 1,
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn only_dependencies_that_cannot_change_are_shared() {
+        let metadata = metadata(&[
+            (
+                "game",
+                false,
+                &["bevy_ecs", "serde", "logic", "hotreload-runtime", "patched"],
+            ),
+            ("bevy_ecs", true, &["serde"]),
+            ("serde", true, &[]),
+            // A path dependency: edited while the program runs.
+            ("logic", false, &["serde"]),
+            // Its registry must stay in the reloaded library.
+            ("hotreload-runtime", true, &["hotreload-core"]),
+            ("hotreload-core", true, &[]),
+            // A registry crate on a path crate (a `[patch]`).
+            ("patched", true, &["logic"]),
+        ]);
+        let package = Package::new("game", Path::new("/ws/game"));
+        let shared: Vec<String> = shareable(&metadata, &package).into_iter().collect();
+        assert_eq!(shared, ["bevy_ecs", "serde"]);
+    }
+
     #[test]
     fn the_linker_is_the_hot_builds_own() {
         assert_eq!(linker(&words("--crate-name game -C opt-level=0")), "cc");
