@@ -11,16 +11,61 @@
 //! cargo and ELF dependencies (about 300 archive members; `lld
 //! --why-extract` shows the chain). From here they reach only `std`.
 
+//!
+//! A hot build goes further: it compiles the user's library against this
+//! crate in place of the runtime (`--extern hotreload_runtime=` this
+//! crate), so the runtime's own dependencies are not in its link at all.
+//! For that, the paths `#[hot]` and `#[derive(Layout)]` generate
+//! (`hotreload_runtime::__private::...`, `hotreload_runtime::Layout`) all
+//! resolve here too. A library that uses more of the runtime (`Reloader`
+//! in library code) fails that build, and hot builds then keep the
+//! runtime (see `hotreload-runtime/src/build.rs`).
+
 pub mod layout;
 pub mod panic;
 pub mod registry;
 
+pub use hotreload_macros::{Layout, hot};
 pub use layout::{Layout, LayoutHasher};
 pub use panic::{OnPanic, RolledBack};
 
-/// Used by the code `#[derive(Layout)]` generates; not a public API.
+/// Used by the code `#[hot]` and `#[derive(Layout)]` generate, through
+/// `hotreload_runtime::__private`; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::layout::{DeepLayout, NameLayout, Probe, ShallowLayout};
+    pub use crate::layout::{
+        DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
+    };
+    pub use crate::panic::{hot_panic, resume_unless_rolled_back};
+    pub use crate::registry::{ENTRIES, Entry, Slot};
     pub use linkme;
+
+    /// The hot expansion (second group): this crate stands in for the
+    /// runtime only in hot builds. The runtime chooses by its `reload`
+    /// feature.
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __hotreload_core_item {
+        ({ $($as_written:tt)* } { $($hot:tt)* }) => { $($hot)* };
+    }
+
+    pub use crate::__hotreload_core_item as hot_item;
+
+    /// Names the shared library of dependencies in a hot build that links
+    /// against one (`--cfg hotreload_deps`; see the runtime's `dylib.rs`):
+    /// rustc links a dylib only if the crate names it. Nothing in any other
+    /// build.
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __hotreload_link_dependencies {
+        () => {
+            #[allow(unexpected_cfgs)]
+            const _: () = {
+                #[cfg(hotreload_deps)]
+                extern crate hotreload_deps as _;
+            };
+        };
+    }
+
+    pub use crate::__hotreload_link_dependencies as link_dependencies;
 }

@@ -59,8 +59,37 @@ pub struct Package {
     /// A change since the last successful cargo build needs cargo (a
     /// manifest, a build script); sticky until cargo succeeds.
     pub cargo_needed: bool,
-    /// The shared library of dependencies that direct builds link against.
+    /// What direct builds link differently from cargo's build.
+    pub links: Links,
+    /// The core crate's rlib, from the last cargo build.
+    core: Option<PathBuf>,
+}
+
+/// What a direct build links differently from cargo's build of the same
+/// sources: lighter, same code. A new set is checked by one direct build
+/// right after the cargo build (see [`build`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// The shared library of crates.io and git dependencies
+    /// ([`crate::dylib`]).
     pub dependencies: Option<Dependencies>,
+    /// `(extern name, rlib)`: the core crate named in place of the runtime,
+    /// so the runtime's own dependencies (the watcher, cargo_metadata,
+    /// object: about 40 archives) stay out of the link. `#[hot]` code needs
+    /// only what the core crate has (see its docs).
+    pub runtime: Option<(String, PathBuf)>,
+}
+
+impl Links {
+    fn is_empty(&self) -> bool {
+        self.dependencies.is_none() && self.runtime.is_none()
+    }
+
+    /// Every file is still there.
+    fn exist(&self) -> bool {
+        self.dependencies.as_ref().is_none_or(Dependencies::exist)
+            && self.runtime.as_ref().is_none_or(|(_, rlib)| rlib.is_file())
+    }
 }
 
 impl Package {
@@ -71,7 +100,8 @@ impl Package {
             runtime_feature: None,
             rustc: None,
             cargo_needed: true,
-            dependencies: None,
+            links: Links::default(),
+            core: None,
         }
     }
 
@@ -201,21 +231,32 @@ impl Rustc {
         })
     }
 
-    /// The command as cargo ran it, linking against `dependencies` if
-    /// given. Builds with them keep their own incremental cache, so they
-    /// and cargo's builds (without them) do not invalidate each other's.
-    fn command(&self, dependencies: Option<&Dependencies>) -> Command {
+    /// The command as cargo ran it, with `links`. Builds with links keep
+    /// their own incremental cache, so they and cargo's builds (without)
+    /// do not invalidate each other's.
+    fn command(&self, links: &Links) -> Command {
         let mut command = self.base_command();
         let own = self.args.iter().skip(self.wrapper_args());
-        match dependencies {
-            None => command.args(own),
-            Some(dependencies) => command
-                .args(own.map(|arg| match arg.strip_prefix("incremental=") {
-                    Some(dir) => format!("incremental={dir}-hotreload"),
-                    None => arg.clone(),
-                }))
-                .args(dependencies.rustc_args()),
-        };
+        if links.is_empty() {
+            command.args(own);
+        } else {
+            let runtime = links
+                .runtime
+                .as_ref()
+                .map(|(name, rlib)| (format!("{name}="), rlib));
+            command.args(own.map(|arg| {
+                if let Some(dir) = arg.strip_prefix("incremental=") {
+                    return format!("incremental={dir}-hotreload");
+                }
+                match &runtime {
+                    Some((name, rlib)) if arg.starts_with(name.as_str()) => {
+                        format!("{name}{}", rlib.display())
+                    }
+                    _ => arg.clone(),
+                }
+            }));
+            command.args(links.dependencies.iter().flat_map(Dependencies::rustc_args));
+        }
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         command
     }
@@ -239,6 +280,18 @@ impl Rustc {
             .iter()
             .take_while(|arg| !arg.starts_with('-'))
             .count()
+    }
+
+    /// The name the crate gives the runtime, if it names it.
+    fn runtime_extern(&self) -> Option<String> {
+        let prefix = format!("{}hotreload_runtime-", std::env::consts::DLL_PREFIX);
+        self.externs()
+            .find(|(_, path)| {
+                Path::new(path)
+                    .file_name()
+                    .is_some_and(|file| file.to_string_lossy().starts_with(&prefix))
+            })
+            .map(|(name, _)| name.to_string())
     }
 
     /// The `--extern name=path` pairs.
@@ -530,52 +583,85 @@ unsafe extern "C" {
 /// Builds `package`: by rerunning its captured rustc command when only its
 /// Rust sources changed, else through cargo (capturing the command).
 ///
-/// After a cargo build, the shared library of dependencies is brought up to
-/// date ([`dylib::prepare`]). A new one is tried at once with a direct build
-/// of the same sources cargo just built: if that fails, the fault is the
-/// shared library's, and hot builds go on without it (with a warning). The
-/// direct build also fills its incremental cache, so the next edit is fast.
+/// After a cargo build, the [`Links`] of direct builds are brought up to
+/// date (the shared library of dependencies: [`dylib::prepare`]). A new set
+/// is tried at once with a direct build of the same sources cargo just
+/// built: if that fails, the fault is the links', and a smaller set is
+/// tried (the runtime kept: the library uses more of it than `#[hot]`
+/// code does), then none. The direct build also fills its incremental
+/// cache, so the next edit is fast.
 pub fn build(config: &BuildConfig, package: &mut Package, cancel: &Cancel) -> Result<Built, Error> {
     let started = Instant::now();
-    if package.dependencies.as_ref().is_some_and(|d| !d.exist()) {
+    if !package.links.exist() {
         // Deleted under us (`cargo clean`, or another program on this
-        // target directory replaced it): cargo rebuilds what is gone, and a
-        // new library is made below.
-        package.dependencies = None;
+        // target directory replaced them): cargo rebuilds what is gone, and
+        // new links are made below.
+        package.links = Links::default();
         package.cargo_needed = true;
     }
     let by_cargo = package.cargo_needed || package.rustc.is_none();
-    let built = run(config, package, cancel)?;
-    if !by_cargo {
+    let built = match run(config, package, cancel) {
+        // The library now uses more of the runtime than the core crate
+        // standing in for it has (`Reloader` in library code): keep the
+        // runtime from now on.
+        Err(Error::Build { rendered, .. })
+            if !by_cargo
+                && !cancel.cancelled()
+                && package
+                    .links
+                    .runtime
+                    .as_ref()
+                    .is_some_and(|(name, _)| rendered.contains(name.as_str())) =>
+        {
+            package.links.runtime = None;
+            run(config, package, cancel)?
+        }
+        built => built?,
+    };
+    let Some(rustc) = package.rustc.as_ref().filter(|_| by_cargo) else {
+        return Ok(built);
+    };
+    let links = Links {
+        dependencies: dylib::prepare(config, package, rustc),
+        runtime: rustc.runtime_extern().zip(package.core.clone()),
+    };
+    if links == package.links {
         return Ok(built);
     }
-    let dependencies = package
-        .rustc
-        .as_ref()
-        .and_then(|rustc| dylib::prepare(config, package, rustc));
-    if dependencies == package.dependencies {
+    if links.is_empty() {
+        package.links = links;
         return Ok(built);
     }
-    package.dependencies = dependencies;
-    if package.dependencies.is_none() {
-        return Ok(built);
+    let mut candidates = vec![links.clone()];
+    let keep_runtime = Links {
+        runtime: None,
+        ..links
+    };
+    if keep_runtime != candidates[0] && !keep_runtime.is_empty() {
+        candidates.push(keep_runtime);
     }
-    match run(config, package, cancel) {
-        Ok(direct) => Ok(Built {
-            duration: started.elapsed(),
-            ..direct
-        }),
-        Err(error) if cancel.cancelled() => Err(error),
-        Err(error) => {
-            tracing::warn!(
-                "`{}` does not build against its shared dependencies; linking them into \
-                 every reload instead: {error}",
-                package.name
-            );
-            package.dependencies = None;
-            Ok(built)
+    for links in candidates {
+        package.links = links;
+        match run(config, package, cancel) {
+            Ok(direct) => {
+                return Ok(Built {
+                    duration: started.elapsed(),
+                    ..direct
+                });
+            }
+            Err(error) if cancel.cancelled() => return Err(error),
+            Err(error) => tracing::debug!(links = ?package.links, "a direct build failed: {error}"),
         }
     }
+    if package.links.dependencies.is_some() {
+        tracing::warn!(
+            "`{}` does not build against its shared dependencies; linking them into every \
+             reload instead",
+            package.name
+        );
+    }
+    package.links = Links::default();
+    Ok(built)
 }
 
 /// One build, direct or through cargo.
@@ -584,7 +670,7 @@ fn run(config: &BuildConfig, package: &mut Package, cancel: &Cancel) -> Result<B
     let direct = package.rustc.clone().filter(|_| !package.cargo_needed);
     let cargo = direct.is_none();
     let mut command = match &direct {
-        Some(rustc) => rustc.command(package.dependencies.as_ref()),
+        Some(rustc) => rustc.command(&package.links),
         None => config.command(package),
     };
     // Its own process group, so a cancel reaches rustc and the linker too.
@@ -637,6 +723,7 @@ fn run(config: &BuildConfig, package: &mut Package, cancel: &Cancel) -> Result<B
         });
     }
     if cargo && status.success() {
+        package.core = output.core.take().or(package.core.take());
         let saved = config.saved_command(package);
         match Rustc::from_cargo_output(&other, &package.manifest_dir) {
             Some(rustc) => {
@@ -706,6 +793,8 @@ fn cargo_messages(stderr: &str) -> String {
 #[derive(Default)]
 struct Output {
     artifact: Option<PathBuf>,
+    /// The core crate's rlib (see [`Links::runtime`]).
+    core: Option<PathBuf>,
     warnings: usize,
     errors: Vec<String>,
 }
@@ -726,6 +815,13 @@ impl Output {
     fn read_cargo(&mut self, stdout: impl Read) {
         for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
             match message {
+                Message::CompilerArtifact(built) if built.target.name == "hotreload_core" => {
+                    self.core = built
+                        .filenames
+                        .into_iter()
+                        .find(|file| file.as_str().ends_with(".rlib"))
+                        .map(PathBuf::from);
+                }
                 Message::CompilerArtifact(built) if is_hot_library(&built.target) => {
                     self.artifact = built
                         .filenames

@@ -29,7 +29,9 @@ pub use hotreload_macros::{Layout, hot};
 
 mod error;
 pub use hotreload_core::layout;
-use hotreload_core::{panic, registry};
+use hotreload_core::panic;
+#[cfg(feature = "reload")]
+use hotreload_core::registry;
 
 #[cfg(feature = "reload")]
 mod allocator;
@@ -65,15 +67,12 @@ mod inert;
 #[cfg(not(feature = "reload"))]
 pub use inert::Reloader;
 
-/// Used by the code `#[hot]` generates; not a public API.
+/// Used by the code `#[hot]` generates; not a public API. Everything but
+/// the choice of expansion comes from the core crate, which hot builds
+/// name in place of this one.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::layout::{
-        DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
-    };
-    pub use crate::panic::{hot_panic, resume_unless_rolled_back};
-    pub use crate::registry::{ENTRIES, Entry, Slot};
-    pub use hotreload_core::__private::linkme;
+    pub use hotreload_core::__private::*;
 
     /// Chooses between the item as written (first group) and the hot
     /// expansion (second group), by the runtime's `reload` feature.
@@ -92,21 +91,4 @@ pub mod __private {
     }
 
     pub use crate::__hotreload_item as hot_item;
-
-    /// Names the shared library of dependencies in a hot build that links
-    /// against one (`--cfg hotreload_deps`, see `dylib.rs`): rustc links a
-    /// dylib only if the crate names it. Nothing in any other build.
-    #[macro_export]
-    #[doc(hidden)]
-    macro_rules! __hotreload_link_dependencies {
-        () => {
-            #[allow(unexpected_cfgs)]
-            const _: () = {
-                #[cfg(hotreload_deps)]
-                extern crate hotreload_deps as _;
-            };
-        };
-    }
-
-    pub use crate::__hotreload_link_dependencies as link_dependencies;
 }

@@ -220,3 +220,24 @@ fn a_restarted_program_reloads_from_its_first_edit() {
     fixture.edit("src/words.rs", "&[1, 2]", "&[8]");
     program.expect_stdout("json=[8]", RELOAD_TIMEOUT, has("json", "[8]"));
 }
+
+#[test]
+fn library_code_that_uses_the_reloader_api_reloads() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
+    program.expect_stdout("value=2", RELOAD_TIMEOUT, has("value", "2"));
+
+    // Hot builds compile `#[hot]` code against the core crate alone; this
+    // library now needs the rest of the runtime.
+    let mut lib = fixture
+        .read("src/lib.rs")
+        .replacen("    2\n}", "    3\n}", 1);
+    lib.push_str(
+        "\npub fn reloader_is_idle() -> bool {\n    \
+         matches!(hotreload_runtime::Reloader::off().update(), hotreload_runtime::Update::Idle)\n}\n",
+    );
+    fixture.write("src/lib.rs", &lib);
+    program.expect_stdout("value=3", RELOAD_TIMEOUT, has("value", "3"));
+}
