@@ -13,15 +13,15 @@
 //!   (found through an rpath) instead of copying it into every build.
 //! - Dependencies from crates.io or git are linked once, as a shared
 //!   library ([`crate::dylib`]), not into every build.
-//! - No debug info: `-C debuginfo=0 -C strip=debuginfo`. Panic messages
-//!   keep their `file:line`; backtrace frames in reloaded code show
-//!   function names without line numbers. Line tables alone
-//!   (`line-tables-only`) were tried: the link then carries the debug info
-//!   of every object it takes from the dependencies' archives, and it takes
-//!   many, because a debug build shares generic code: the user's
-//!   `drop_in_place::<String>` binds to the copy some dependency of the
-//!   runtime exports, and that object's whole unit comes along (18 MB of
-//!   debug info, +100 ms, in the `deps` benchmark). `HOTRELOAD_DEBUGINFO=1`
+//! - `-C debuginfo=line-tables-only`: backtraces through reloaded code
+//!   keep file and line. Direct builds that name the core crate in place
+//!   of the runtime ([`Links::runtime`]) keep them; other builds strip
+//!   debug info (`-C strip=debuginfo`): with the runtime in the link, it
+//!   takes many objects from the runtime's dependencies, because a debug
+//!   build shares generic code (the user's `drop_in_place::<String>` binds
+//!   to the copy some dependency of the runtime exports), and their debug
+//!   info came to 18 MB and +100 ms per build in the `deps` benchmark.
+//!   `strip` does not touch the incremental cache. `HOTRELOAD_DEBUGINFO=1`
 //!   keeps the profile's debug info (for a debugger).
 //! - The linker runs with `-O0` (no merging of duplicate strings): about
 //!   5 ms less per link.
@@ -115,6 +115,10 @@ impl Package {
         self.cargo_needed |= !rustc_suffices;
     }
 }
+
+/// Keeps debug info out of the link: with the runtime in it, the link takes
+/// objects from the runtime's dependencies (see [`BuildConfig::find_hot_flags`]).
+const STRIP: &str = "strip=debuginfo";
 
 /// First field of a saved rustc command.
 const SAVED_FORMAT: &str = "hotreload rustc command v1";
@@ -233,10 +237,11 @@ impl Rustc {
 
     /// The command as cargo ran it, with `links`. Builds with links keep
     /// their own incremental cache, so they and cargo's builds (without)
-    /// do not invalidate each other's.
+    /// do not invalidate each other's. Without the runtime in the link,
+    /// nothing in it has large debug info: keep the line tables.
     fn command(&self, links: &Links) -> Command {
         let mut command = self.base_command();
-        let own = self.args.iter().skip(self.wrapper_args());
+        let own = &self.args[self.wrapper_args()..];
         if links.is_empty() {
             command.args(own);
         } else {
@@ -244,17 +249,22 @@ impl Rustc {
                 .runtime
                 .as_ref()
                 .map(|(name, rlib)| (format!("{name}="), rlib));
-            command.args(own.map(|arg| {
-                if let Some(dir) = arg.strip_prefix("incremental=") {
-                    return format!("incremental={dir}-hotreload");
+            let mut args: Vec<String> = Vec::with_capacity(own.len());
+            for arg in own {
+                if runtime.is_some() && arg == STRIP && args.last().is_some_and(|a| a == "-C") {
+                    args.pop();
+                } else if let Some(dir) = arg.strip_prefix("incremental=") {
+                    args.push(format!("incremental={dir}-hotreload"));
+                } else if let Some((name, rlib)) = runtime
+                    .as_ref()
+                    .filter(|(n, _)| arg.starts_with(n.as_str()))
+                {
+                    args.push(format!("{name}{}", rlib.display()));
+                } else {
+                    args.push(arg.clone());
                 }
-                match &runtime {
-                    Some((name, rlib)) if arg.starts_with(name.as_str()) => {
-                        format!("{name}{}", rlib.display())
-                    }
-                    _ => arg.clone(),
-                }
-            }));
+            }
+            command.args(args);
             command.args(links.dependencies.iter().flat_map(Dependencies::rustc_args));
         }
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -408,7 +418,7 @@ impl BuildConfig {
         // inputs, a few ms less per link (the output is a little larger).
         let mut flags = vec!["-C".to_string(), "link-arg=-Wl,-O0".to_string()];
         if std::env::var_os("HOTRELOAD_DEBUGINFO").is_none_or(|v| v == "0") {
-            flags.extend(["-C", "debuginfo=0", "-C", "strip=debuginfo"].map(String::from));
+            flags.extend(["-C", "debuginfo=line-tables-only", "-C", STRIP].map(String::from));
         }
         match self.std_library_dir(package_dir) {
             Some(dir) => {

@@ -83,6 +83,30 @@ fn panic_in_new_code_rolls_back_and_the_program_keeps_running() {
 }
 
 #[test]
+fn a_backtrace_through_reloaded_code_has_file_and_line() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start_with("basic", &[("RUST_BACKTRACE", "1")]);
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("word", "alpha"));
+
+    fixture.edit(
+        "src/words.rs",
+        "    \"alpha\"",
+        "    panic!(\"boom in word\")",
+    );
+    // The frame of the reloaded implementation (the program's own
+    // trampoline, in words.rs too, has its line from the program's debug
+    // info), and the `at file:line` under it.
+    program.expect_stderr("the reloaded frame", RELOAD_TIMEOUT, |line| {
+        line.contains("__hotreload_impl_word")
+    });
+    let at = program.expect_stderr("the line under it", RELOAD_TIMEOUT, |_| true);
+    assert!(
+        at.trim_start().starts_with("at ") && at.contains("words.rs:"),
+        "{at}"
+    );
+}
+
+#[test]
 fn changed_signature_is_refused_then_revert_reloads() {
     let fixture = Fixture::new("basic");
     let mut program = fixture.start("basic");
