@@ -19,7 +19,10 @@
 //!
 //! Scales (hotreload only): `small` (no dependency besides the runtime),
 //! `deps` (serde_json, rand, glam), `heavy` (bevy_ecs). The first build of a
-//! scale compiles its dependencies and can take minutes.
+//! scale compiles its dependencies and can take minutes. The scales' programs
+//! run side by side and are edited in turn (one edit of each, then the next
+//! round), so a slow spell of a shared machine hits every scale alike and
+//! their ratios stay meaningful.
 
 mod fixture;
 mod stats;
@@ -102,15 +105,17 @@ fn main() {
     );
 
     let mut medians = Vec::new();
-    for scale in &options.scales {
-        let fixture = fixture::Ours::create(&dir, scale);
-        print_calls(
-            &format!("hotreload, scale `{scale}`"),
-            "#[hot]",
-            fixture.calls(),
-        );
-        let mut program = fixture.start();
-        let stages = edit_loop(&mut program, options.edits, |n| fixture.edit(n));
+    let ours: Vec<fixture::Ours> = options
+        .scales
+        .iter()
+        .map(|scale| fixture::Ours::create(&dir, scale))
+        .collect();
+    let calls: Vec<(f64, f64)> = ours.iter().map(fixture::Ours::calls).collect();
+    let mut programs: Vec<Program> = ours.iter().map(fixture::Ours::start).collect();
+    let samples = edit_rounds(&mut programs, options.edits, |i, n| ours[i].edit(n));
+    drop(programs);
+    for ((scale, calls), stages) in options.scales.iter().zip(calls).zip(samples) {
+        print_calls(&format!("hotreload, scale `{scale}`"), "#[hot]", calls);
         stats::print_stages(&stages);
         medians.push((format!("hotreload ({scale})"), stages.median(FIRST_CALL)));
     }
@@ -155,21 +160,34 @@ fn main() {
     }
 }
 
-/// Edits `value()` to return 1..=edits (plus one warm-up edit that is not
-/// counted) and collects, per edit, the stage times the program reports and
-/// the time from the save to the first call of the new code.
+/// [`edit_rounds`] with one program.
 fn edit_loop(program: &mut Program, edits: usize, edit: impl Fn(u64) -> fixture::Saved) -> Samples {
-    let mut samples = Samples::default();
+    let programs = std::slice::from_mut(program);
+    edit_rounds(programs, edits, |_, n| edit(n)).remove(0)
+}
+
+/// Edits `value()` of each program in turn to return 1000..=1000+edits
+/// (the first round is a warm-up, not counted) and collects, per program
+/// and edit, the stage times the program reports and the time from the
+/// save to the first call of the new code.
+fn edit_rounds(
+    programs: &mut [Program],
+    edits: usize,
+    edit: impl Fn(usize, u64) -> fixture::Saved,
+) -> Vec<Samples> {
+    let mut samples: Vec<Samples> = programs.iter().map(|_| Samples::default()).collect();
     for n in 0..=edits as u64 {
-        let saved = edit(1000 + n);
-        let (stages, first_call) = program.wait_for_value(1000 + n, &saved, EDIT_TIMEOUT);
-        if n == 0 {
-            continue; // warm-up: the first edit may still race the start-up build
+        for (i, program) in programs.iter_mut().enumerate() {
+            let saved = edit(i, 1000 + n);
+            let (stages, first_call) = program.wait_for_value(1000 + n, &saved, EDIT_TIMEOUT);
+            if n == 0 {
+                continue; // warm-up: the first edit may still race the start-up build
+            }
+            for (name, ms) in stages {
+                samples[i].add(name, ms);
+            }
+            samples[i].add(FIRST_CALL, first_call);
         }
-        for (name, ms) in stages {
-            samples.add(name, ms);
-        }
-        samples.add(FIRST_CALL, first_call);
     }
     samples
 }
