@@ -16,7 +16,7 @@
 //!    code `#[hot]` generates then names it
 //!    (`hotreload_runtime::__private::link_dependencies!`), so rustc links
 //!    it instead of the `.rlib`s. Everything else (the package's own code,
-//!    path dependencies, the runtime) is linked as before.
+//!    path dependencies, `hotreload-core`) is linked into each build.
 //! 3. The reloaded library finds it through an rpath. Its file name holds
 //!    a hash of its inputs: a program that loaded one keeps it, and a
 //!    changed `Cargo.toml` gives a new one.
@@ -25,7 +25,7 @@
 //! link the same way. `HOTRELOAD_SHARED_DEPS=0` turns it off. The first
 //! build with it is checked against the cargo build of the same sources
 //! (see `build::build`); if rustc refuses the combination, hot builds go on
-//! without it.
+//! without it. It is one of the build's [`Links`](crate::build::Links).
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
