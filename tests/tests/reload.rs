@@ -241,3 +241,38 @@ fn library_code_that_uses_the_reloader_api_reloads() {
     fixture.write("src/lib.rs", &lib);
     program.expect_stdout("value=3", RELOAD_TIMEOUT, has("value", "3"));
 }
+
+#[test]
+fn hot_functions_keep_their_modules_scope_across_reloads() {
+    let fixture = Fixture::new("basic");
+    let mut program = fixture.start("basic");
+    let scopes =
+        |line: &str, prefix: &str| field(line, "scopes").is_some_and(|s| s.starts_with(prefix));
+    program.expect_stdout("a tick", RELOAD_TIMEOUT, |line| scopes(line, "10/north/"));
+
+    // Imports, a prelude-shadowing alias, a local macro, glob-imported
+    // variants and private items, all named from the reloaded bodies.
+    fixture.edit("src/scopes.rs", "North => \"north\"", "North => \"NORTH\"");
+    fixture.edit(
+        "src/scopes.rs",
+        "Ok(double!(private_helper(x)))",
+        "Ok(double!(private_helper(x)) + 1)",
+    );
+    fixture.edit(
+        "src/scopes.rs",
+        "super::private_helper(1)",
+        "super::private_helper(2)",
+    );
+    let after = program.expect_stdout("the edited functions", RELOAD_TIMEOUT, |line| {
+        scopes(line, "11/NORTH/") && field(line, "scopes").is_some_and(|s| s.ends_with("/5"))
+    });
+    // The tally kept its entries: it counts on from where it was.
+    let count: i64 = field(&after, "scopes")
+        .unwrap()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(count > 11, "{after}");
+}
