@@ -8,14 +8,18 @@
 //!     { pub fn step(world: &mut World, dt: f32) { body } }
 //!     // used with it:
 //!     {
+//!         // its own module, so its own codegen unit (see `HotFn::expand`)
 //!         #[doc(hidden)]
-//!         fn __hotreload_impl_step(world: &mut World, dt: f32) { body }
+//!         mod __hotreload_step {
+//!             use super::*;
+//!             pub(super) fn __hotreload_impl_step(world: &mut World, dt: f32) { body }
+//!         }
 //!
 //!         #[inline]
 //!         pub fn step(__hot_arg0: &mut World, __hot_arg1: f32) {
 //!             type __HotFn = fn(&mut World, f32);
 //!             // starts at the statically linked body: no build, no dylib
-//!             static __HOT_SLOT: Slot = Slot::new(__hotreload_impl_step as __HotFn as *mut ());
+//!             static __HOT_SLOT: Slot = Slot::new(__hotreload_step::__hotreload_impl_step as __HotFn as *mut ());
 //!             #[distributed_slice(ENTRIES)]
 //!             static __HOT_ENTRY: Entry = Entry::new(&__HOT_SLOT, "crate::module::step", ...);
 //!             // SAFETY: the slot only ever holds functions of type __HotFn
@@ -27,8 +31,9 @@
 //! ```
 //!
 //! Methods of a `#[hot] impl` block get the same shape, with the
-//! implementation as a hidden associated function and `Self` spelled out in
-//! the slot's function pointer type.
+//! implementation as a hidden associated function (in an `impl` block in
+//! its own module) and `Self` spelled out in the slot's function pointer
+//! type.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
