@@ -277,9 +277,10 @@ impl HotFn<'_> {
         // std: the host would abort on the foreign exception). The body runs
         // under catch_unwind; `hot_panic` hands the panic to the host.
         let lint_attrs: Vec<&Attribute> = lint_attrs.collect();
-        let cfg_attrs = lint_attrs
+        let cfg_attrs: Vec<&&Attribute> = lint_attrs
             .iter()
-            .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"));
+            .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
+            .collect();
         let impl_vis = own_module.as_ref().map(|_| quote!(pub(super)));
         let self_in_module = match (&own_module, self.self_ty) {
             (Some(_), _) => quote!(#impl_name),
@@ -320,9 +321,6 @@ impl HotFn<'_> {
                     Some(self_ty) => quote!(impl #self_ty { #implementation }),
                     None => implementation,
                 };
-                let cfg_attrs = lint_attrs
-                    .iter()
-                    .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"));
                 let module = quote! {
                     #[doc(hidden)]
                     #[allow(non_snake_case)]
