@@ -282,13 +282,10 @@ impl HotFn<'_> {
             .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
             .collect();
         let impl_vis = own_module.as_ref().map(|_| quote!(pub(super)));
-        let self_in_module = match (&own_module, self.self_ty) {
-            (Some(_), _) => quote!(#impl_name),
-            (None, _) => impl_path.clone(),
-        };
+        // The implementation's own path, from where it is defined.
         let self_path = match self.self_ty {
             Some(_) => impl_path.clone(),
-            None => self_in_module,
+            None => quote!(#impl_name),
         };
         let implementation = quote! {
             #[doc(hidden)]
