@@ -799,6 +799,14 @@ fn cargo_messages(stderr: &str) -> String {
         .collect()
 }
 
+/// The one of an artifact's files whose name ends with `suffix`.
+fn file_ending(files: Vec<cargo_metadata::camino::Utf8PathBuf>, suffix: &str) -> Option<PathBuf> {
+    files
+        .into_iter()
+        .find(|file| file.as_str().ends_with(suffix))
+        .map(PathBuf::from)
+}
+
 /// What a build printed that matters: the artifact, warnings, errors.
 #[derive(Default)]
 struct Output {
@@ -826,18 +834,10 @@ impl Output {
         for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
             match message {
                 Message::CompilerArtifact(built) if built.target.name == "hotreload_core" => {
-                    self.core = built
-                        .filenames
-                        .into_iter()
-                        .find(|file| file.as_str().ends_with(".rlib"))
-                        .map(PathBuf::from);
+                    self.core = file_ending(built.filenames, ".rlib");
                 }
                 Message::CompilerArtifact(built) if is_hot_library(&built.target) => {
-                    self.artifact = built
-                        .filenames
-                        .into_iter()
-                        .find(|file| file.as_str().ends_with(std::env::consts::DLL_SUFFIX))
-                        .map(PathBuf::from);
+                    self.artifact = file_ending(built.filenames, std::env::consts::DLL_SUFFIX);
                 }
                 // Cargo replays the cached warnings of other workspace
                 // members; count only this library's.
