@@ -244,13 +244,21 @@ impl HotFn<'_> {
         // name. Lint and cfg attributes apply to it as well.
         let mut impl_sig = self.sig.clone();
         impl_sig.ident = impl_name.clone();
-        let lint_attrs = self.attrs.iter().filter(|attr| {
-            [
-                "allow", "expect", "warn", "deny", "forbid", "cfg", "cfg_attr",
-            ]
+        let lint_attrs: Vec<&Attribute> = self
+            .attrs
             .iter()
-            .any(|name| attr.path().is_ident(name))
-        });
+            .filter(|attr| {
+                [
+                    "allow", "expect", "warn", "deny", "forbid", "cfg", "cfg_attr",
+                ]
+                .iter()
+                .any(|name| attr.path().is_ident(name))
+            })
+            .collect();
+        let cfg_attrs: Vec<&&Attribute> = lint_attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
+            .collect();
         let block = self.block;
         let closure_output = match &self.sig.output {
             ReturnType::Default => None,
@@ -268,25 +276,28 @@ impl HotFn<'_> {
         // The function's path as the registry has it (`module_path!()` one
         // module down would name the implementation's module).
         let path = quote!(::core::concat!(::core::module_path!(), #path_suffix));
-        let (path_in_impl, path_item) = match (&own_module, self.self_ty) {
-            (None, _) => (path.clone(), None),
-            (Some(_), Some(self_ty)) => (quote!(<#self_ty>::#path_const), Some(path_const.clone())),
-            (Some(_), None) => (quote!(super::#path_const), Some(path_const.clone())),
+        let path_in_impl = match (&own_module, self.self_ty) {
+            (None, _) => path.clone(),
+            (Some(_), Some(self_ty)) => quote!(<#self_ty>::#path_const),
+            (Some(_), None) => quote!(super::#path_const),
         };
-        // A panic must not unwind out of a reloaded build (two copies of
-        // std: the host would abort on the foreign exception). The body runs
-        // under catch_unwind; `hot_panic` hands the panic to the host.
-        let lint_attrs: Vec<&Attribute> = lint_attrs.collect();
-        let cfg_attrs: Vec<&&Attribute> = lint_attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
-            .collect();
+        let path_item = own_module.as_ref().map(|_| {
+            quote! {
+                #[doc(hidden)]
+                #[allow(non_upper_case_globals)]
+                #(#cfg_attrs)*
+                const #path_const: &'static str = #path;
+            }
+        });
         let impl_vis = own_module.as_ref().map(|_| quote!(pub(super)));
         // The implementation's own path, from where it is defined.
         let self_path = match self.self_ty {
             Some(_) => impl_path.clone(),
             None => quote!(#impl_name),
         };
+        // A panic must not unwind out of a reloaded build (two copies of
+        // std: the host would abort on the foreign exception). The body runs
+        // under catch_unwind; `hot_panic` hands the panic to the host.
         let implementation = quote! {
             #[doc(hidden)]
             #(#lint_attrs)*
@@ -303,14 +314,6 @@ impl HotFn<'_> {
                 }
             }
         };
-        let path_item = path_item.map(|path_const| {
-            quote! {
-                #[doc(hidden)]
-                #[allow(non_upper_case_globals)]
-                #(#cfg_attrs)*
-                const #path_const: &'static str = #path;
-            }
-        });
         let (inside_impl, outside) = match (&own_module, self.self_ty) {
             (None, _) => (implementation, TokenStream::new()),
             (Some(module), self_ty) => {
