@@ -18,8 +18,8 @@
 
 use std::marker::PhantomData;
 
-/// A stable 64-bit hasher (FNV-1a): the same input gives the same value in
-/// every build, unlike `std`'s randomly keyed hashers.
+/// A stable 64-bit hasher ([FNV-1a](crate::fnv)): the same input gives the
+/// same value in every build, unlike `std`'s randomly keyed hashers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LayoutHasher {
     state: u64,
@@ -34,7 +34,7 @@ const MAX_DEPTH: u32 = 8;
 impl Default for LayoutHasher {
     fn default() -> Self {
         LayoutHasher {
-            state: 0xcbf2_9ce4_8422_2325,
+            state: crate::fnv::OFFSET,
             depth: 0,
         }
     }
@@ -43,9 +43,7 @@ impl Default for LayoutHasher {
 impl LayoutHasher {
     /// Feeds bytes.
     pub fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.state = (self.state ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        self.state = crate::fnv::extend(self.state, bytes);
     }
 
     /// Feeds `T`'s shape, then its fields with `fields` unless types are
@@ -286,25 +284,29 @@ mod tests {
         fingerprint(|h| T::layout(h))
     }
 
-    mod v1 {
-        #[derive(hotreload_macros::Layout)]
-        #[layout(crate = "crate")]
-        pub struct World {
-            pub width: u32,
-            pub height: u32,
-            pub cells: Vec<super::Cell>,
-        }
+    type Feed = fn(&mut LayoutHasher);
+
+    /// The fingerprint of a struct named `T` with these `(name, offset,
+    /// type)` fields, fed by hand the way the derive does: the same type
+    /// name as the derived one, so only the fields can differ (which is
+    /// what a reload compares: one type, two builds).
+    fn by_hand<T>(fields: &[(&str, usize, Feed)]) -> u64 {
+        fingerprint(|h| {
+            h.nested::<T>(|h| {
+                h.tag("struct");
+                for (name, offset, ty) in fields {
+                    h.field(name, *offset, ty);
+                }
+            })
+        })
     }
 
-    mod v2 {
-        // The same size and field types, the two `u32` swapped.
-        #[derive(hotreload_macros::Layout)]
-        #[layout(crate = "crate")]
-        pub struct World {
-            pub height: u32,
-            pub width: u32,
-            pub cells: Vec<super::Cell>,
-        }
+    #[derive(hotreload_macros::Layout)]
+    #[layout(crate = "crate")]
+    pub struct World {
+        pub width: u32,
+        pub height: u32,
+        pub cells: Vec<Cell>,
     }
 
     #[derive(hotreload_macros::Layout)]
@@ -318,19 +320,57 @@ mod tests {
     #[derive(hotreload_macros::Layout)]
     #[layout(crate = "crate")]
     struct Node {
-        _next: Option<Box<Node>>,
+        next: Option<Box<Node>>,
+        value: u32,
     }
 
     #[test]
     fn swapped_fields_of_the_same_type_differ() {
-        assert_eq!(size_of::<v1::World>(), size_of::<v2::World>());
-        assert_ne!(deep::<v1::World>(), deep::<v2::World>());
+        use std::mem::offset_of;
+        let (width, height, cells) = (
+            offset_of!(World, width),
+            offset_of!(World, height),
+            offset_of!(World, cells),
+        );
+        let int: Feed = |h| u32::layout(h);
+        let vec: Feed = |h| <Vec<Cell>>::layout(h);
+        // What the derive feeds, field by field.
+        assert_eq!(
+            deep::<World>(),
+            by_hand::<World>(&[
+                ("width", width, int),
+                ("height", height, int),
+                ("cells", cells, vec)
+            ])
+        );
+        // The same size and field types, the two `u32` swapped.
+        assert_ne!(
+            deep::<World>(),
+            by_hand::<World>(&[
+                ("height", width, int),
+                ("width", height, int),
+                ("cells", cells, vec)
+            ])
+        );
     }
 
     #[test]
-    fn a_type_that_contains_itself_ends() {
-        assert_eq!(deep::<Node>(), deep::<Node>());
-        assert_ne!(deep::<Node>(), fingerprint(|h| h.shape::<Node>()));
+    fn a_type_that_contains_itself_ends_and_its_fields_still_count() {
+        // Ending at all is the first half: without the depth limit this
+        // recursed until the stack overflowed.
+        use std::mem::offset_of;
+        let (next, value) = (offset_of!(Node, next), offset_of!(Node, value));
+        let list: Feed = |h| <Option<Box<Node>>>::layout(h);
+        let unsigned: Feed = |h| u32::layout(h);
+        let signed: Feed = |h| i32::layout(h);
+        assert_eq!(
+            deep::<Node>(),
+            by_hand::<Node>(&[("next", next, list), ("value", value, unsigned)])
+        );
+        assert_ne!(
+            deep::<Node>(),
+            by_hand::<Node>(&[("next", next, list), ("value", value, signed)])
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! in library code) fails that build, and hot builds then keep the
 //! runtime (see `hotreload-runtime/src/build.rs`).
 
+pub mod fnv;
 pub mod layout;
 pub mod panic;
 pub mod registry;

@@ -39,9 +39,10 @@ const PROBE: usize = 16 << 20;
 /// `Some(false)` if it does not, `None` if this platform cannot tell.
 pub fn global_is_system() -> Option<bool> {
     // Looked up at run time: an older C library may not have it.
-    // SAFETY: opening the running program itself runs no initializers.
     let this = libloading::os::unix::Library::this();
-    // SAFETY: glibc's signature of `mallinfo2`.
+    // SAFETY: if the symbol exists, it is glibc's `mallinfo2`, with this
+    // signature (`struct mallinfo2 mallinfo2(void)`, mirrored by
+    // `MallInfo2`).
     let mallinfo2 = unsafe { this.get::<unsafe extern "C" fn() -> MallInfo2>(b"mallinfo2\0") };
     let mallinfo2 = mallinfo2.ok()?;
     let in_use = || {

@@ -24,18 +24,20 @@
 //! Only with a shared `std` (`-C prefer-dynamic`), which both sides must
 //! link the same way. `HOTRELOAD_SHARED_DEPS=0` turns it off. The first
 //! build with it is checked against the cargo build of the same sources
-//! (see `build::build`); if rustc refuses the combination, hot builds go on
+//! (see `build::update_links`); if rustc refuses the combination, hot builds go on
 //! without it. It is one of the build's [`Links`](crate::build::Links).
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use cargo_metadata::{DependencyKind, Metadata, PackageId};
 
-use crate::build::{BuildConfig, Package, Rustc};
+use hotreload_core::layout::LayoutHasher;
+
+use crate::package::Package;
 use crate::registry::Manifest;
+use crate::rustc::Rustc;
 
 /// The name of the generated crate, and of the `--cfg` that makes `#[hot]`
 /// code name it (keep in step with `link_dependencies!` in `lib.rs`).
@@ -95,17 +97,18 @@ impl Dependencies {
     }
 }
 
-/// Builds (or finds, from an earlier run) the dependencies library for
-/// `package` as `rustc` builds it. `None` when there is nothing to share,
-/// when it is turned off, or when building it failed (logged).
-pub fn prepare(config: &BuildConfig, package: &Package, rustc: &Rustc) -> Option<Dependencies> {
+/// Builds (or finds, from an earlier run) in `dir` the dependencies library
+/// for `package` as `rustc` builds it, asking `cargo` for the dependency
+/// graph. `None` when there is nothing to share, when it is turned off, or
+/// when building it failed (logged).
+pub fn prepare(cargo: &Path, package: &Package, dir: &Path, rustc: &Rustc) -> Option<Dependencies> {
     if std::env::var_os("HOTRELOAD_SHARED_DEPS").is_some_and(|v| v == "0")
         || !rustc.args.iter().any(|arg| arg == "prefer-dynamic")
     {
         return None;
     }
     let metadata = cargo_metadata::MetadataCommand::new()
-        .cargo_path(&config.cargo)
+        .cargo_path(cargo)
         .manifest_path(package.manifest_dir.join("Cargo.toml"))
         // This platform's dependencies only: others were never downloaded.
         .other_options(
@@ -132,7 +135,6 @@ pub fn prepare(config: &BuildConfig, package: &Package, rustc: &Rustc) -> Option
     }
     let flags = linking_flags(&rustc.args);
     let key = key(package, rustc, &externs, &flags);
-    let dir = config.hot_dir(package);
     let name = format!(
         "{}{CRATE}-{key:016x}{}",
         std::env::consts::DLL_PREFIX,
@@ -143,7 +145,7 @@ pub fn prepare(config: &BuildConfig, package: &Package, rustc: &Rustc) -> Option
     if library.is_file() {
         return Some(Dependencies::new(library, linker));
     }
-    match build(rustc, &dir, key, &name, &externs, &flags) {
+    match build(rustc, dir, key, &name, &externs, &flags) {
         Ok(()) => {
             tracing::debug!(
                 ?library,
@@ -246,13 +248,24 @@ fn linking_flags(args: &[String]) -> Vec<String> {
 }
 
 /// Identifies the library's inputs: the same key means the same library.
+/// A stable hash: the key names a file that later runs look for.
 fn key(package: &Package, rustc: &Rustc, externs: &[(&str, &str)], flags: &[String]) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
-    (&package.name, &rustc.program, flags, externs).hash(&mut hasher);
-    for (_, path) in externs {
+    let mut hasher = LayoutHasher::default();
+    hasher.tag(&package.name);
+    hasher.tag(&rustc.program);
+    flags.iter().for_each(|flag| hasher.tag(flag));
+    for (name, path) in externs {
+        hasher.tag(name);
+        hasher.tag(path);
         // A rebuilt dependency keeps its file name.
         if let Ok(meta) = std::fs::metadata(path) {
-            (meta.len(), meta.modified().ok()).hash(&mut hasher);
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                .unwrap_or_default();
+            hasher.write(&meta.len().to_le_bytes());
+            hasher.write(&modified.as_nanos().to_le_bytes());
         }
     }
     hasher.finish()

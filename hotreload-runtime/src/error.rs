@@ -28,9 +28,53 @@ pub enum Error {
     )]
     TargetDir { exe: PathBuf },
 
-    /// The file watcher could not be set up.
-    #[error("HOT004 cannot watch `{path}` for changes: {message}")]
+    /// A source directory could not be watched.
+    #[error(
+        "HOT004 cannot watch `{path}` for changes: {message}. Check that the directory exists \
+         and the inotify limits (/proc/sys/fs/inotify/max_user_watches)"
+    )]
     Watch { path: PathBuf, message: String },
+
+    /// The file watcher itself could not be created.
+    #[error(
+        "HOT007 cannot start the file watcher: {message}. Check the inotify limits \
+         (/proc/sys/fs/inotify/max_user_instances)"
+    )]
+    Watcher { message: String },
+
+    /// A thread of the reloader could not be started.
+    #[error(
+        "HOT008 cannot start the reloader's {name} thread: {source}. The system is out of \
+         threads or memory; the program keeps running the code it has"
+    )]
+    Thread {
+        name: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The compiler of a direct build (the rustc command cargo ran before)
+    /// could not be started.
+    #[error(
+        "HOT009 cannot run the compiler `{program}`: {source}. It ran for the last cargo build; \
+         if the toolchain was removed or updated, restart the program"
+    )]
+    CompilerMissing {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The build process was started but could not be waited for.
+    #[error(
+        "HOT024 lost track of the build process `{program}`: {source}. The program keeps \
+         running the last good code; save again to rebuild"
+    )]
+    BuildLost {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// The private directory for loaded builds could not be made safely.
     #[error("HOT005 cannot create a private staging directory: {0}")]
@@ -126,6 +170,10 @@ impl Error {
             Error::Watch { .. } => "HOT004",
             Error::Staging(_) => "HOT005",
             Error::NoArtifact { .. } => "HOT006",
+            Error::Watcher { .. } => "HOT007",
+            Error::Thread { .. } => "HOT008",
+            Error::CompilerMissing { .. } => "HOT009",
+            Error::BuildLost { .. } => "HOT024",
             Error::Load { .. } => "HOT020",
             Error::NoManifest { .. } => "HOT021",
             Error::Untrusted { .. } => "HOT022",

@@ -23,7 +23,12 @@
 //!
 //! The pipeline, one module per stage: [`watch`] -> [`build`] -> [`stage`]
 //! -> [`load`] -> [`verify`] -> [`apply`] -> [`report`]; [`reloader`] ties
-//! them together.
+//! them together. What the build stage works from: [`package`] (a package
+//! with hot functions), [`config`] (how the running program was built),
+//! [`rustc`] (the compiler command cargo ran, rerun directly), [`dylib`]
+//! (the package's dependencies, linked once as a shared library). Checked
+//! once at start: [`allocator`] (a custom global allocator cannot be
+//! shared with reloaded code).
 
 pub use hotreload_macros::{Layout, hot};
 
@@ -40,13 +45,19 @@ mod apply;
 #[cfg(feature = "reload")]
 mod build;
 #[cfg(feature = "reload")]
+mod config;
+#[cfg(feature = "reload")]
 mod dylib;
 #[cfg(feature = "reload")]
 mod load;
 #[cfg(feature = "reload")]
+mod package;
+#[cfg(feature = "reload")]
 mod reloader;
 #[cfg_attr(not(feature = "reload"), allow(dead_code))]
 mod report;
+#[cfg(feature = "reload")]
+mod rustc;
 #[cfg(feature = "reload")]
 mod stage;
 #[cfg(feature = "reload")]

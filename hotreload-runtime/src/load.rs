@@ -37,9 +37,9 @@ impl Loaded {
 pub unsafe fn load(staged: &Staged, package: &str) -> Result<Loaded, Error> {
     let path = &staged.path;
     staged.check()?;
-    // SAFETY: the caller vouches for the library; RTLD_LOCAL keeps its
-    // symbols (its own copy of std and of this runtime) from interposing on
-    // the host's.
+    // SAFETY: the caller vouches for the library (its initializers run
+    // here); RTLD_LOCAL keeps its symbols (its own copy of the core crate,
+    // of its dependencies) from interposing on the host's.
     let library =
         unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| Error::Load {
             package: package.to_string(),
@@ -49,8 +49,10 @@ pub unsafe fn load(staged: &Staged, package: &str) -> Result<Loaded, Error> {
     // The file mapped is the file checked (a swap between the check and
     // `dlopen` would show here; the library is then closed unused).
     staged.check()?;
-    // SAFETY: the symbol, if present, was defined by this same version of
-    // the runtime (the version is part of its name) with this signature.
+    // SAFETY: the symbol, if present, was defined by a hotreload-core whose
+    // `Manifest` has this layout and signature: the manifest layout's
+    // version is part of the symbol's name (`MANIFEST_SYMBOL`). The
+    // runtime version inside is compared by `verify`.
     let manifest = unsafe {
         let exported = library
             .get::<extern "C" fn() -> Manifest>(MANIFEST_SYMBOL)

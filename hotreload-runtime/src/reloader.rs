@@ -16,8 +16,10 @@ use std::time::{Instant, SystemTime};
 use crate::Error;
 use crate::allocator;
 use crate::apply::Applied;
-use crate::build::{self, BuildConfig, Built, Cancel, Package};
+use crate::build::{self, Built, Cancel, Recipe};
+use crate::config::BuildConfig;
 use crate::load;
+use crate::package::Package;
 use crate::panic::{self, HostHooks, OnPanic, RolledBack};
 use crate::registry::{ENTRIES, Manifest};
 use crate::report::HotPanic;
@@ -135,10 +137,12 @@ impl Reloader {
         config.check_cargo()?;
         let staging = Staging::new()?;
         let (events_tx, events) = mpsc::channel();
-        let watch = watch::start(&packages, events_tx.clone())?;
+        let roots = packages.iter().map(|p| p.manifest_dir.clone()).collect();
+        let watch = watch::start(roots, events_tx.clone())?;
         let (outcome_tx, outcomes) = mpsc::channel();
         lock(&APPLIED).get_or_insert_with(|| Applied::new(&ENTRIES));
         let pipeline = Pipeline {
+            recipes: vec![Recipe::default(); packages.len()],
             packages: packages.clone(),
             config,
             staging,
@@ -150,7 +154,10 @@ impl Reloader {
         std::thread::Builder::new()
             .name("hotreload".into())
             .spawn(move || pipeline.run())
-            .map_err(|e| Error::Staging(format!("cannot start the reload thread: {e}")))?;
+            .map_err(|source| Error::Thread {
+                name: "reload",
+                source,
+            })?;
         let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
         tracing::info!(packages = ?names, "hot reload is on");
         Ok(Reloader {
@@ -287,8 +294,8 @@ enum Event {
     Stop,
     Built {
         index: usize,
-        /// The package as the build left it (its captured rustc command).
-        package: Box<Package>,
+        /// The package's recipe as the build left it.
+        recipe: Box<Recipe>,
         result: Result<Built, Error>,
         started: Instant,
     },
@@ -315,6 +322,8 @@ struct Building {
 /// loads and verifies, and hands the outcome to `update()`.
 struct Pipeline {
     packages: Vec<Package>,
+    /// One per package: how its next build is made.
+    recipes: Vec<Recipe>,
     config: BuildConfig,
     staging: Staging,
     events: Receiver<Event>,
@@ -332,9 +341,9 @@ impl Pipeline {
         }
         // Warm-up: the first hot build compiles the library as a cdylib
         // from scratch; do it now so the first edit is as fast as the tenth.
-        for package in &mut self.packages {
+        for (package, recipe) in self.packages.iter_mut().zip(&mut self.recipes) {
             package.find_runtime_feature(&self.config.cargo);
-            if let Err(error) = build::build(&self.config, package, &Cancel::default()) {
+            if let Err(error) = build::build(&self.config, package, recipe, &Cancel::default()) {
                 tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
             }
         }
@@ -367,12 +376,13 @@ impl Pipeline {
                         build.stale = true;
                         build.cancel.cancel();
                     }
-                    self.packages[change.package].changed(&change.paths);
+                    self.recipes[change.package]
+                        .changed(&self.packages[change.package], &change.paths);
                     dirty.insert(change.package, change.seen);
                 }
                 Event::Built {
                     index,
-                    package,
+                    recipe,
                     result,
                     started,
                 } => {
@@ -384,8 +394,8 @@ impl Pipeline {
                         continue;
                     }
                     // No change of this package arrived while it built, so
-                    // the build's view of the package is current.
-                    self.packages[index] = *package;
+                    // the build's recipe is current.
+                    self.recipes[index] = *recipe;
                     let outcome = match result
                         .and_then(|built| self.load(index, build.seen, started, built))
                     {
@@ -404,7 +414,8 @@ impl Pipeline {
     /// Starts building package `index` on a worker thread.
     fn start_build(&mut self, index: usize, seen: Instant) -> Building {
         let cancel = Arc::new(Cancel::default());
-        let mut package = self.packages[index].clone();
+        let package = self.packages[index].clone();
+        let mut recipe = self.recipes[index].clone();
         let config = self.config.clone();
         let events = self.events_tx.clone();
         let worker_cancel = Arc::clone(&cancel);
@@ -412,21 +423,22 @@ impl Pipeline {
         let spawned = std::thread::Builder::new()
             .name("hotreload-build".into())
             .spawn(move || {
-                let result = build::build(&config, &mut package, &worker_cancel);
+                let result = build::build(&config, &package, &mut recipe, &worker_cancel);
                 let _ = events.send(Event::Built {
                     index,
-                    package: Box::new(package),
+                    recipe: Box::new(recipe),
                     result,
                     started,
                 });
             });
-        if let Err(error) = spawned {
+        if let Err(source) = spawned {
             let _ = self.events_tx.send(Event::Built {
                 index,
-                package: Box::new(self.packages[index].clone()),
-                result: Err(Error::Staging(format!(
-                    "cannot start a build thread: {error}"
-                ))),
+                recipe: Box::new(self.recipes[index].clone()),
+                result: Err(Error::Thread {
+                    name: "build",
+                    source,
+                }),
                 started,
             });
         }

@@ -45,8 +45,7 @@ impl Staging {
 
     fn check(&self) -> Result<(), String> {
         let meta = fs::symlink_metadata(self.path()).map_err(|e| e.to_string())?;
-        // SAFETY: geteuid has no preconditions.
-        let uid = unsafe { libc_geteuid() };
+        let uid = effective_uid();
         if !meta.is_dir() || meta.mode() & 0o077 != 0 || meta.uid() != uid {
             return Err(format!(
                 "`{}` is not a private directory of this user (mode {:o})",
@@ -157,8 +156,7 @@ impl Staged {
 /// Checks that the file is a regular file owned by this user without any
 /// of the `writable` permission bits.
 fn private_to_us(meta: &fs::Metadata, writable: u32) -> Result<(), String> {
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc_geteuid() };
+    let uid = effective_uid();
     if !meta.is_file() {
         return Err("it is not a regular file".into());
     }
@@ -214,9 +212,11 @@ fn check_library(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-unsafe extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
+/// The user this process acts as.
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid(2) takes no arguments, touches no memory of ours and
+    // cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 #[cfg(test)]

@@ -29,7 +29,6 @@ use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::Error;
-use crate::build::Package;
 
 /// After an event that ends a save: long enough to gather the other files
 /// of the same save.
@@ -41,7 +40,7 @@ pub const QUIET: Duration = Duration::from_millis(20);
 /// Sources of one package changed.
 #[derive(Debug)]
 pub struct Change {
-    /// Index into the reloader's package list.
+    /// Index into the watched roots (the reloader's package list).
     pub package: usize,
     /// The changed files.
     pub paths: Vec<PathBuf>,
@@ -55,21 +54,21 @@ pub struct Watch {
     _watcher: notify::RecommendedWatcher,
 }
 
-/// Watches `src/` of every package (recursively) and its manifest directory
-/// (not recursively: `Cargo.toml`, `build.rs`, but never `target/`).
+/// Watches `src/` under every package directory in `roots` (recursively)
+/// and the directory itself (not recursively: `Cargo.toml`, `build.rs`,
+/// but never `target/`). A [`Change`] names its package by its index in
+/// `roots`.
 pub fn start<T: From<Change> + Send + 'static>(
-    packages: &[Package],
+    roots: Vec<PathBuf>,
     changes: Sender<T>,
 ) -> Result<Watch, Error> {
-    let roots: Vec<PathBuf> = packages.iter().map(|p| p.manifest_dir.clone()).collect();
     let (events_tx, events) = mpsc::channel();
-    let mut watcher = notify::recommended_watcher(events_tx).map_err(|e| Error::Watch {
-        path: PathBuf::new(),
+    let mut watcher = notify::recommended_watcher(events_tx).map_err(|e| Error::Watcher {
         message: e.to_string(),
     })?;
-    for package in packages {
-        let src = package.manifest_dir.join("src");
-        let mut dirs = vec![(package.manifest_dir.as_path(), RecursiveMode::NonRecursive)];
+    for root in &roots {
+        let src = root.join("src");
+        let mut dirs = vec![(root.as_path(), RecursiveMode::NonRecursive)];
         if src.is_dir() {
             dirs.push((src.as_path(), RecursiveMode::Recursive));
         }
@@ -83,9 +82,9 @@ pub fn start<T: From<Change> + Send + 'static>(
     std::thread::Builder::new()
         .name("hotreload-watch".into())
         .spawn(move || batch(&events, &roots, &changes))
-        .map_err(|e| Error::Watch {
-            path: PathBuf::new(),
-            message: format!("cannot start the watch thread: {e}"),
+        .map_err(|source| Error::Thread {
+            name: "file watch",
+            source,
         })?;
     Ok(Watch { _watcher: watcher })
 }

@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 /// Generous: a cold fixture build compiles the runtime's dependencies.
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
-/// From a save to the new behaviour; a reload takes well under a second,
-/// but CI machines are shared and noisy.
+/// How long `expect_*` waits for a line: from a save to the new behaviour
+/// a reload takes well under a second, but CI machines are shared and
+/// noisy.
 pub const RELOAD_TIMEOUT: Duration = Duration::from_secs(90);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -53,6 +54,19 @@ impl Fixture {
     /// its dependency on the runtime at this checkout and giving it this
     /// workspace's lock file (same dependency versions, nothing new to
     /// resolve).
+    /// A copy of fixture `name` with its binary of the same name started
+    /// (see [`Fixture::start`]).
+    pub fn running(name: &str) -> (Fixture, Program) {
+        Fixture::running_with(name, &[])
+    }
+
+    /// [`Fixture::running`] with extra environment variables.
+    pub fn running_with(name: &str, env: &[(&str, &str)]) -> (Fixture, Program) {
+        let fixture = Fixture::new(name);
+        let program = fixture.start_with(name, env);
+        (fixture, program)
+    }
+
     pub fn new(name: &str) -> Fixture {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::Builder::new()
@@ -103,9 +117,7 @@ impl Fixture {
         let mut command = Command::new(exe);
         command.envs(env.iter().copied());
         let mut program = Program::spawn(command);
-        program.expect_stdout("the program to start", RELOAD_TIMEOUT, |line| {
-            line == "ready"
-        });
+        program.expect_stdout("the program to start", |line| line == "ready");
         program
     }
 
@@ -287,22 +299,31 @@ impl Program {
         }
     }
 
-    pub fn expect_stdout(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        matches: impl FnMut(&str) -> bool,
-    ) -> String {
-        self.expect(Stream::Stdout, what, timeout, matches)
+    /// [`Program::expect`] on stdout, waiting up to [`RELOAD_TIMEOUT`].
+    pub fn expect_stdout(&mut self, what: &str, matches: impl FnMut(&str) -> bool) -> String {
+        self.expect(Stream::Stdout, what, RELOAD_TIMEOUT, matches)
     }
 
-    pub fn expect_stderr(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        matches: impl FnMut(&str) -> bool,
-    ) -> String {
-        self.expect(Stream::Stderr, what, timeout, matches)
+    /// [`Program::expect`] on stderr, waiting up to [`RELOAD_TIMEOUT`].
+    pub fn expect_stderr(&mut self, what: &str, matches: impl FnMut(&str) -> bool) -> String {
+        self.expect(Stream::Stderr, what, RELOAD_TIMEOUT, matches)
+    }
+
+    /// The next status line of the `basic` fixture (`ticks=… total=… …`)
+    /// after the last stdout line matched.
+    pub fn next_tick(&mut self) -> String {
+        self.expect_stdout("the next tick", is_tick)
+    }
+
+    /// Waits until the program prints `update=<kind>` (the `basic` fixture
+    /// prints one line each time `Reloader::update()` returns something
+    /// other than `Idle`: `reloaded`, `failed`, `panicked`), then returns
+    /// the first status line printed after it. That line comes from code
+    /// that ran after the event took effect, never from a line printed
+    /// before it.
+    pub fn tick_after_update(&mut self, kind: &str) -> String {
+        self.expect_stdout(&format!("update={kind}"), has("update", kind));
+        self.next_tick()
     }
 
     /// Lines of `stream` read so far.
@@ -364,6 +385,11 @@ pub fn number(line: &str, key: &str) -> i64 {
     field(line, key)
         .and_then(|value| value.parse().ok())
         .unwrap_or_else(|| panic!("no number `{key}=` in `{line}`"))
+}
+
+/// A status line of the `basic` fixture.
+pub fn is_tick(line: &str) -> bool {
+    line.starts_with("ticks=")
 }
 
 /// A matcher for lines whose `key=` field is `value`.

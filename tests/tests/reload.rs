@@ -2,18 +2,17 @@
 //! start it, change a `#[hot]` function on disk, and wait until the running
 //! process shows the new behaviour.
 
-use hotreload_tests::{Fixture, Program, RELOAD_TIMEOUT, field, has, number};
+use hotreload_tests::{Fixture, Program, Stream, field, has, is_tick, number};
 
 #[test]
 fn edited_free_function_runs_and_mut_state_survives() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    let before = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    let before = program.expect_stdout("a tick", has("value", "1"));
     let (ticks_before, total_before) = (number(&before, "ticks"), number(&before, "total"));
 
     fixture.edit("src/lib.rs", "    1\n}", "    1000\n}");
-    let after = program.expect_stdout("value=1000", RELOAD_TIMEOUT, has("value", "1000"));
-    let report = program.expect_stderr("the reload report", RELOAD_TIMEOUT, |line| {
+    let after = program.expect_stdout("value=1000", has("value", "1000"));
+    let report = program.expect_stderr("the reload report", |line| {
         line.starts_with("[hotreload] reloaded")
     });
     assert!(
@@ -38,12 +37,11 @@ fn edited_free_function_runs_and_mut_state_survives() {
 
 #[test]
 fn edited_method_of_hot_impl_runs() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    let before = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("damage", "7"));
+    let (fixture, mut program) = Fixture::running("basic");
+    let before = program.expect_stdout("a tick", has("damage", "7"));
 
     fixture.edit("src/lib.rs", "        7\n", "        42\n");
-    let after = program.expect_stdout("damage=42", RELOAD_TIMEOUT, has("damage", "42"));
+    let after = program.expect_stdout("damage=42", has("damage", "42"));
     // `heal(&mut self)` kept healing the same player.
     assert!(
         number(&after, "hp") > number(&before, "hp"),
@@ -55,45 +53,38 @@ fn edited_method_of_hot_impl_runs() {
         "self.hp += amount;",
         "self.hp -= 1000 * amount;",
     );
-    let hurt = program.expect_stdout("hp to fall", RELOAD_TIMEOUT, |line| number(line, "hp") < 0);
+    let hurt = program.expect_stdout("hp to fall", |line| is_tick(line) && number(line, "hp") < 0);
     assert_eq!(field(&hurt, "damage"), Some("42"));
 }
 
 #[test]
 fn four_edits_in_a_row_each_show_up() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("value", "1"));
     let mut current = "    1\n}".to_string();
     for value in ["2", "3", "4", "5"] {
         let next = format!("    {value}\n}}");
         fixture.edit("src/lib.rs", &current, &next);
-        program.expect_stdout(
-            &format!("value={value}"),
-            RELOAD_TIMEOUT,
-            has("value", value),
-        );
+        program.expect_stdout(&format!("value={value}"), has("value", value));
         current = next;
     }
 }
 
 #[test]
 fn save_by_rename_is_seen() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("value", "1"));
     fixture.edit_by_rename("src/lib.rs", "    1\n}", "    77\n}");
-    program.expect_stdout("value=77", RELOAD_TIMEOUT, has("value", "77"));
+    program.expect_stdout("value=77", has("value", "77"));
     // And a second rename-save after that.
     fixture.edit_by_rename("src/lib.rs", "    77\n}", "    78\n}");
-    program.expect_stdout("value=78", RELOAD_TIMEOUT, has("value", "78"));
+    program.expect_stdout("value=78", has("value", "78"));
 }
 
 #[test]
 fn burst_of_saves_ends_with_the_last_one() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("value", "1"));
     // Twenty saves as fast as the file system takes them; some land while
     // a build of an earlier one runs.
     let mut current = "    1\n}".to_string();
@@ -102,17 +93,17 @@ fn burst_of_saves_ends_with_the_last_one() {
         fixture.edit("src/lib.rs", &current, &next);
         current = next;
     }
-    program.expect_stdout("value=120", RELOAD_TIMEOUT, has("value", "120"));
+    program.expect_stdout("value=120", has("value", "120"));
     // Once the last save is live, nothing older replaces it.
-    let later = program.expect_stdout("20 more ticks", RELOAD_TIMEOUT, {
+    let later = program.expect_stdout("20 more ticks", {
         let mut n = 0;
-        move |_| {
-            n += 1;
+        move |line| {
+            n += usize::from(is_tick(line));
             n == 20
         }
     });
     assert_eq!(field(&later, "value"), Some("120"), "{later}");
-    let stdout = program.seen(hotreload_tests::Stream::Stdout);
+    let stdout = program.seen(Stream::Stdout);
     let first_final = stdout
         .iter()
         .position(|line| field(line, "value") == Some("120"))
@@ -120,6 +111,7 @@ fn burst_of_saves_ends_with_the_last_one() {
     assert!(
         stdout[first_final..]
             .iter()
+            .filter(|line| is_tick(line))
             .all(|line| field(line, "value") == Some("120")),
         "an older build replaced the newest"
     );
@@ -127,19 +119,12 @@ fn burst_of_saves_ends_with_the_last_one() {
 
 #[test]
 fn hot_function_uses_the_new_code_of_a_plain_helper() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, |line| {
-        line.contains("label:helper-v1")
-    });
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", |line| line.contains("label:helper-v1"));
     fixture.edit("src/lib.rs", "\"helper-v1\"", "\"helper-v2\"");
-    program.expect_stdout("the new helper", RELOAD_TIMEOUT, |line| {
-        line.contains("label:helper-v2")
-    });
+    program.expect_stdout("the new helper", |line| line.contains("label:helper-v2"));
     // The edit touched no #[hot] body; the report says so.
-    let report = program.expect_stderr("the report", RELOAD_TIMEOUT, |line| {
-        line.starts_with("[hotreload]")
-    });
+    let report = program.expect_stderr("the report", |line| line.starts_with("[hotreload]"));
     assert!(report.contains("no #[hot] function changed"), "{report}");
 }
 
@@ -147,18 +132,16 @@ fn hot_function_uses_the_new_code_of_a_plain_helper() {
 fn hot_functions_in_another_workspace_member_reload() {
     let fixture = Fixture::new("workspace");
     let mut program = fixture.start("game");
-    let before = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("rule", "rule-one"));
+    let before = program.expect_stdout("a tick", has("rule", "rule-one"));
     fixture.edit("game_logic/src/lib.rs", "\"rule-one\"", "\"rule-two\"");
-    let after = program.expect_stdout("rule-two", RELOAD_TIMEOUT, has("rule", "rule-two"));
+    let after = program.expect_stdout("rule-two", has("rule", "rule-two"));
     assert!(number(&after, "score") > number(&before, "score"));
     fixture.edit(
         "game_logic/src/lib.rs",
         "world.score += 1;",
         "world.score += 1000;",
     );
-    program.expect_stdout("score to jump", RELOAD_TIMEOUT, |line| {
-        number(line, "score") > 1000
-    });
+    program.expect_stdout("score to jump", |line| number(line, "score") > 1000);
 }
 
 /// The shared library of dependencies (see `hotreload-runtime/src/dylib.rs`).
@@ -172,14 +155,13 @@ fn dependency_libraries(program: &Program) -> usize {
 
 #[test]
 fn crates_io_dependencies_are_linked_once_for_all_reloads() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("json", "[1,2]"));
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("json", "[1,2]"));
 
     fixture.edit("src/words.rs", "&[1, 2]", "&[3, 4, 5]");
-    program.expect_stdout("json=[3,4,5]", RELOAD_TIMEOUT, has("json", "[3,4,5]"));
+    program.expect_stdout("json=[3,4,5]", has("json", "[3,4,5]"));
     fixture.edit("src/words.rs", "&[3, 4, 5]", "&[6]");
-    program.expect_stdout("json=[6]", RELOAD_TIMEOUT, has("json", "[6]"));
+    program.expect_stdout("json=[6]", has("json", "[6]"));
     // Both reloads call serde_json in one shared library, not in a copy
     // linked into each.
     assert_eq!(
@@ -192,42 +174,39 @@ fn crates_io_dependencies_are_linked_once_for_all_reloads() {
 
 #[test]
 fn without_shared_dependencies_reloads_link_them_in() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start_with("basic", &[("HOTRELOAD_SHARED_DEPS", "0")]);
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("json", "[1,2]"));
+    let (fixture, mut program) = Fixture::running_with("basic", &[("HOTRELOAD_SHARED_DEPS", "0")]);
+    program.expect_stdout("a tick", has("json", "[1,2]"));
 
     fixture.edit("src/words.rs", "&[1, 2]", "&[7]");
-    program.expect_stdout("json=[7]", RELOAD_TIMEOUT, has("json", "[7]"));
+    program.expect_stdout("json=[7]", has("json", "[7]"));
     assert_eq!(dependency_libraries(&program), 0);
 }
 
 #[test]
 fn a_restarted_program_reloads_from_its_first_edit() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("word", "alpha"));
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("word", "alpha"));
     fixture.edit("src/words.rs", "\"alpha\"", "\"beta\"");
-    program.expect_stdout("word=beta", RELOAD_TIMEOUT, has("word", "beta"));
+    program.expect_stdout("word=beta", has("word", "beta"));
     drop(program);
 
     // The reloads left the hot library up to date, so this run's first
     // cargo build runs no rustc: the edit is built with the command the
     // first run saved.
     let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("word", "beta"));
+    program.expect_stdout("a tick", has("word", "beta"));
     fixture.edit("src/words.rs", "\"beta\"", "\"gamma\"");
-    program.expect_stdout("word=gamma", RELOAD_TIMEOUT, has("word", "gamma"));
+    program.expect_stdout("word=gamma", has("word", "gamma"));
     fixture.edit("src/words.rs", "&[1, 2]", "&[8]");
-    program.expect_stdout("json=[8]", RELOAD_TIMEOUT, has("json", "[8]"));
+    program.expect_stdout("json=[8]", has("json", "[8]"));
 }
 
 #[test]
 fn library_code_that_uses_the_reloader_api_reloads() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("value", "1"));
     fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
-    program.expect_stdout("value=2", RELOAD_TIMEOUT, has("value", "2"));
+    program.expect_stdout("value=2", has("value", "2"));
 
     // Hot builds compile `#[hot]` code against the core crate alone; this
     // library now needs the rest of the runtime.
@@ -239,16 +218,15 @@ fn library_code_that_uses_the_reloader_api_reloads() {
          matches!(hotreload_runtime::Reloader::off().update(), hotreload_runtime::Update::Idle)\n}\n",
     );
     fixture.write("src/lib.rs", &lib);
-    program.expect_stdout("value=3", RELOAD_TIMEOUT, has("value", "3"));
+    program.expect_stdout("value=3", has("value", "3"));
 }
 
 #[test]
 fn hot_functions_keep_their_modules_scope_across_reloads() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
+    let (fixture, mut program) = Fixture::running("basic");
     let scopes =
         |line: &str, prefix: &str| field(line, "scopes").is_some_and(|s| s.starts_with(prefix));
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, |line| scopes(line, "10/north/"));
+    program.expect_stdout("a tick", |line| scopes(line, "10/north/"));
 
     // Imports, a prelude-shadowing alias, a local macro, glob-imported
     // variants and private items, all named from the reloaded bodies.
@@ -263,7 +241,7 @@ fn hot_functions_keep_their_modules_scope_across_reloads() {
         "super::private_helper(1)",
         "super::private_helper(2)",
     );
-    let after = program.expect_stdout("the edited functions", RELOAD_TIMEOUT, |line| {
+    let after = program.expect_stdout("the edited functions", |line| {
         scopes(line, "11/NORTH/") && field(line, "scopes").is_some_and(|s| s.ends_with("/5"))
     });
     // The tally kept its entries: it counts on from where it was.

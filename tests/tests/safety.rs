@@ -1,67 +1,85 @@
 //! Every way a save can go wrong ends in a clear message, a program that
 //! keeps running the last good code, and a reload once the save is fixed.
+//!
+//! "Old code still runs" is read from the status line printed after the
+//! program's `update()` reported the failure (`tick_after_update`): a line
+//! from code that ran after the event, not one printed before it. And the
+//! old code is a reloaded build ([`reload_once`]), so falling back to the
+//! program's own code would show too.
 
-use hotreload_tests::{Fixture, RELOAD_TIMEOUT, field, fixture_target_dir, has, number};
+use hotreload_tests::{Fixture, Program, field, fixture_target_dir, has, number};
 
 fn report(line: &str) -> bool {
     line.starts_with("[hotreload]")
 }
 
+/// A first good edit, so that "the last good code" is a reloaded build,
+/// not the code the program was built with.
+fn reload_once(fixture: &Fixture, program: &mut Program) {
+    fixture.edit("src/words.rs", "\"alpha\"", "\"omega\"");
+    program.expect_stdout("the first reload", has("word", "omega"));
+    program.expect_stderr("its report", |line| {
+        line.starts_with("[hotreload] reloaded")
+    });
+}
+
+/// `tick` came from the last good code: `value()` as built, `word()` as
+/// [`reload_once`] left it.
+fn assert_last_good(tick: &str) {
+    assert_eq!(
+        (field(tick, "value"), field(tick, "word")),
+        (Some("1"), Some("omega")),
+        "the last good code runs: {tick}"
+    );
+}
+
 #[test]
 fn compile_error_keeps_old_code_then_fix_reloads() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    reload_once(&fixture, &mut program);
 
     fixture.edit("src/lib.rs", "    1\n}", "    1 +\n}");
-    let error = program.expect_stderr("the build error", RELOAD_TIMEOUT, report);
+    let error = program.expect_stderr("the build error", report);
     assert!(error.contains("HOT001"), "{error}");
     assert!(
         error.contains("keeps running the last good code"),
         "{error}"
     );
     // The compiler's own rendering follows.
-    program.expect_stderr("rustc's error", RELOAD_TIMEOUT, |line| {
-        line.starts_with("error")
-    });
-    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
-    assert_eq!(
-        field(&still, "value"),
-        Some("1"),
-        "old code still runs: {still}"
-    );
+    program.expect_stderr("rustc's error", |line| line.starts_with("error"));
+    assert_last_good(&program.tick_after_update("failed"));
 
     fixture.edit("src/lib.rs", "    1 +\n}", "    3\n}");
-    program.expect_stdout("the fixed code", RELOAD_TIMEOUT, has("value", "3"));
+    program.expect_stdout("the fixed code", has("value", "3"));
 }
 
 #[test]
 fn panic_in_new_code_rolls_back_and_the_program_keeps_running() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    let before = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("value", "1"));
 
     fixture.edit(
         "src/lib.rs",
         "    state.ticks += 1;",
         "    state.ticks += 1;\n    if state.ticks > 0 { panic!(\"boom in advance\") }",
     );
-    let panic = program.expect_stderr("the panic report", RELOAD_TIMEOUT, |line| {
-        line.contains("HOT040")
-    });
+    let panic = program.expect_stderr("the panic report", |line| line.contains("HOT040"));
     assert!(
         panic.contains("advance") && panic.contains("boom in advance"),
         "{panic}"
     );
     assert!(panic.contains("rolled back"), "{panic}");
-    // The process is alive and the call was retried with the old code: the
-    // counter keeps counting one per tick.
-    let after = program.expect_stdout("ticks after the panic", RELOAD_TIMEOUT, |line| {
-        number(line, "ticks") > number(&before, "ticks") + 5
-    });
-    let next = program.expect_stdout("the next tick", RELOAD_TIMEOUT, |_| true);
+    // The process is alive and runs the old code again: the counter counts
+    // one per tick.
+    let after = program.tick_after_update("panicked");
+    let next = program.next_tick();
     assert_eq!(
         number(&next, "total") - number(&after, "total"),
+        1,
+        "{after} / {next}"
+    );
+    assert_eq!(
+        number(&next, "ticks") - number(&after, "ticks"),
         1,
         "{after} / {next}"
     );
@@ -71,10 +89,8 @@ fn panic_in_new_code_rolls_back_and_the_program_keeps_running() {
         "    if state.ticks > 0 { panic!(\"boom in advance\") }",
         "    state.total += 100;",
     );
-    let fixed = program.expect_stdout("the fixed code", RELOAD_TIMEOUT, |line| {
-        number(line, "total") > number(&next, "total") + 100
-    });
-    let then = program.expect_stdout("one more tick", RELOAD_TIMEOUT, |_| true);
+    let fixed = program.tick_after_update("reloaded");
+    let then = program.next_tick();
     assert_eq!(
         number(&then, "total") - number(&fixed, "total"),
         101,
@@ -84,9 +100,8 @@ fn panic_in_new_code_rolls_back_and_the_program_keeps_running() {
 
 #[test]
 fn a_backtrace_through_reloaded_code_has_file_and_line() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start_with("basic", &[("RUST_BACKTRACE", "1")]);
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("word", "alpha"));
+    let (fixture, mut program) = Fixture::running_with("basic", &[("RUST_BACKTRACE", "1")]);
+    program.expect_stdout("a tick", has("word", "alpha"));
 
     fixture.edit(
         "src/words.rs",
@@ -96,10 +111,10 @@ fn a_backtrace_through_reloaded_code_has_file_and_line() {
     // The frame of the reloaded implementation (the program's own
     // trampoline, in words.rs too, has its line from the program's debug
     // info), and the `at file:line` under it.
-    program.expect_stderr("the reloaded frame", RELOAD_TIMEOUT, |line| {
+    program.expect_stderr("the reloaded frame", |line| {
         line.contains("__hotreload_impl_word")
     });
-    let at = program.expect_stderr("the line under it", RELOAD_TIMEOUT, |_| true);
+    let at = program.expect_stderr("the line under it", |_| true);
     assert!(
         at.trim_start().starts_with("at ") && at.contains("words.rs:"),
         "{at}"
@@ -108,46 +123,40 @@ fn a_backtrace_through_reloaded_code_has_file_and_line() {
 
 #[test]
 fn changed_signature_is_refused_then_revert_reloads() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("damage", "7"));
+    let (fixture, mut program) = Fixture::running("basic");
+    reload_once(&fixture, &mut program);
 
     let (i32_seven, i64_eight) = (
         "damage(&self) -> i32 {\n        7",
         "damage(&self) -> i64 {\n        8",
     );
     fixture.edit("src/lib.rs", i32_seven, i64_eight);
-    let refused = program.expect_stderr("the refusal", RELOAD_TIMEOUT, report);
+    let refused = program.expect_stderr("the refusal", report);
     assert!(refused.contains("nothing was swapped"), "{refused}");
-    let detail = program.expect_stderr("the refusal detail", RELOAD_TIMEOUT, |line| {
-        line.contains("HOT010")
-    });
+    let detail = program.expect_stderr("the refusal detail", |line| line.contains("HOT010"));
     assert!(detail.contains("basic::Player::damage"), "{detail}");
     assert!(
         detail.contains("fn(&Player) -> i32") && detail.contains("fn(&Player) -> i64"),
         "{detail}"
     );
-    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
+    let still = program.tick_after_update("failed");
     assert_eq!(field(&still, "damage"), Some("7"), "{still}");
+    assert_last_good(&still);
 
     // All or nothing: a good edit elsewhere in a refused build waits too.
     fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
-    program.expect_stderr("the second refusal", RELOAD_TIMEOUT, |line| {
-        line.contains("HOT010")
-    });
-    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
-    assert_eq!(field(&still, "value"), Some("1"), "{still}");
+    program.expect_stderr("the second refusal", |line| line.contains("HOT010"));
+    assert_last_good(&program.tick_after_update("failed"));
 
     fixture.edit("src/lib.rs", i64_eight, "damage(&self) -> i32 {\n        9");
-    let fixed = program.expect_stdout("the reverted signature", RELOAD_TIMEOUT, has("damage", "9"));
+    let fixed = program.expect_stdout("the reverted signature", has("damage", "9"));
     assert_eq!(field(&fixed, "value"), Some("2"), "{fixed}");
 }
 
 #[test]
 fn changed_struct_layout_is_refused() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    reload_once(&fixture, &mut program);
 
     // Same size, same alignment: only the derived deep fingerprint sees
     // that new code would read `total` where the program keeps `ticks`.
@@ -156,80 +165,79 @@ fn changed_struct_layout_is_refused() {
         "    pub total: i64,\n    pub ticks: u64,\n",
     );
     fixture.edit("src/lib.rs", in_order, swapped);
-    let detail = program.expect_stderr("the refusal detail", RELOAD_TIMEOUT, |line| {
-        line.contains("HOT011")
-    });
+    // And a body edit in the same save, which must wait with the rest.
+    fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
+    let detail = program.expect_stderr("the refusal detail", |line| line.contains("HOT011"));
     assert!(
         detail.contains("basic::advance") && detail.contains("`Counter`"),
         "{detail}"
     );
-    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
-    assert_eq!(field(&still, "value"), Some("1"), "{still}");
+    assert_last_good(&program.tick_after_update("failed"));
 
     // Undo the type change, and edit a body in the same save.
     fixture.edit("src/lib.rs", swapped, in_order);
-    fixture.edit("src/lib.rs", "    1\n}", "    6\n}");
-    program.expect_stdout("the next good save", RELOAD_TIMEOUT, has("value", "6"));
+    fixture.edit("src/lib.rs", "    2\n}", "    6\n}");
+    program.expect_stdout("the next good save", has("value", "6"));
 }
 
 #[test]
 fn removed_hot_function_keeps_its_old_code() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, |line| {
-        line.contains("label:helper-v1")
+    let (fixture, mut program) = Fixture::running("basic");
+    // Its last good code is a reloaded build's.
+    fixture.edit("src/lib.rs", "\"label:{}\"", "\"label2:{}\"");
+    program.expect_stdout("the first reload", |line| line.contains("label2:helper-v1"));
+    program.expect_stderr("its report", |line| {
+        line.starts_with("[hotreload] reloaded")
     });
 
     // The library no longer has `label`; the running binary still calls it.
     fixture.edit(
         "src/lib.rs",
-        "#[hot]\npub fn label() -> String {\n    format!(\"label:{}\", helper())\n}",
+        "#[hot]\npub fn label() -> String {\n    format!(\"label2:{}\", helper())\n}",
         "pub fn unused() -> &'static str {\n    helper()\n}",
     );
     fixture.edit("src/lib.rs", "    1\n}", "    5\n}");
-    let line = program.expect_stderr("the reload report", RELOAD_TIMEOUT, report);
+    let line = program.expect_stderr("the reload report", report);
     assert!(line.contains("HOT012") && line.contains("label"), "{line}");
-    let after = program.expect_stdout("the new value", RELOAD_TIMEOUT, has("value", "5"));
+    let after = program.tick_after_update("reloaded");
+    assert_eq!(field(&after, "value"), Some("5"), "{after}");
     assert!(
-        after.contains("label:helper-v1"),
-        "old code of label still runs: {after}"
+        after.contains("label2:helper-v1"),
+        "the last good code of label still runs: {after}"
     );
 }
 
 #[test]
 fn deleted_module_file_is_a_build_error_then_restoring_it_reloads() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("word", "alpha"));
+    let (fixture, mut program) = Fixture::running("basic");
     let original = fixture.read("src/words.rs");
+    reload_once(&fixture, &mut program);
 
     fixture.remove("src/words.rs");
-    let error = program.expect_stderr("the build error", RELOAD_TIMEOUT, report);
+    let error = program.expect_stderr("the build error", report);
     assert!(error.contains("HOT001"), "{error}");
-    program.expect_stderr("rustc's error", RELOAD_TIMEOUT, |line| {
+    program.expect_stderr("rustc's error", |line| {
         line.contains("file not found for module `words`")
     });
-    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
-    assert_eq!(field(&still, "word"), Some("alpha"), "{still}");
+    assert_last_good(&program.tick_after_update("failed"));
 
     fixture.write("src/words.rs", &original.replace("alpha", "beta"));
-    program.expect_stdout("the restored file", RELOAD_TIMEOUT, has("word", "beta"));
+    program.expect_stdout("the restored file", has("word", "beta"));
 }
 
 #[test]
 fn deleted_dependencies_library_is_made_again() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("json", "[1,2]"));
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("json", "[1,2]"));
     fixture.edit("src/words.rs", "&[1, 2]", "&[3]");
-    program.expect_stdout("json=[3]", RELOAD_TIMEOUT, has("json", "[3]"));
+    program.expect_stdout("json=[3]", has("json", "[3]"));
 
     // Like `cargo clean` under a running program.
-    std::fs::remove_dir_all(fixture_target_dir().join("hotreload/basic"))
-        .expect("delete the hot build's files");
+    let hot_dir = fixture_target_dir().join("hotreload/basic");
+    std::fs::remove_dir_all(&hot_dir).expect("delete the hot build's files");
     fixture.edit("src/words.rs", "&[3]", "&[4]");
-    program.expect_stdout("json=[4]", RELOAD_TIMEOUT, has("json", "[4]"));
-    let made_again = std::fs::read_dir(fixture_target_dir().join("hotreload/basic"))
+    program.expect_stdout("json=[4]", has("json", "[4]"));
+    let made_again = std::fs::read_dir(&hot_dir)
         .expect("the hot build's directory is back")
         .flatten()
         .any(|entry| {
@@ -243,80 +251,71 @@ fn deleted_dependencies_library_is_made_again() {
 
 #[test]
 fn a_build_that_no_longer_uses_the_runtime_has_no_manifest() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    reload_once(&fixture, &mut program);
     let original = fixture.read("src/lib.rs");
 
     // Every #[hot] and every other use of the runtime removed.
     let plain = "pub fn value() -> i64 {\n    2\n}\n";
     fixture.write("src/lib.rs", plain);
-    let error = program.expect_stderr("the refusal", RELOAD_TIMEOUT, report);
+    let error = program.expect_stderr("the refusal", report);
     assert!(
         error.contains("HOT021") && error.contains("no hotreload manifest"),
         "{error}"
     );
-    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
-    assert_eq!(field(&still, "value"), Some("1"), "{still}");
+    assert_last_good(&program.tick_after_update("failed"));
 
     fixture.write("src/lib.rs", &original.replace("    1\n}", "    4\n}"));
-    program.expect_stdout("the restored library", RELOAD_TIMEOUT, has("value", "4"));
+    program.expect_stdout("the restored library", has("value", "4"));
 }
 
 #[test]
 fn a_build_with_another_profile_is_refused() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start("basic");
-    program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
+    let (fixture, mut program) = Fixture::running("basic");
+    reload_once(&fixture, &mut program);
     let manifest = fixture.read("Cargo.toml");
 
     // The running program was built with debug assertions; the new build
-    // of the runtime inside the library would not be.
+    // of the runtime inside the library would not be. A body edit rides
+    // along: it must not go live either.
     let other_profile = "\n[profile.dev.package.hotreload-core]\ndebug-assertions = false\n";
     fixture.write("Cargo.toml", &format!("{manifest}{other_profile}"));
-    let error = program.expect_stderr("the refusal", RELOAD_TIMEOUT, report);
+    fixture.edit("src/lib.rs", "    1\n}", "    7\n}");
+    let error = program.expect_stderr("the refusal", report);
     assert!(error.contains("HOT030"), "{error}");
     assert!(
         error.contains("debug assertions on") && error.contains("debug assertions off"),
         "{error}"
     );
-    let still = program.expect_stdout("another tick", RELOAD_TIMEOUT, |_| true);
-    assert_eq!(field(&still, "value"), Some("1"), "{still}");
+    assert_last_good(&program.tick_after_update("failed"));
 
     fixture.write("Cargo.toml", &manifest);
-    fixture.edit("src/lib.rs", "    1\n}", "    8\n}");
-    program.expect_stdout("the next good save", RELOAD_TIMEOUT, has("value", "8"));
+    fixture.edit("src/lib.rs", "    7\n}", "    8\n}");
+    program.expect_stdout("the next good save", has("value", "8"));
 }
 
 #[test]
 fn missing_cargo_is_an_error_from_start_and_the_program_runs_on() {
-    let fixture = Fixture::new("basic");
-    let mut program = fixture.start_with("basic", &[("CARGO", "/nonexistent/cargo")]);
-    let error = program.expect_stderr("the start error", RELOAD_TIMEOUT, |line| {
-        line.starts_with("no hot reload:")
-    });
+    let (_fixture, mut program) =
+        Fixture::running_with("basic", &[("CARGO", "/nonexistent/cargo")]);
+    let error = program.expect_stderr("the start error", |line| line.starts_with("no hot reload:"));
     assert!(
         error.contains("HOT002") && error.contains("/nonexistent/cargo"),
         "{error}"
     );
-    let first = program.expect_stdout("a tick", RELOAD_TIMEOUT, has("value", "1"));
-    program.expect_stdout("ticks going on", RELOAD_TIMEOUT, |line| {
+    let first = program.expect_stdout("a tick", has("value", "1"));
+    program.expect_stdout("ticks going on", |line| {
         number(line, "ticks") > number(&first, "ticks") + 3
     });
 }
 
 #[test]
 fn a_custom_global_allocator_turns_reload_off_with_a_reason() {
-    let fixture = Fixture::new("allocator");
-    let mut program = fixture.start("allocator");
-    let error = program.expect_stderr("the start error", RELOAD_TIMEOUT, |line| {
-        line.starts_with("no hot reload:")
-    });
+    let (_fixture, mut program) = Fixture::running("allocator");
+    let error = program.expect_stderr("the start error", |line| line.starts_with("no hot reload:"));
     assert!(
         error.contains("HOT031") && error.contains("#[global_allocator]"),
         "{error}"
     );
-    program.expect_stdout("ticks going on", RELOAD_TIMEOUT, |line| {
-        number(line, "tick") > 3
-    });
+    program.expect_stdout("ticks going on", |line| number(line, "tick") > 3);
 }

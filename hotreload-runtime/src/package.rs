@@ -1,0 +1,80 @@
+//! [`Package`]: a package that holds hot functions, as the registry names
+//! it, and what its files say about how to build it.
+
+use std::path::{Path, PathBuf};
+
+/// A package that holds hot functions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    pub manifest_dir: PathBuf,
+    /// `--features` value that turns on the runtime's `reload` feature for
+    /// this package's build (`hotreload-runtime/reload`, or the renamed
+    /// dependency's key), found by [`Package::find_runtime_feature`].
+    pub runtime_feature: Option<String>,
+}
+
+impl Package {
+    pub fn new(name: &str, manifest_dir: &Path) -> Package {
+        Package {
+            name: name.to_string(),
+            manifest_dir: manifest_dir.to_path_buf(),
+            runtime_feature: None,
+        }
+    }
+
+    /// Whether a change of `paths` needs cargo for the next build: anything
+    /// but Rust sources under `src/` (a manifest, a build script) may change
+    /// what cargo passes to rustc.
+    pub fn needs_cargo(&self, paths: &[PathBuf]) -> bool {
+        let src = self.manifest_dir.join("src");
+        !paths
+            .iter()
+            .all(|path| path.starts_with(&src) && path.extension().is_some_and(|e| e == "rs"))
+    }
+
+    /// Built alone, a library gets only its own features: if the binary,
+    /// not the library, turned on `hotreload-runtime/reload`, the hot build
+    /// would have plain functions. So the hot build asks for the feature
+    /// whenever the package names the runtime as a direct dependency.
+    pub fn find_runtime_feature(&mut self, cargo: &Path) {
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .cargo_path(cargo)
+            .manifest_path(self.manifest_dir.join("Cargo.toml"))
+            .no_deps()
+            .exec();
+        let metadata = match metadata {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                tracing::warn!("cannot read the metadata of `{}`: {error}", self.name);
+                return;
+            }
+        };
+        self.runtime_feature = metadata
+            .packages
+            .iter()
+            .filter(|package| package.name.as_str() == self.name)
+            .flat_map(|package| &package.dependencies)
+            .find(|dependency| dependency.name == "hotreload-runtime")
+            .map(|dependency| {
+                let key = dependency.rename.as_deref().unwrap_or("hotreload-runtime");
+                format!("{key}/reload")
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_rust_sources_under_src_skip_cargo() {
+        let package = Package::new("logic", Path::new("/ws/logic"));
+        assert!(!package.needs_cargo(&["/ws/logic/src/rules/mod.rs".into()]));
+        assert!(
+            package.needs_cargo(&["/ws/logic/src/lib.rs".into(), "/ws/logic/Cargo.toml".into()])
+        );
+        assert!(package.needs_cargo(&["/ws/logic/build.rs".into()]));
+        assert!(package.needs_cargo(&["/ws/logic/src/data.json".into()]));
+    }
+}
