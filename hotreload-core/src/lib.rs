@@ -37,7 +37,7 @@ pub mod __private {
     pub use crate::layout::{
         DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
     };
-    pub use crate::panic::{hot_panic, resume_unless_rolled_back};
+    pub use crate::panic::{guard, hot_panic, resume_unless_rolled_back};
     pub use crate::registry::{ENTRIES, Entry, Slot};
     pub use linkme;
 

@@ -87,8 +87,19 @@ impl std::fmt::Display for RolledBack {
     }
 }
 
-/// Called by a hot function's implementation with the payload of a panic
-/// its body raised.
+/// Runs a hot function's body (what its thunk calls) and hands a panic in
+/// it to [`hot_panic`]. `implementation` is the thunk (what slots hold),
+/// `path` the function's registry path.
+#[doc(hidden)]
+#[inline]
+pub fn guard<R>(implementation: *const (), path: &'static str, body: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(value) => value,
+        Err(payload) => hot_panic(implementation, path, payload),
+    }
+}
+
+/// Called with the payload of a panic a hot function's body raised.
 #[doc(hidden)]
 #[cold]
 pub fn hot_panic(implementation: *const (), path: &'static str, payload: Box<dyn Any + Send>) -> ! {

@@ -42,6 +42,12 @@ impl Slot {
         self.current.load(Ordering::Acquire)
     }
 
+    /// Whether the slot holds the code it was compiled with.
+    #[inline(always)]
+    pub fn runs_original(&self) -> bool {
+        self.get() == self.original
+    }
+
     /// The implementation this copy of the code was compiled with.
     pub fn original(&self) -> *mut () {
         self.original

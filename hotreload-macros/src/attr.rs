@@ -10,6 +10,14 @@ pub struct Args {
     pub krate: syn::Path,
 }
 
+impl Default for Args {
+    fn default() -> Args {
+        Args {
+            krate: syn::parse_quote!(::hotreload_runtime),
+        }
+    }
+}
+
 impl Args {
     /// Parses the arguments of the attribute `name` (for messages).
     pub fn parse(name: &str, tokens: TokenStream) -> syn::Result<Args> {
@@ -30,7 +38,7 @@ impl Args {
         });
         parser.parse2(tokens)?;
         Ok(Args {
-            krate: krate.unwrap_or_else(|| syn::parse_quote!(::hotreload_runtime)),
+            krate: krate.unwrap_or_else(|| Args::default().krate),
         })
     }
 }

@@ -26,6 +26,7 @@ use quote::{ToTokens, quote};
 use syn::{Data, DeriveInput, Fields};
 
 use crate::attr::Args;
+use crate::probe::{probe, probe_traits};
 
 pub fn layout(input: TokenStream) -> TokenStream {
     match expand(input) {
@@ -44,10 +45,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         }
         args = Some(Args::parse("layout", list.tokens.clone())?);
     }
-    let krate = match args {
-        Some(args) => args.krate,
-        None => syn::parse_quote!(::hotreload_runtime),
-    };
+    let krate = args.unwrap_or_default().krate;
     let private = quote!(#krate::__private);
     // `#[repr(C)]`, `#[repr(u8)]`... change the layout: feed them too.
     let reprs: Vec<String> = input
@@ -92,11 +90,11 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         param.bounds.push(syn::parse_quote!(#krate::Layout));
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let traits = probe_traits(&private);
     Ok(quote! {
         impl #impl_generics #krate::Layout for #name #ty_generics #where_clause {
             fn layout(hasher: &mut #krate::LayoutHasher) {
-                #[allow(unused_imports)]
-                use #private::{DeepLayout as _, NameLayout as _, ShallowLayout as _};
+                #traits
                 hasher.nested::<Self>(|hasher| {
                     #(hasher.tag(#reprs);)*
                     #body
@@ -120,9 +118,10 @@ fn fields(private: &TokenStream, fields: &Fields, offsets: bool) -> TokenStream 
         } else {
             quote!(#index)
         };
+        let probe = probe(private, ty);
         quote! {
             hasher.field(#name, #offset, |hasher| {
-                (&&&#private::Probe::<#ty>::new()).layout(hasher);
+                #probe
             });
         }
     });

@@ -1,49 +1,65 @@
 //! Builds the output of `#[hot]`.
 //!
-//! For `pub fn step(world: &mut World, dt: f32) { body }` the output is
+//! For `pub fn step(world: &mut World, dt: f32) -> u32 { body }` the output
+//! is
 //!
 //! ```ignore
 //! ::hotreload_runtime::__private::hot_item! {
 //!     // used without the runtime's `reload` feature: the item as written
-//!     { pub fn step(world: &mut World, dt: f32) { body } }
+//!     { pub fn step(world: &mut World, dt: f32) -> u32 { body } }
 //!     // used with it:
 //!     {
-//!         // its own module, so its own codegen unit (see `HotFn::expand`)
-//!         #[doc(hidden)]
+//!         const __HOTRELOAD_PATH_STEP: &str = concat!(module_path!(), "::step");
+//!
+//!         // its own module, so its own codegen unit (see `Names::new`)
 //!         mod __hotreload_step {
 //!             use super::*;
-//!             pub(super) fn __hotreload_impl_step(world: &mut World, dt: f32) { body }
+//!             // the body: the function as written, renamed; every lint
+//!             // of the user's code fires here, once
+//!             pub(super) fn __hotreload_impl_step(world: &mut World, dt: f32) -> u32 { body }
+//!             // what the slots point at: lifetimes spelled out and
+//!             // late-bound; a panic in the body is handed to the program
+//!             pub(super) fn __hotreload_thunk_step<'__hot_l0>(
+//!                 __hot_arg0: &'__hot_l0 mut World, __hot_arg1: f32,
+//!             ) -> u32 {
+//!                 guard(__hotreload_thunk_step as .. as *const (), __HOTRELOAD_PATH_STEP,
+//!                     move || { let (..) = (..); __hotreload_impl_step(__hot_arg0, __hot_arg1) })
+//!             }
 //!         }
 //!
+//!         // the trampoline: the user's signature and attributes
 //!         #[inline]
-//!         pub fn step(__hot_arg0: &mut World, __hot_arg1: f32) {
-//!             type __HotFn = fn(&mut World, f32);
-//!             // starts at the statically linked body: no build, no dylib
-//!             static __HOT_SLOT: Slot = Slot::new(__hotreload_step::__hotreload_impl_step as __HotFn as *mut ());
+//!         pub fn step(__hot_arg0: &mut World, __hot_arg1: f32) -> u32 {
+//!             type __HotFn = for<'__hot_l0> fn(&'__hot_l0 mut World, f32) -> u32;
+//!             // starts at the statically linked thunk: no build, no dylib
+//!             static __HOT_SLOT: Slot = Slot::new(__hotreload_step::__hotreload_thunk_step as __HotFn as *mut ());
 //!             #[distributed_slice(ENTRIES)]
-//!             static __HOT_ENTRY: Entry = Entry::new(&__HOT_SLOT, "crate::module::step", ...);
+//!             static __HOT_ENTRY: Entry = Entry::new(&__HOT_SLOT, __HOTRELOAD_PATH_STEP, ..);
 //!             // SAFETY: the slot only ever holds functions of type __HotFn
-//!             let f = unsafe { transmute::<*mut (), __HotFn>(__HOT_SLOT.get()) };
-//!             f(__hot_arg0, __hot_arg1)
+//!             let f = unsafe { transmute::<*mut (), __HotFn>(__hot_slot.get()) };
+//!             f(__hot_arg0, __hot_arg1) // retried once if new code panicked and was rolled back
 //!         }
 //!     }
 //! }
 //! ```
 //!
-//! Methods of a `#[hot] impl` block get the same shape, with the
-//! implementation as a hidden associated function (in an `impl` block in
-//! its own module) and `Self` spelled out in the slot's function pointer
-//! type.
+//! A method of an inherent impl has its body in an `impl Type` block in
+//! its module; a method of a trait impl has it as a free function (see
+//! `free_body`). The trampoline stays in the user's impl block, and the
+//! rest goes beside the block.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::visit_mut::VisitMut;
 use syn::{
-    Attribute, Block, FnArg, ImplItem, Item, ItemFn, ItemImpl, ReceiverKind, ReturnType, Signature,
-    Type, Visibility,
+    Attribute, FnArg, ImplItem, Item, ItemFn, ItemImpl, ReceiverKind, ReturnType, Signature, Type,
+    Visibility,
 };
 
 use crate::attr::Args;
+use crate::free_body::{self, SelfIs};
+use crate::probe::{probe, probe_traits};
+use crate::signature::{ImplOf, Pointer, ReplaceSelf};
 use crate::valid::{self, Errors};
 
 /// Entry point: never panics; on an error the item is still emitted as the
@@ -64,9 +80,8 @@ pub fn hot(args: TokenStream, input: TokenStream) -> TokenStream {
         Item::Impl(item_impl) => impl_block(&args, item_impl),
         other => Err(syn::Error::new_spanned(
             item_keyword(other),
-            "#[hot] goes on a `fn` or on an inherent `impl` block; for a type that \
-             hot functions take or return, `#[derive(hotreload_runtime::Layout)]` gives \
-             a deep layout check",
+            "#[hot] goes on a `fn` or on an `impl` block; for a type that hot functions take \
+             or return, `#[derive(hotreload_runtime::Layout)]` gives a deep layout check",
         )),
     };
     match expanded {
@@ -93,6 +108,7 @@ fn with_error(input: TokenStream, error: syn::Error) -> TokenStream {
 /// The tokens to point an "unsupported item" error at: the item's keyword
 /// and name rather than its whole body.
 fn item_keyword(item: &Item) -> TokenStream {
+    let keyword_and_name = |keyword: &dyn ToTokens, name: &syn::Ident| quote!(#keyword #name);
     match item {
         Item::Struct(i) => keyword_and_name(&i.struct_token, &i.ident),
         Item::Enum(i) => keyword_and_name(&i.enum_token, &i.ident),
@@ -104,10 +120,6 @@ fn item_keyword(item: &Item) -> TokenStream {
     }
 }
 
-fn keyword_and_name(keyword: &impl ToTokens, name: &syn::Ident) -> TokenStream {
-    quote!(#keyword #name)
-}
-
 fn free_fn(args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     valid::signature(&item.sig, false, &mut errors);
@@ -117,56 +129,713 @@ fn free_fn(args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
         vis: &item.vis,
         sig: &item.sig,
         block: &item.block,
-        self_ty: None,
-    };
-    let hot = hot.expand(&args.krate);
-    let (inside, outside) = (hot.inside, hot.outside);
-    Ok(quote!(#inside #outside))
+        impl_block: None,
+    }
+    .expand(&args.krate);
+    let (beside, trampoline) = (hot.beside, hot.trampoline);
+    Ok(quote!(#beside #trampoline))
 }
 
+/// Every method that can be hot becomes hot; every other item (a `const
+/// fn`, a generic method, an associated type or const) stays as written.
 fn impl_block(args: &Args, item: &ItemImpl) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     valid::item_impl(item, &mut errors);
     errors.finish()?;
+    let block = ImplBlock::new(item);
     let mut items = Vec::new();
-    let mut modules = Vec::new();
+    let mut beside = Vec::new();
     for impl_item in &item.items {
         match impl_item {
-            ImplItem::Fn(method) => {
+            ImplItem::Fn(method) if valid::can_be_hot(&method.sig) => {
                 let hot = HotFn {
                     attrs: &method.attrs,
                     vis: &method.vis,
                     sig: &method.sig,
                     block: &method.block,
-                    self_ty: Some(&item.self_ty),
-                };
-                let hot = hot.expand(&args.krate);
-                items.push(hot.inside);
-                modules.push(hot.outside);
+                    impl_block: Some(&block),
+                }
+                .expand(&args.krate);
+                items.push(hot.trampoline);
+                beside.push(hot.beside);
             }
             other => items.push(other.to_token_stream()),
         }
     }
-    let attrs = &item.attrs;
-    let impl_token = &item.impl_token;
-    let self_ty = &item.self_ty;
+    let ItemImpl {
+        attrs,
+        impl_token,
+        generics,
+        trait_,
+        self_ty,
+        ..
+    } = item;
+    let trait_ = trait_
+        .as_ref()
+        .map(|(path, for_token)| quote!(#path #for_token));
     Ok(quote! {
         #(#attrs)*
-        #impl_token #self_ty {
+        #impl_token #generics #trait_ #self_ty {
             #(#items)*
         }
-        #(#modules)*
+        #(#beside)*
     })
+}
+
+/// The impl block a hot method is in.
+struct ImplBlock<'a> {
+    item: &'a ItemImpl,
+    /// The names the block defines (methods, types, consts): `Self::Name`
+    /// in a trait impl means the trait's item.
+    names: Vec<syn::Ident>,
+}
+
+impl<'a> ImplBlock<'a> {
+    fn new(item: &'a ItemImpl) -> ImplBlock<'a> {
+        let names = item
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                ImplItem::Fn(f) => Some(f.sig.ident.clone()),
+                ImplItem::Const(c) => Some(c.ident.clone()),
+                ImplItem::Type(t) => Some(t.ident.clone()),
+                _ => None,
+            })
+            .collect();
+        ImplBlock { item, names }
+    }
+
+    fn self_ty(&self) -> &Type {
+        &self.item.self_ty
+    }
+
+    fn trait_path(&self) -> Option<&syn::Path> {
+        self.item.trait_.as_ref().map(|(path, _)| path)
+    }
+
+    fn of(&self) -> ImplOf<'_> {
+        ImplOf {
+            self_ty: self.self_ty(),
+            trait_: self.trait_path().map(|path| (path, self.names.as_slice())),
+        }
+    }
 }
 
 /// The expansion of one hot function.
 struct Expanded {
-    /// Where the function was: the trampoline (and, without a module of
-    /// its own, the implementation).
-    inside: TokenStream,
-    /// Items to put beside the `impl` block (for a free function, beside
-    /// the trampoline): the implementation's own module.
-    outside: TokenStream,
+    /// Where the function was.
+    trampoline: TokenStream,
+    /// Beside it (for a method: beside the impl block): the registry path,
+    /// the body and the thunk, in a module of their own if they can be.
+    beside: TokenStream,
+}
+
+/// One function to make hot: a free function or a method.
+struct HotFn<'a> {
+    attrs: &'a [Attribute],
+    vis: &'a Visibility,
+    sig: &'a Signature,
+    block: &'a syn::Block,
+    impl_block: Option<&'a ImplBlock<'a>>,
+}
+
+impl HotFn<'_> {
+    /// The steps, each its own method below.
+    fn expand(&self, krate: &syn::Path) -> Expanded {
+        let private = quote!(#krate::__private);
+        let names = Names::new(self, krate);
+        let pointer = Pointer::new(self.sig, self.impl_block.map(ImplBlock::of));
+        let body = self.body(&names, &pointer);
+        let body_item = &body.item;
+        let thunk = self.thunk(&private, &names, &pointer, &body.call);
+        let registration = self.registration(&private, &names, &pointer);
+        let trampoline = self.trampoline(&private, &names, &pointer, &body.direct);
+        Expanded {
+            trampoline,
+            beside: self.beside(&names, quote!(#body_item #thunk #registration)),
+        }
+    }
+
+    fn is_track_caller(&self) -> bool {
+        self.attrs
+            .iter()
+            .any(|attr| attr.path().is_ident("track_caller"))
+    }
+
+    /// The user's function under the body's name, as written: a free
+    /// function, or in an `impl` block of the self type (inherent impls),
+    /// or as a free function taking `__hot_self` (trait impls).
+    fn body(&self, names: &Names, pointer: &Pointer) -> Body {
+        let mut attrs = Attrs(self.attrs).for_body();
+        // Lints about the signature alone fire on the trampoline, which has
+        // the same one: once.
+        attrs.push(quote! {
+            #[allow(
+                mismatched_lifetime_syntaxes,
+                clippy::too_many_arguments,
+                clippy::needless_lifetimes,
+                clippy::type_complexity
+            )]
+        });
+        let track_caller = self.is_track_caller().then(|| quote!(#[track_caller]));
+        let vis = names.inner_vis();
+        let ident = &names.body;
+        let inner = Attrs(self.attrs).inner();
+        let stmts = &self.block.stmts;
+        let block = braced(self.block, quote!(#(#inner)* #(#stmts)*));
+        let mut sig = self.sig.clone();
+        sig.ident = ident.clone();
+        let from_trampoline = |ident: &syn::Ident| names.seen_from_trampoline(ident);
+        let Some(impl_block) = self.impl_block else {
+            return Body {
+                item: quote! {
+                    #[doc(hidden)]
+                    #(#attrs)*
+                    #track_caller
+                    #vis #sig #block
+                },
+                call: quote!(#ident),
+                direct: from_trampoline(ident),
+            };
+        };
+        let self_ty = impl_block.self_ty();
+        let mapped_self_ty = pointer.self_ty.as_ref().unwrap_or(self_ty);
+        let Some(trait_path) = impl_block.trait_path() else {
+            let generics = &impl_block.item.generics;
+            return Body {
+                item: quote! {
+                    impl #generics #self_ty {
+                        #[doc(hidden)]
+                        #(#attrs)*
+                        #track_caller
+                        #vis #sig #block
+                    }
+                },
+                call: quote!(<#mapped_self_ty>::#ident),
+                direct: quote!(Self::#ident),
+            };
+        };
+        // A trait method: a free function of its own.
+        let named_self_ty = crate::signature::name_anonymous(self_ty);
+        let self_is = SelfIs {
+            ty: &named_self_ty.ty,
+            trait_: trait_path,
+            names: &impl_block.names,
+        };
+        let params = free_body::params(self.sig, &self_is);
+        let receiver = receiver_lifetime(self.sig);
+        let mut output = self.sig.output.clone();
+        if let (ReturnType::Type(_, ty), Some(lifetime)) = (&mut output, &receiver) {
+            crate::signature::ElidedTo(lifetime).visit_type_mut(ty);
+        }
+        let output = free_body::rewrite(output.to_token_stream(), &self_is);
+        let block = free_body::rewrite(block, &self_is);
+        let lifetimes = impl_block
+            .item
+            .generics
+            .lifetimes()
+            .map(|l| &l.lifetime)
+            .chain(&named_self_ty.lifetimes)
+            .chain(receiver.as_ref().filter(|l| l.ident == "__hot_r"))
+            .chain(self.sig.generics.lifetimes().map(|l| &l.lifetime));
+        let unsafety = &self.sig.safety;
+        Body {
+            item: quote! {
+                #[doc(hidden)]
+                #(#attrs)*
+                #track_caller
+                #vis #unsafety fn #ident<#(#lifetimes),*>(#params) #output #block
+            },
+            call: quote!(#ident),
+            direct: from_trampoline(ident),
+        }
+    }
+
+    /// What the slots point at: calls the body, and hands a panic in it to
+    /// the program (`guard`), from the build the body is in (a panic
+    /// cannot unwind out of a reloaded build: each has its own `std`).
+    /// Arguments are moved into the guarded closure, so a result that
+    /// borrows from one can leave it.
+    fn thunk(
+        &self,
+        private: &TokenStream,
+        names: &Names,
+        pointer: &Pointer,
+        call: &TokenStream,
+    ) -> TokenStream {
+        let args: Vec<_> = (0..pointer.inputs.len())
+            .map(|i| format_ident!("__hot_arg{}", i))
+            .collect();
+        let inputs = &pointer.inputs;
+        let output = pointer.output.as_ref().map(|ty| quote!(-> #ty));
+        let lifetimes = &pointer.lifetimes;
+        let (thunk, path) = (&names.thunk, &names.path_const);
+        let vis = names.inner_vis();
+        let unsafety = pointer.unsafety.then(|| quote!(unsafe));
+        let rebind = (!args.is_empty()).then(|| quote!(let (#(#args,)*) = (#(#args,)*);));
+        let mut call = quote!(#call(#(#args),*));
+        if pointer.unsafety {
+            call = quote!(unsafe { #call });
+        }
+        quote! {
+            #[doc(hidden)]
+            #vis #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs),*) #output {
+                #private::guard(
+                    #thunk as *const (),
+                    #path,
+                    move || {
+                        #rebind
+                        #call
+                    },
+                )
+            }
+        }
+    }
+
+    /// The function the program calls: the user's signature and
+    /// attributes, its registry entry, and one indirect call.
+    fn trampoline(
+        &self,
+        private: &TokenStream,
+        names: &Names,
+        pointer: &Pointer,
+        direct: &TokenStream,
+    ) -> TokenStream {
+        let (_, output) = self.display_types();
+        let mut params = Vec::new();
+        let mut call_args = Vec::new();
+        // How each argument can be passed twice (to retry a call whose new
+        // code panicked with the rolled-back code); `None` if it cannot.
+        let mut retry_args: Vec<Option<TokenStream>> = Vec::new();
+        for (index, arg) in self.sig.inputs.iter().enumerate() {
+            match arg {
+                FnArg::Receiver(receiver) => {
+                    let mut receiver = receiver.clone();
+                    receiver.mutability = None;
+                    params.push(receiver.to_token_stream());
+                    call_args.push(quote!(self));
+                    retry_args.push(match &receiver.kind {
+                        ReceiverKind::Reference(_, _, Some(_)) => Some(quote!(&mut *self)),
+                        ReceiverKind::Reference(_, _, None) => Some(quote!(self)),
+                        _ => None,
+                    });
+                }
+                FnArg::Typed(pat_type) => {
+                    let arg_name = format_ident!("__hot_arg{}", index);
+                    let ty = &pat_type.ty;
+                    params.push(quote!(#arg_name: #ty));
+                    call_args.push(arg_name.to_token_stream());
+                    retry_args.push(reusable(ty, &arg_name));
+                }
+            }
+        }
+
+        let invoke = |args: &[TokenStream]| {
+            if pointer.unsafety {
+                quote!(unsafe { __hot_fn(#(#args),*) })
+            } else {
+                quote!(__hot_fn(#(#args),*))
+            }
+        };
+        let load = quote! {
+            // SAFETY: the slot only ever holds a function of type
+            // `__HotFn`: the static thunk above, or one from a reloaded
+            // build whose signature and layouts were verified to match.
+            let __hot_fn = unsafe {
+                ::core::mem::transmute::<*mut (), __HotFn>(__hot_slot.get())
+            };
+        };
+        let call = invoke(&call_args);
+        let retry: Option<Vec<TokenStream>> = retry_args.into_iter().collect();
+        let borrows_result = output.as_ref().is_some_and(has_lifetime);
+        let call = match retry {
+            // Every argument can be passed again: if the new code panics and
+            // is rolled back, the call is retried with the last good code.
+            Some(first_args) if !borrows_result => {
+                let first = invoke(&first_args);
+                quote! {
+                    #load
+                    match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| #first)) {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(payload) => {
+                            #private::resume_unless_rolled_back(payload);
+                            #load
+                            #call
+                        }
+                    }
+                }
+            }
+            _ => quote!(#load #call),
+        };
+        // `#[track_caller]`: while the program runs its own code, call the
+        // body directly, so `Location::caller()` is the caller's (a call
+        // through a function pointer cannot pass it on).
+        let direct = self.is_track_caller().then(|| {
+            let call = quote!(#direct(#(#call_args),*));
+            let call = if pointer.unsafety {
+                quote!(unsafe { #call })
+            } else {
+                call
+            };
+            quote! {
+                if __hot_slot.runs_original() {
+                    return #call;
+                }
+            }
+        });
+
+        let attrs = Attrs(self.attrs).for_trampoline();
+        let has_inline = self.attrs.iter().any(|attr| attr.path().is_ident("inline"));
+        let inline = (!has_inline).then(|| quote!(#[inline]));
+        let vis = self.vis;
+        let mut trampoline_sig = self.sig.clone();
+        trampoline_sig.inputs = syn::parse_quote!(#(#params),*);
+        let pointer_ty = pointer.ty();
+        let slot = names.seen_from_trampoline(&names.slot);
+        // The braces are the user's: the item's span then lies in the
+        // user's code, and lints on it (`dead_code`) are not taken for
+        // lints inside this macro's expansion and dropped.
+        let block = braced(
+            self.block,
+            quote! {
+                type __HotFn = #pointer_ty;
+                #private::link_dependencies!();
+                let __hot_slot = &#slot;
+                #direct
+                #call
+            },
+        );
+        quote! {
+            #(#attrs)*
+            #inline
+            #vis #trampoline_sig #block
+        }
+    }
+
+    /// The slot, starting at the statically linked thunk (no build, no
+    /// dylib until the first edit), and the registry entry that names it.
+    fn registration(&self, private: &TokenStream, names: &Names, pointer: &Pointer) -> TokenStream {
+        let (inputs, output) = self.display_types();
+        let signature = compact(&display_pointer(self.sig, &inputs, &output));
+        let source_hash = crate::fnv::hash(
+            format!(
+                "{}{}",
+                self.sig.to_token_stream(),
+                self.block.to_token_stream()
+            )
+            .as_bytes(),
+        );
+        // `!` cannot be named as a type argument (and has no layout).
+        let probes = inputs
+            .iter()
+            .chain(output.iter().filter(|ty| !matches!(ty, Type::Never(_))))
+            .map(|ty| probe_statement(private, ty));
+        let traits = probe_traits(private);
+        let linkme = quote!(#private::linkme);
+        let pointer_ty = pointer.ty();
+        let (slot, entry, thunk, path) =
+            (&names.slot, &names.entry, &names.thunk, &names.path_const);
+        let vis = names.inner_vis();
+        quote! {
+            #[doc(hidden)]
+            #vis static #slot: #private::Slot =
+                #private::Slot::new(#thunk as #pointer_ty as *mut ());
+            #[doc(hidden)]
+            #[#linkme::distributed_slice(#private::ENTRIES)]
+            #[linkme(crate = #linkme)]
+            static #entry: #private::Entry = #private::Entry::new(
+                &#slot,
+                #path,
+                #signature,
+                {
+                    fn layout(types: &mut #private::TypeLayouts) {
+                        #traits
+                        #(#probes)*
+                    }
+                    layout
+                },
+                #source_hash,
+                ::core::env!("CARGO_PKG_NAME"),
+                ::core::env!("CARGO_MANIFEST_DIR"),
+            );
+        }
+    }
+
+    /// The argument and return types as written, `Self` spelled out: what
+    /// the registry shows (signature, layouts) and compares.
+    fn display_types(&self) -> (Vec<Type>, Option<Type>) {
+        let self_ty = self.impl_block.map(ImplBlock::self_ty);
+        let mut inputs: Vec<Type> = self
+            .sig
+            .inputs
+            .iter()
+            .map(|arg| match arg {
+                FnArg::Receiver(receiver) => {
+                    let self_ty = self_ty.expect("validated: receivers only in impls");
+                    match &receiver.kind {
+                        ReceiverKind::Reference(and, lifetime, mutability) => {
+                            syn::parse_quote!(#and #lifetime #mutability #self_ty)
+                        }
+                        ReceiverKind::Typed(_, ty) => (**ty).clone(),
+                        _ => self_ty.clone(),
+                    }
+                }
+                FnArg::Typed(pat_type) => (*pat_type.ty).clone(),
+            })
+            .collect();
+        let mut output = match &self.sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+        };
+        if let Some(impl_block) = self.impl_block {
+            let mut replace = ReplaceSelf {
+                self_ty: impl_block.self_ty(),
+                trait_: impl_block
+                    .trait_path()
+                    .map(|path| (path, impl_block.names.as_slice())),
+            };
+            inputs.iter_mut().for_each(|ty| replace.visit_type_mut(ty));
+            if let Some(ty) = &mut output {
+                replace.visit_type_mut(ty);
+            }
+        }
+        (inputs, output)
+    }
+
+    /// Everything beside the trampoline: the registry path, and `items`
+    /// (body, thunk, slot and entry) in their own module (or inline).
+    fn beside(&self, names: &Names, items: TokenStream) -> TokenStream {
+        let attrs = Attrs(self.attrs);
+        let cfgs = attrs.cfgs();
+        let path_const = &names.path_const;
+        let path = &names.path;
+        let items = match &names.module {
+            Some(module) => quote! {
+                #[doc(hidden)]
+                #(#cfgs)*
+                mod #module {
+                    use super::*;
+                    #items
+                }
+            },
+            None => items,
+        };
+        quote! {
+            #[doc(hidden)]
+            #(#cfgs)*
+            const #path_const: &'static str = #path;
+            #items
+        }
+    }
+}
+
+/// `tokens` in braces that have the span of `block`'s: an item's span then
+/// lies in the user's code (rustc drops lints, `dead_code` among them, on
+/// items whose span is inside an external macro's expansion).
+fn braced(block: &syn::Block, tokens: TokenStream) -> TokenStream {
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, tokens);
+    group.set_span(block.brace_token.span.join());
+    group.into_token_stream()
+}
+
+/// The body of a hot function, and how to call it.
+struct Body {
+    item: TokenStream,
+    /// The callee, from the thunk.
+    call: TokenStream,
+    /// The callee, from the trampoline (for `#[track_caller]`).
+    direct: TokenStream,
+}
+
+/// The receiver's lifetime, if the receiver is a reference: its own, or
+/// `'__hot_r` for an elided one (the free body names it so that elided
+/// output lifetimes can take it).
+fn receiver_lifetime(sig: &Signature) -> Option<syn::Lifetime> {
+    match &sig.receiver()?.kind {
+        ReceiverKind::Reference(_, lifetime, _) => Some(
+            lifetime
+                .clone()
+                .unwrap_or_else(|| syn::Lifetime::new("'__hot_r", Span::call_site())),
+        ),
+        _ => None,
+    }
+}
+
+/// The names one hot function's items get.
+struct Names {
+    /// `__hotreload_<key>`, if the body and thunk go in a module of their
+    /// own.
+    module: Option<syn::Ident>,
+    body: syn::Ident,
+    thunk: syn::Ident,
+    slot: syn::Ident,
+    entry: syn::Ident,
+    path_const: syn::Ident,
+    /// The registry path: `module_path!()` and the function's name.
+    path: TokenStream,
+}
+
+impl Names {
+    /// The body and thunk go into a module of their own
+    /// (`__hotreload_<key>`, with `use super::*`) so that rustc compiles
+    /// them in a codegen unit of their own: an edit recompiles that
+    /// function's code, not every function of its module (the `bevy_ecs`
+    /// benchmark: 91 -> 62 ms of code generation for an edit beside a
+    /// function using bevy). Not when the code names `self::` or `super::`
+    /// paths, which mean something else one module down.
+    fn new(hot: &HotFn<'_>, krate: &syn::Path) -> Names {
+        let name = &hot.sig.ident;
+        let (key, suffix) = match hot.impl_block {
+            None => (name.to_string(), format!("::{name}")),
+            Some(block) => {
+                let ty = compact(&without_lifetimes(block.self_ty()));
+                match block.trait_path() {
+                    None => (format!("{ty}_{name}"), format!("::{ty}::{name}")),
+                    Some(trait_path) => {
+                        let trait_name = compact(&without_lifetimes(trait_path));
+                        (
+                            format!("{ty}_{trait_name}_{name}"),
+                            format!("::<{ty} as {trait_name}>::{name}"),
+                        )
+                    }
+                }
+            }
+        };
+        // Words joined by single underscores: the names stay snake case
+        // (and upper case), so no lint fires on them.
+        let key = key
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .collect::<Vec<_>>()
+            .join("_");
+        let own_module = !has_relative_path(krate.to_token_stream())
+            && !has_relative_path(hot.sig.to_token_stream())
+            && !has_relative_path(hot.block.to_token_stream())
+            && hot.impl_block.is_none_or(|block| {
+                !has_relative_path(block.self_ty().to_token_stream())
+                    && !has_relative_path(block.trait_path().to_token_stream())
+            });
+        let lower = key.to_lowercase();
+        let body = match hot.impl_block {
+            // An associated function of its type: the method's own name.
+            Some(block) if block.trait_path().is_none() => format_ident!(
+                "__hotreload_impl_{}",
+                name.to_string().to_lowercase(),
+                span = name.span()
+            ),
+            _ => format_ident!("__hotreload_impl_{}", lower, span = name.span()),
+        };
+        Names {
+            module: own_module.then(|| format_ident!("__hotreload_{}", lower)),
+            body,
+            thunk: format_ident!("__hotreload_thunk_{}", lower),
+            slot: format_ident!("__HOTRELOAD_SLOT_{}", key.to_uppercase()),
+            entry: format_ident!("__HOTRELOAD_ENTRY_{}", key.to_uppercase()),
+            path_const: format_ident!("__HOTRELOAD_PATH_{}", key.to_uppercase()),
+            path: quote!(::core::concat!(::core::module_path!(), #suffix)),
+        }
+    }
+
+    /// The visibility of the body and thunk: seen from the trampoline.
+    fn inner_vis(&self) -> Option<TokenStream> {
+        self.module.as_ref().map(|_| quote!(pub(super)))
+    }
+
+    /// `item` (in the module, if there is one) as the trampoline names it.
+    fn seen_from_trampoline(&self, item: &syn::Ident) -> TokenStream {
+        match &self.module {
+            Some(module) => quote!(#module::#item),
+            None => quote!(#item),
+        }
+    }
+}
+
+/// The user's attributes, sorted by the items they go on.
+struct Attrs<'a>(&'a [Attribute]);
+
+/// Lints that fire on the function the program calls (the trampoline), not
+/// on its body: an `#[expect]` of them goes there.
+const TRAMPOLINE_LINTS: &[&str] = &[
+    "dead_code",
+    "unused",
+    "missing_docs",
+    "unreachable_pub",
+    "clippy::must_use_candidate",
+    "clippy::missing_errors_doc",
+    "clippy::missing_panics_doc",
+    "clippy::missing_safety_doc",
+];
+
+impl<'a> Attrs<'a> {
+    fn is_lint(attr: &Attribute) -> bool {
+        ["allow", "expect", "warn", "deny", "forbid"]
+            .iter()
+            .any(|name| attr.path().is_ident(name))
+    }
+
+    fn is_inner(attr: &Attribute) -> bool {
+        matches!(attr.style, syn::AttrStyle::Inner(_))
+    }
+
+    /// `#![...]` at the top of the body (syn keeps them with the
+    /// function's attributes): they go back into the body's block.
+    fn inner(&self) -> Vec<&'a Attribute> {
+        self.0.iter().filter(|attr| Self::is_inner(attr)).collect()
+    }
+
+    fn is_cfg(attr: &Attribute) -> bool {
+        attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr")
+    }
+
+    /// `cfg`s: for every item of the expansion.
+    fn cfgs(&self) -> Vec<&'a Attribute> {
+        self.0
+            .iter()
+            .filter(|attr| !Self::is_inner(attr) && Self::is_cfg(attr))
+            .collect()
+    }
+
+    /// Every attribute, an `#[expect]` of lints that fire in the body made
+    /// an `#[allow]` (it would be unfulfilled here).
+    fn for_trampoline(&self) -> Vec<TokenStream> {
+        self.0
+            .iter()
+            .filter(|attr| !Self::is_inner(attr))
+            .map(|attr| expect_for(attr, true).unwrap_or_else(|| attr.to_token_stream()))
+            .collect()
+    }
+
+    /// Lint levels and `cfg`s; an `#[expect]` of lints that fire on the
+    /// trampoline made an `#[allow]`.
+    fn for_body(&self) -> Vec<TokenStream> {
+        self.0
+            .iter()
+            .filter(|attr| !Self::is_inner(attr) && (Self::is_lint(attr) || Self::is_cfg(attr)))
+            .map(|attr| expect_for(attr, false).unwrap_or_else(|| attr.to_token_stream()))
+            .collect()
+    }
+}
+
+/// An `#[expect(lints.., reason = ..)]` for the trampoline or the body:
+/// `expect` for the lints that fire there, `allow` for the others. `None`
+/// for any other attribute.
+fn expect_for(attr: &Attribute, trampoline: bool) -> Option<TokenStream> {
+    if !attr.path().is_ident("expect") {
+        return None;
+    }
+    let metas = attr
+        .parse_args_with(syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    let (reasons, lints): (Vec<_>, Vec<_>) = metas
+        .into_iter()
+        .partition(|meta| matches!(meta, syn::Meta::NameValue(_)));
+    let (here, elsewhere): (Vec<_>, Vec<_>) = lints.into_iter().partition(|lint| {
+        let name = compact(lint.path());
+        TRAMPOLINE_LINTS.contains(&name.as_str()) == trampoline
+    });
+    let expect = (!here.is_empty()).then(|| quote!(#[expect(#(#here,)* #(#reasons),*)]));
+    let allow = (!elsewhere.is_empty()).then(|| quote!(#[allow(#(#elsewhere),*)]));
+    Some(quote!(#expect #allow))
 }
 
 /// Whether `tokens` name a path relative to the current module (`self::x`,
@@ -198,300 +867,20 @@ fn has_relative_path(tokens: TokenStream) -> bool {
     false
 }
 
-/// One function to make hot: a free function or a method.
-struct HotFn<'a> {
-    attrs: &'a [Attribute],
-    vis: &'a Visibility,
-    sig: &'a Signature,
-    block: &'a Block,
-    /// The impl's self type, for methods.
-    self_ty: Option<&'a Type>,
-}
-
-impl HotFn<'_> {
-    /// The implementation function and the trampoline.
-    ///
-    /// The implementation goes into a module of its own
-    /// (`__hotreload_<name>`, with `use super::*`) so that rustc compiles
-    /// it in a codegen unit of its own: an edit recompiles that function's
-    /// code, not every function of its module (the `bevy_ecs` benchmark:
-    /// 91 -> 62 ms of code generation for an edit beside a function using
-    /// bevy). Not when the body or signature names `self::` or `super::`
-    /// paths, which mean something else one module down.
-    fn expand(&self, krate: &syn::Path) -> Expanded {
-        let private = quote!(#krate::__private);
-        let name = &self.sig.ident;
-        let impl_name = format_ident!("__hotreload_impl_{}", name);
-        let own_module = (!has_relative_path(krate.to_token_stream())
-            && !has_relative_path(self.sig.to_token_stream())
-            && !has_relative_path(self.block.to_token_stream())
-            && self
-                .self_ty
-                .is_none_or(|ty| !has_relative_path(ty.to_token_stream())))
-        .then(|| match self.self_ty {
-            Some(self_ty) => {
-                let ty: String = compact(self_ty)
-                    .chars()
-                    .map(|c| if c.is_alphanumeric() { c } else { '_' })
-                    .collect();
-                format_ident!("__hotreload_{}_{}", ty, name)
-            }
-            None => format_ident!("__hotreload_{}", name),
-        });
-        let path_const = format_ident!("__HOTRELOAD_PATH_{}", name);
-
-        // The implementation: the user's signature and body under a hidden
-        // name. Lint and cfg attributes apply to it as well.
-        let mut impl_sig = self.sig.clone();
-        impl_sig.ident = impl_name.clone();
-        let lint_attrs: Vec<&Attribute> = self
-            .attrs
-            .iter()
-            .filter(|attr| {
-                [
-                    "allow", "expect", "warn", "deny", "forbid", "cfg", "cfg_attr",
-                ]
-                .iter()
-                .any(|name| attr.path().is_ident(name))
-            })
-            .collect();
-        let cfg_attrs: Vec<&&Attribute> = lint_attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
-            .collect();
-        let block = self.block;
-        let closure_output = match &self.sig.output {
-            ReturnType::Default => None,
-            ReturnType::Type(arrow, ty) => Some(quote!(#arrow #ty)),
-        };
-        let impl_path = match (self.self_ty, &own_module) {
-            (Some(self_ty), _) => quote!(<#self_ty>::#impl_name),
-            (None, Some(module)) => quote!(#module::#impl_name),
-            (None, None) => quote!(#impl_name),
-        };
-        let path_suffix = match self.self_ty {
-            Some(self_ty) => format!("::{}::{}", compact(self_ty), name),
-            None => format!("::{name}"),
-        };
-        // The function's path as the registry has it (`module_path!()` one
-        // module down would name the implementation's module).
-        let path = quote!(::core::concat!(::core::module_path!(), #path_suffix));
-        let path_in_impl = match (&own_module, self.self_ty) {
-            (None, _) => path.clone(),
-            (Some(_), Some(self_ty)) => quote!(<#self_ty>::#path_const),
-            (Some(_), None) => quote!(super::#path_const),
-        };
-        let path_item = own_module.as_ref().map(|_| {
-            quote! {
-                #[doc(hidden)]
-                #[allow(non_upper_case_globals)]
-                #(#cfg_attrs)*
-                const #path_const: &'static str = #path;
-            }
-        });
-        let impl_vis = own_module.as_ref().map(|_| quote!(pub(super)));
-        // The implementation's own path, from where it is defined.
-        let self_path = match self.self_ty {
-            Some(_) => impl_path.clone(),
-            None => quote!(#impl_name),
-        };
-        // A panic must not unwind out of a reloaded build (two copies of
-        // std: the host would abort on the foreign exception). The body runs
-        // under catch_unwind; `hot_panic` hands the panic to the host.
-        let implementation = quote! {
-            #[doc(hidden)]
-            #(#lint_attrs)*
-            #impl_vis #impl_sig {
-                match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(
-                    move || #closure_output #block
-                )) {
-                    ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(payload) => #private::hot_panic(
-                        #self_path as *const (),
-                        #path_in_impl,
-                        payload,
-                    ),
-                }
-            }
-        };
-        let (inside_impl, outside) = match (&own_module, self.self_ty) {
-            (None, _) => (implementation, TokenStream::new()),
-            (Some(module), self_ty) => {
-                let implementation = match self_ty {
-                    Some(self_ty) => quote!(impl #self_ty { #implementation }),
-                    None => implementation,
-                };
-                let module = quote! {
-                    #[doc(hidden)]
-                    #[allow(non_snake_case)]
-                    #(#cfg_attrs)*
-                    mod #module {
-                        #[allow(unused_imports)]
-                        use super::*;
-                        #implementation
-                    }
-                };
-                (TokenStream::new(), module)
-            }
-        };
-
-        // The function pointer type of the slot, with `Self` spelled out
-        // (statics inside a method cannot name `Self`).
-        let mut pointer_args = Vec::new();
-        let mut params = Vec::new();
-        let mut call_args = Vec::new();
-        // How each argument can be passed twice (to retry a call whose new
-        // code panicked with the rolled-back code); `None` if it cannot.
-        let mut retry_args: Vec<Option<TokenStream>> = Vec::new();
-        for (index, arg) in self.sig.inputs.iter().enumerate() {
-            match arg {
-                FnArg::Receiver(receiver) => {
-                    let self_ty = self.self_ty.expect("validated: receivers only in impls");
-                    let ty: Type = match &receiver.kind {
-                        ReceiverKind::Value => self_ty.clone(),
-                        ReceiverKind::Reference(and, lifetime, mutability) => {
-                            syn::parse_quote!(#and #lifetime #mutability #self_ty)
-                        }
-                        ReceiverKind::Typed(_, ty) => (**ty).clone(),
-                        _ => self_ty.clone(),
-                    };
-                    pointer_args.push(ty);
-                    let mut receiver = receiver.clone();
-                    receiver.mutability = None;
-                    params.push(receiver.to_token_stream());
-                    call_args.push(quote!(self));
-                    retry_args.push(match &receiver.kind {
-                        ReceiverKind::Reference(_, _, Some(_)) => Some(quote!(&mut *self)),
-                        ReceiverKind::Reference(_, _, None) => Some(quote!(self)),
-                        _ => None,
-                    });
-                }
-                FnArg::Typed(pat_type) => {
-                    let arg_name = format_ident!("__hot_arg{}", index);
-                    let ty = &pat_type.ty;
-                    pointer_args.push((**ty).clone());
-                    params.push(quote!(#arg_name: #ty));
-                    call_args.push(arg_name.to_token_stream());
-                    retry_args.push(reusable(ty, &arg_name));
-                }
-            }
-        }
-        let mut output = match &self.sig.output {
-            ReturnType::Default => None,
-            ReturnType::Type(_, ty) => Some((**ty).clone()),
-        };
-        if let Some(self_ty) = self.self_ty {
-            let mut replace = ReplaceSelf(self_ty);
-            pointer_args
-                .iter_mut()
-                .for_each(|ty| replace.visit_type_mut(ty));
-            if let Some(ty) = &mut output {
-                replace.visit_type_mut(ty);
-            }
-        }
-        let lifetimes: Vec<_> = self.sig.generics.lifetimes().map(|l| &l.lifetime).collect();
-        let for_lifetimes = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
-        let unsafety = &self.sig.safety;
-        let arrow_output = output.as_ref().map(|ty| quote!(-> #ty));
-        let pointer = quote!(#for_lifetimes #unsafety fn(#(#pointer_args),*) #arrow_output);
-
-        // What the registry knows about the function.
-        let signature = compact(&pointer);
-        let source_hash = fnv1a(
-            format!(
-                "{}{}",
-                self.sig.to_token_stream(),
-                self.block.to_token_stream()
-            )
-            .as_bytes(),
-        );
-        let probes = pointer_args
-            .iter()
-            .chain(output.iter())
-            .map(|ty| probe(&private, ty));
-        let invoke = |args: &[TokenStream]| match unsafety {
-            syn::Safety::Unsafe(_) => quote!(unsafe { __hot_fn(#(#args),*) }),
-            _ => quote!(__hot_fn(#(#args),*)),
-        };
-        let load = quote! {
-            // SAFETY: the slot only ever holds a function of type
-            // `__HotFn`: the static implementation above, or one from a
-            // reloaded build whose signature and layouts were verified to
-            // match.
-            let __hot_fn = unsafe {
-                ::core::mem::transmute::<*mut (), __HotFn>(__HOT_SLOT.get())
-            };
-        };
-        let call = invoke(&call_args);
-        let retry: Option<Vec<TokenStream>> = retry_args.into_iter().collect();
-        let borrows_result = output.as_ref().is_some_and(has_lifetime);
-        let call = match retry {
-            // Every argument can be passed again: if the new code panics and
-            // is rolled back, the call is retried with the last good code.
-            Some(first_args) if !borrows_result => {
-                let first = invoke(&first_args);
-                quote! {
-                    #load
-                    match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| #first)) {
-                        ::core::result::Result::Ok(value) => value,
-                        ::core::result::Result::Err(payload) => {
-                            #private::resume_unless_rolled_back(payload);
-                            #load
-                            #call
-                        }
-                    }
-                }
-            }
-            _ => quote!(#load #call),
-        };
-
-        let attrs = self.attrs;
-        let has_inline = self.attrs.iter().any(|attr| attr.path().is_ident("inline"));
-        let inline = (!has_inline).then(|| quote!(#[inline]));
-        let vis = self.vis;
-        let mut trampoline_sig = self.sig.clone();
-        trampoline_sig.inputs = syn::parse_quote!(#(#params),*);
-        let linkme = quote!(#private::linkme);
-        let trampoline = quote! {
-            #(#attrs)*
-            #inline
-            #vis #trampoline_sig {
-                type __HotFn = #pointer;
-                static __HOT_SLOT: #private::Slot =
-                    #private::Slot::new(#impl_path as __HotFn as *mut ());
-                #[#linkme::distributed_slice(#private::ENTRIES)]
-                #[linkme(crate = #linkme)]
-                static __HOT_ENTRY: #private::Entry = #private::Entry::new(
-                    &__HOT_SLOT,
-                    #path,
-                    #signature,
-                    {
-                        fn layout(types: &mut #private::TypeLayouts) {
-                            #[allow(unused_imports)]
-                            use #private::{DeepLayout as _, NameLayout as _, ShallowLayout as _};
-                            #(#probes)*
-                        }
-                        layout
-                    },
-                    #source_hash,
-                    ::core::env!("CARGO_PKG_NAME"),
-                    ::core::env!("CARGO_MANIFEST_DIR"),
-                );
-                #private::link_dependencies!();
-                #call
-            }
-        };
-        Expanded {
-            inside: quote!(#inside_impl #path_item #trampoline),
-            outside,
-        }
-    }
+/// The function type as the user wrote it, `Self` spelled out: what the
+/// registry shows in a refusal (`fn(&Player) -> i32`).
+fn display_pointer(sig: &Signature, inputs: &[Type], output: &Option<Type>) -> TokenStream {
+    let lifetimes: Vec<_> = sig.generics.lifetimes().map(|l| &l.lifetime).collect();
+    let binder = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
+    let unsafety = &sig.safety;
+    let output = output.as_ref().map(|ty| quote!(-> #ty));
+    quote!(#binder #unsafety fn(#(#inputs),*) #output)
 }
 
 /// A statement that adds the layout of `ty`, labelled with the type as
 /// written. References are looked through: what matters is the layout of
 /// the data they point at.
-fn probe(private: &TokenStream, ty: &Type) -> TokenStream {
+fn probe_statement(private: &TokenStream, ty: &Type) -> TokenStream {
     let mut ty = ty.clone();
     let mut tags = Vec::new();
     while let Type::Reference(reference) = ty {
@@ -505,10 +894,11 @@ fn probe(private: &TokenStream, ty: &Type) -> TokenStream {
     let tags = tags.concat();
     let label = compact(&ty);
     StaticLifetimes.visit_type_mut(&mut ty);
+    let probe = probe(private, &ty);
     quote! {
         types.add(#label, |hasher| {
             hasher.tag(#tags);
-            (&&&#private::Probe::<#ty>::new()).layout(hasher);
+            #probe
         });
     }
 }
@@ -553,20 +943,37 @@ fn has_lifetime(ty: &Type) -> bool {
     find.0
 }
 
-/// Replaces the type `Self` with the impl's self type.
-struct ReplaceSelf<'a>(&'a Type);
-
-impl VisitMut for ReplaceSelf<'_> {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::Path(path) = ty
-            && path.qself.is_none()
-            && path.path.is_ident("Self")
-        {
-            *ty = self.0.clone();
-            return;
+/// `node` without its lifetimes, for names: `Options<'a>` is `Options`,
+/// `&'a App` is `&App`.
+fn without_lifetimes(node: &impl ToTokens) -> TokenStream {
+    struct Strip;
+    impl VisitMut for Strip {
+        fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+            reference.lifetime = None;
+            syn::visit_mut::visit_type_reference_mut(self, reference);
         }
-        syn::visit_mut::visit_type_mut(self, ty);
+        fn visit_path_arguments_mut(&mut self, arguments: &mut syn::PathArguments) {
+            if let syn::PathArguments::AngleBracketed(angle) = arguments {
+                angle.args = angle
+                    .args
+                    .iter()
+                    .filter(|arg| !matches!(arg, syn::GenericArgument::Lifetime(_)))
+                    .cloned()
+                    .collect();
+                if angle.args.is_empty() {
+                    *arguments = syn::PathArguments::None;
+                    return;
+                }
+            }
+            syn::visit_mut::visit_path_arguments_mut(self, arguments);
+        }
     }
+    // A trait path is a type too.
+    let Ok(mut ty) = syn::parse2::<Type>(node.to_token_stream()) else {
+        return node.to_token_stream();
+    };
+    Strip.visit_type_mut(&mut ty);
+    ty.into_token_stream()
 }
 
 /// Replaces every lifetime with `'static`, so a type from the signature can
@@ -581,7 +988,7 @@ impl VisitMut for StaticLifetimes {
 
 /// Tokens as a string without the spaces `TokenStream` puts between every
 /// token: `fn(&mut World, f32) -> i32`.
-fn compact(tokens: &impl ToTokens) -> String {
+pub fn compact(tokens: &impl ToTokens) -> String {
     let word = |c: char| c.is_alphanumeric() || c == '_' || c == '\'';
     let spaced = tokens.to_token_stream().to_string();
     let mut out = String::with_capacity(spaced.len());
@@ -595,14 +1002,6 @@ fn compact(tokens: &impl ToTokens) -> String {
     }
     out.replace("->", " -> ").replace("  ", " ")
 }
-
-/// FNV-1a: a stable hash that does not depend on the compiler's hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,17 @@
 mod attr;
 mod derive;
 mod expand;
+mod free_body;
+mod probe;
+mod signature;
 mod valid;
+
+/// The stable hash of `#[hot]`'s source hashes: the very file the core
+/// crate compiles for layout fingerprints, so the two cannot drift (a
+/// proc-macro crate cannot share code with a crate that depends on it).
+#[path = "../../hotreload-core/src/fnv.rs"]
+#[allow(dead_code)]
+mod fnv;
 
 use proc_macro::TokenStream;
 

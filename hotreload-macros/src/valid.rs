@@ -2,7 +2,7 @@
 //! sees all of them at once, each on the offending span.
 
 use syn::visit::Visit;
-use syn::{FnArg, GenericParam, ImplItem, ItemImpl, Signature};
+use syn::{FnArg, GenericParam, ItemImpl, Signature};
 
 /// Collects errors; `finish` combines them into one.
 #[derive(Default)]
@@ -111,21 +111,34 @@ fn impl_trait(ty: &syn::Type, position: &str, errors: &mut Errors) {
     }
 }
 
-/// Checks an `impl` block: inherent, not generic; each method's signature.
+/// Whether `sig` can be hot in an impl block: a method that cannot stays
+/// as written, without an error.
+pub fn can_be_hot(sig: &Signature) -> bool {
+    let mut errors = Errors::default();
+    signature(sig, true, &mut errors);
+    errors.0.is_none()
+}
+
+/// Checks an `impl` block: inherent or of a trait, generic over lifetimes
+/// without bounds at most.
 pub fn item_impl(item: &ItemImpl, errors: &mut Errors) {
-    if let Some((path, _)) = &item.trait_ {
-        errors.push(syn::Error::new_spanned(
-            path,
-            "#[hot] cannot be used on a trait impl (not yet supported); put #[hot] on an \
-             inherent `impl` block or a free function and call it from the trait method",
-        ));
-    }
-    if !item.generics.params.is_empty() {
-        errors.push(syn::Error::new_spanned(
-            &item.generics.params,
-            "#[hot] cannot be used on a generic impl block; put #[hot] on an impl block for a \
-             concrete type",
-        ));
+    for param in &item.generics.params {
+        match param {
+            GenericParam::Type(_) | GenericParam::Const(_) => errors.push(syn::Error::new_spanned(
+                param,
+                "#[hot] cannot be used on an impl block generic over types or constants: each \
+                 instantiation would need its own slot; put #[hot] on an impl block for a \
+                 concrete type (generic over lifetimes is fine)",
+            )),
+            GenericParam::Lifetime(lifetime) if !lifetime.bounds.is_empty() => {
+                errors.push(syn::Error::new_spanned(
+                    param,
+                    "#[hot] cannot be used on an impl block with lifetime bounds; lifetimes \
+                     without bounds are fine",
+                ))
+            }
+            GenericParam::Lifetime(_) => {}
+        }
     }
     if let Some(where_clause) = &item.generics.where_clause {
         errors.push(syn::Error::new_spanned(
@@ -133,9 +146,10 @@ pub fn item_impl(item: &ItemImpl, errors: &mut Errors) {
             "#[hot] cannot be used on an impl block with a `where` clause",
         ));
     }
-    for impl_item in &item.items {
-        if let ImplItem::Fn(method) = impl_item {
-            signature(&method.sig, true, errors);
-        }
+    if let Some(unsafety) = &item.unsafety {
+        errors.push(syn::Error::new_spanned(
+            unsafety,
+            "#[hot] cannot be used on an `unsafe impl`",
+        ));
     }
 }

@@ -31,10 +31,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use cargo_metadata::{DependencyKind, Metadata, PackageId};
-
 use hotreload_core::layout::LayoutHasher;
 
+use crate::cargo_json::{self, Metadata, Node, NodeDep};
 use crate::package::Package;
 use crate::registry::Manifest;
 use crate::rustc::Rustc;
@@ -107,14 +106,14 @@ pub fn prepare(cargo: &Path, package: &Package, dir: &Path, rustc: &Rustc) -> Op
     {
         return None;
     }
-    let metadata = cargo_metadata::MetadataCommand::new()
-        .cargo_path(cargo)
-        .manifest_path(package.manifest_dir.join("Cargo.toml"))
-        // This platform's dependencies only: others were never downloaded.
-        .other_options(
-            ["--offline", "--filter-platform", Manifest::current().target].map(String::from),
-        )
-        .exec();
+    let manifest = package.manifest_dir.join("Cargo.toml");
+    // This platform's dependencies only: others were never downloaded.
+    let target = Manifest::current().target;
+    let metadata = cargo_json::metadata(
+        cargo,
+        &manifest,
+        &["--offline", "--filter-platform", target],
+    );
     let metadata = match metadata {
         Ok(metadata) => metadata,
         Err(error) => {
@@ -170,15 +169,21 @@ fn shareable(metadata: &Metadata, package: &Package) -> BTreeSet<String> {
     let Some(resolve) = &metadata.resolve else {
         return BTreeSet::new();
     };
-    let packages: HashMap<&PackageId, &cargo_metadata::Package> =
-        metadata.packages.iter().map(|p| (&p.id, p)).collect();
-    let nodes: HashMap<&PackageId, &cargo_metadata::Node> =
-        resolve.nodes.iter().map(|node| (&node.id, node)).collect();
+    let packages: HashMap<&str, &cargo_json::Package> = metadata
+        .packages
+        .iter()
+        .map(|p| (p.id.as_str(), p))
+        .collect();
+    let nodes: HashMap<&str, &Node> = resolve
+        .nodes
+        .iter()
+        .map(|node| (node.id.as_str(), node))
+        .collect();
     let ours = metadata.packages.iter().find(|p| {
-        p.name.as_str() == package.name
-            && p.manifest_path.parent().map(|dir| dir.as_std_path()) == Some(&*package.manifest_dir)
+        p.name == package.name
+            && Path::new(&p.manifest_path).parent() == Some(&*package.manifest_dir)
     });
-    let Some(node) = ours.and_then(|p| nodes.get(&p.id)) else {
+    let Some(node) = ours.and_then(|p| nodes.get(p.id.as_str())) else {
         return BTreeSet::new();
     };
     let mut memo = HashMap::new();
@@ -188,23 +193,17 @@ fn shareable(metadata: &Metadata, package: &Package) -> BTreeSet<String> {
         .collect()
 }
 
-fn normal_deps(node: &cargo_metadata::Node) -> impl Iterator<Item = &cargo_metadata::NodeDep> {
-    node.deps.iter().filter(|dep| {
-        dep.dep_kinds.is_empty()
-            || dep
-                .dep_kinds
-                .iter()
-                .any(|kind| kind.kind == DependencyKind::Normal)
-    })
+fn normal_deps(node: &Node) -> impl Iterator<Item = &NodeDep> {
+    node.deps.iter().filter(|dep| dep.is_normal())
 }
 
 /// From a registry or git, and so is everything it links; no hotreload
 /// crate (its registry must stay in the reloaded library).
 fn immutable<'a>(
-    id: &'a PackageId,
-    packages: &HashMap<&PackageId, &cargo_metadata::Package>,
-    nodes: &HashMap<&'a PackageId, &'a cargo_metadata::Node>,
-    memo: &mut HashMap<&'a PackageId, bool>,
+    id: &'a str,
+    packages: &HashMap<&str, &cargo_json::Package>,
+    nodes: &HashMap<&'a str, &'a Node>,
+    memo: &mut HashMap<&'a str, bool>,
 ) -> bool {
     if let Some(&known) = memo.get(id) {
         return known;
@@ -450,31 +449,46 @@ mod tests {
         );
     }
 
-    /// A resolved graph: `(name, from a registry, normal dependencies)`.
+    /// A resolved graph: `(name, from a registry, normal dependencies)`, as
+    /// `cargo metadata` prints it.
     fn metadata(packages: &[(&str, bool, &[&str])]) -> Metadata {
-        let id = |name: &str| format!("{name}-id");
-        let json = serde_json::json!({
-            "packages": packages.iter().map(|(name, registry, _)| serde_json::json!({
-                "name": name, "version": "1.0.0", "id": id(name),
-                "source": registry.then_some("registry+https://github.com/rust-lang/crates.io-index"),
-                "dependencies": [], "targets": [], "features": {},
-                "manifest_path": format!("/ws/{name}/Cargo.toml"),
-            })).collect::<Vec<_>>(),
-            "workspace_members": [id(packages[0].0)],
-            "resolve": {
-                "root": null,
-                "nodes": packages.iter().map(|(name, _, deps)| serde_json::json!({
-                    "id": id(name),
-                    "dependencies": deps.iter().map(|d| id(d)).collect::<Vec<_>>(),
-                    "deps": deps.iter().map(|d| serde_json::json!({
-                        "name": d.replace('-', "_"), "pkg": id(d),
-                        "dep_kinds": [{"kind": null, "target": null}],
-                    })).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            },
-            "workspace_root": "/ws", "target_directory": "/ws/target", "version": 1,
-        });
-        serde_json::from_value(json).unwrap()
+        let id = |name: &str| format!("\"{name}-id\"");
+        let list = |items: Vec<String>| items.join(",");
+        let package_json = |(name, registry, _): &(&str, bool, &[&str])| {
+            let source = if *registry {
+                "\"registry+https://github.com/rust-lang/crates.io-index\""
+            } else {
+                "null"
+            };
+            format!(
+                r#"{{"name":"{name}","version":"1.0.0","id":{},"source":{source},
+                "dependencies":[],"targets":[],"features":{{}},
+                "manifest_path":"/ws/{name}/Cargo.toml"}}"#,
+                id(name)
+            )
+        };
+        let node_json = |(name, _, deps): &(&str, bool, &[&str])| {
+            let deps = deps.iter().map(|d| {
+                format!(
+                    r#"{{"name":"{}","pkg":{},"dep_kinds":[{{"kind":null,"target":null}}]}}"#,
+                    d.replace('-', "_"),
+                    id(d)
+                )
+            });
+            format!(
+                r#"{{"id":{},"dependencies":[],"deps":[{}]}}"#,
+                id(name),
+                list(deps.collect())
+            )
+        };
+        let json = format!(
+            r#"{{"packages":[{}],"workspace_members":[{}],"resolve":{{"root":null,"nodes":[{}]}},
+            "workspace_root":"/ws","target_directory":"/ws/target","version":1}}"#,
+            list(packages.iter().map(package_json).collect()),
+            id(packages[0].0),
+            list(packages.iter().map(node_json).collect()),
+        );
+        miniserde::json::from_str(&json).unwrap()
     }
 
     #[test]

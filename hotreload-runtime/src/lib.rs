@@ -45,6 +45,8 @@ mod apply;
 #[cfg(feature = "reload")]
 mod build;
 #[cfg(feature = "reload")]
+mod cargo_json;
+#[cfg(feature = "reload")]
 mod config;
 #[cfg(feature = "reload")]
 mod dylib;

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cargo_json;
+
 /// A package that holds hot functions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
@@ -38,12 +40,8 @@ impl Package {
     /// would have plain functions. So the hot build asks for the feature
     /// whenever the package names the runtime as a direct dependency.
     pub fn find_runtime_feature(&mut self, cargo: &Path) {
-        let metadata = cargo_metadata::MetadataCommand::new()
-            .cargo_path(cargo)
-            .manifest_path(self.manifest_dir.join("Cargo.toml"))
-            .no_deps()
-            .exec();
-        let metadata = match metadata {
+        let manifest = self.manifest_dir.join("Cargo.toml");
+        let metadata = match cargo_json::metadata(cargo, &manifest, &["--no-deps"]) {
             Ok(metadata) => metadata,
             Err(error) => {
                 tracing::warn!("cannot read the metadata of `{}`: {error}", self.name);
@@ -53,7 +51,7 @@ impl Package {
         self.runtime_feature = metadata
             .packages
             .iter()
-            .filter(|package| package.name.as_str() == self.name)
+            .filter(|package| package.name == self.name)
             .flat_map(|package| &package.dependencies)
             .find(|dependency| dependency.name == "hotreload-runtime")
             .map(|dependency| {

@@ -87,22 +87,27 @@ impl Fixture {
         self.dir.path().join(relative)
     }
 
-    /// `cargo build` of the fixture; returns the path of binary `bin`.
-    pub fn build(&self, bin: &str) -> PathBuf {
-        let target = fixture_target_dir();
+    /// Runs `cargo <args>` on the fixture in the shared target directory.
+    pub fn cargo(&self, args: &[&str]) -> std::process::Output {
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo
-            .args(["build", "--bin", bin, "--manifest-path"])
+            .args(args)
+            .arg("--manifest-path")
             .arg(self.path("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_TARGET_DIR", fixture_target_dir())
             .stdin(Stdio::null());
-        let output = run_with_timeout(cargo, BUILD_TIMEOUT);
+        run_with_timeout(cargo, BUILD_TIMEOUT)
+    }
+
+    /// `cargo build` of the fixture; returns the path of binary `bin`.
+    pub fn build(&self, bin: &str) -> PathBuf {
+        let output = self.cargo(&["build", "--bin", bin]);
         assert!(
             output.status.success(),
             "building fixture failed:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        target.join("debug").join(bin)
+        fixture_target_dir().join("debug").join(bin)
     }
 
     /// Builds and starts `bin`, and waits until it prints `ready` (its

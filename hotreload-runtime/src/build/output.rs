@@ -1,12 +1,11 @@
 //! [`Output`]: what a build printed that matters (the artifact, the core
 //! crate's rlib, warnings, errors), read from cargo's JSON messages or
-//! rustc's JSON diagnostics.
+//! rustc's JSON diagnostics ([`crate::cargo_json`]).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 
-use cargo_metadata::Message;
-use cargo_metadata::diagnostic::{Diagnostic, DiagnosticLevel};
+use crate::cargo_json::{CargoMessage, Diagnostic, RustcLine};
 
 #[derive(Default)]
 pub struct Output {
@@ -21,34 +20,39 @@ pub struct Output {
 
 impl Output {
     fn diagnostic(&mut self, diagnostic: Diagnostic) {
-        match diagnostic.level {
-            DiagnosticLevel::Error | DiagnosticLevel::Ice => self
-                .errors
-                .push(diagnostic.rendered.unwrap_or(diagnostic.message)),
-            DiagnosticLevel::Warning => self.warnings += 1,
-            _ => {}
+        if diagnostic.is_error() {
+            self.errors
+                .push(diagnostic.rendered.unwrap_or(diagnostic.message));
+        } else if diagnostic.level == "warning" {
+            self.warnings += 1;
         }
     }
 
     /// Cargo's JSON messages (its stdout with `--message-format json`).
     pub fn read_cargo(&mut self, stdout: impl Read) {
-        for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
-            match message {
-                Message::CompilerArtifact(built) if built.target.name == "hotreload_core" => {
-                    self.core = file_ending(built.filenames, ".rlib");
-                }
-                Message::CompilerArtifact(built) if is_hot_library(&built.target) => {
-                    self.artifact = file_ending(built.filenames, std::env::consts::DLL_SUFFIX);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let Ok(message) = miniserde::json::from_str::<CargoMessage>(&line) else {
+                continue;
+            };
+            let Some(target) = &message.target else {
+                continue;
+            };
+            match message.reason.as_str() {
+                "compiler-artifact" => {
+                    let files = message.filenames.unwrap_or_default();
+                    if target.name == "hotreload_core" {
+                        self.core = file_ending(files, ".rlib");
+                    } else if target.is_hot_library() {
+                        self.artifact = file_ending(files, std::env::consts::DLL_SUFFIX);
+                    }
                 }
                 // Cargo replays the cached warnings of other workspace
                 // members; count only this library's.
-                Message::CompilerMessage(message) => {
-                    let error = matches!(
-                        message.message.level,
-                        DiagnosticLevel::Error | DiagnosticLevel::Ice
-                    );
-                    if error || is_hot_library(&message.target) {
-                        self.diagnostic(message.message)
+                "compiler-message" => {
+                    if let Some(diagnostic) = message.message
+                        && (diagnostic.is_error() || target.is_hot_library())
+                    {
+                        self.diagnostic(diagnostic);
                     }
                 }
                 _ => {}
@@ -59,25 +63,24 @@ impl Output {
     /// rustc's JSON lines (its stderr with `--error-format=json
     /// --json=artifacts`).
     pub fn read_rustc(&mut self, stderr: impl Read) {
-        #[derive(serde::Deserialize)]
-        struct Artifact {
-            artifact: PathBuf,
-            emit: String,
-        }
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Ok(artifact) = serde_json::from_str::<Artifact>(&line) {
-                if artifact.emit == "link"
-                    && artifact
-                        .artifact
-                        .to_string_lossy()
-                        .ends_with(std::env::consts::DLL_SUFFIX)
-                {
-                    self.artifact = Some(artifact.artifact);
+            let parsed = miniserde::json::from_str::<RustcLine>(&line);
+            match parsed {
+                Ok(line) if line.message_type.as_deref() == Some("artifact") => {
+                    if line.emit.as_deref() == Some("link")
+                        && let Some(artifact) = line.artifact
+                        && artifact.ends_with(std::env::consts::DLL_SUFFIX)
+                    {
+                        self.artifact = Some(PathBuf::from(artifact));
+                    }
                 }
-            } else if let Ok(diagnostic) = serde_json::from_str(&line) {
-                self.diagnostic(diagnostic);
-            } else if !line.trim().is_empty() {
-                self.errors.push(format!("{line}\n"));
+                Ok(line) if line.level.is_some() => {
+                    if let Some(diagnostic) = line.into_diagnostic() {
+                        self.diagnostic(diagnostic);
+                    }
+                }
+                _ if !line.trim().is_empty() => self.errors.push(format!("{line}\n")),
+                _ => {}
             }
         }
     }
@@ -106,17 +109,11 @@ pub fn cargo_messages(stderr: &str) -> String {
         .collect()
 }
 
-/// The library target built as a cdylib (not a build script).
-fn is_hot_library(target: &cargo_metadata::Target) -> bool {
-    target.crate_types.iter().any(|t| t.to_string() == "cdylib")
-        && !target.kind.iter().any(|k| k.to_string() == "custom-build")
-}
-
 /// The one of an artifact's files whose name ends with `suffix`.
-fn file_ending(files: Vec<cargo_metadata::camino::Utf8PathBuf>, suffix: &str) -> Option<PathBuf> {
+fn file_ending(files: Vec<String>, suffix: &str) -> Option<PathBuf> {
     files
         .into_iter()
-        .find(|file| file.as_str().ends_with(suffix))
+        .find(|file| file.ends_with(suffix))
         .map(PathBuf::from)
 }
 

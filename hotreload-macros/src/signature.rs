@@ -1,0 +1,426 @@
+//! The function pointer type a hot function's slot holds, and the
+//! signature of the thunk that slots point at.
+//!
+//! Written out so that it means outside the function what the signature
+//! means inside it:
+//!
+//! - `Self` becomes the impl's self type, and `Self::Name` of a trait impl
+//!   `<Type as Trait>::Name`;
+//! - every elided lifetime of the inputs gets a name, and an elided output
+//!   lifetime gets the receiver's (`&self` elision has no counterpart in a
+//!   function pointer type);
+//! - the anonymous lifetimes of the self type (`impl Parser<'_>`, `impl
+//!   Trait for &App`) get names;
+//! - every named lifetime is renamed `'__hot_lN`: the pointer type is
+//!   declared inside the trampoline, where the impl's own names would
+//!   shadow;
+//! - a lifetime that only the output names (`fn name<'a>() -> &'a str`)
+//!   becomes `'static`: the caller picks it, and `'static` is a valid pick
+//!   that the trampoline's result coerces from.
+//!
+//! Every remaining lifetime appears in an input without bounds, so the
+//! thunk (`fn thunk<'__hot_l0, ..>(..)`) is generic over it late-bound and
+//! coerces to the higher-ranked pointer type. Lifetimes bound inside the
+//! types (`fn(&u8)`, `dyn Fn(&str)`, `for<'x>`) are left alone.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::visit_mut::VisitMut;
+use syn::{FnArg, Lifetime, ReceiverKind, ReturnType, Signature, Type};
+
+/// The impl a method is in.
+#[derive(Clone, Copy)]
+pub struct ImplOf<'a> {
+    pub self_ty: &'a Type,
+    /// The trait of a trait impl, and the names of the items the impl
+    /// defines (for `Self::Name`).
+    pub trait_: Option<(&'a syn::Path, &'a [syn::Ident])>,
+}
+
+/// The slot's function type, pieces first.
+pub struct Pointer {
+    /// The lifetimes the pointer is generic over, and the thunk declares.
+    pub lifetimes: Vec<Lifetime>,
+    /// Receiver first.
+    pub inputs: Vec<Type>,
+    pub output: Option<Type>,
+    /// The self type as the thunk names it (its lifetimes renamed).
+    pub self_ty: Option<Type>,
+    /// An `unsafe fn`.
+    pub unsafety: bool,
+}
+
+impl Pointer {
+    pub fn new(sig: &Signature, impl_of: Option<ImplOf<'_>>) -> Pointer {
+        // The self type with its anonymous lifetimes named.
+        let self_ty = impl_of.map(|of| name_anonymous(of.self_ty).ty);
+        let replace_self = |ty: &mut Type| {
+            if let (Some(self_ty), Some(of)) = (&self_ty, impl_of) {
+                ReplaceSelf {
+                    self_ty,
+                    trait_: of.trait_,
+                }
+                .visit_type_mut(ty);
+            }
+        };
+
+        let mut name_inputs = NameElided::new("__hot_a");
+        let mut receiver_lifetime = None;
+        let mut inputs = Vec::new();
+        for arg in &sig.inputs {
+            let mut ty = match arg {
+                FnArg::Receiver(receiver) => receiver_type(receiver, self_ty.as_ref()),
+                FnArg::Typed(pat_type) => (*pat_type.ty).clone(),
+            };
+            replace_self(&mut ty);
+            name_inputs.visit_type_mut(&mut ty);
+            if let (FnArg::Receiver(_), Type::Reference(reference)) = (arg, &ty) {
+                receiver_lifetime = reference.lifetime.clone();
+            }
+            inputs.push(ty);
+        }
+        let mut output = match &sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+        };
+        // Elision, spelled out: the receiver's lifetime, else the only one
+        // the inputs have (hidden ones, `Parser` for `Parser<'_>`, stay
+        // elided in both, and mean the same).
+        let only_input_lifetime = || {
+            let mut find = Rename::default();
+            inputs
+                .clone()
+                .iter_mut()
+                .for_each(|ty| find.visit_type_mut(ty));
+            let mut names = find.names.into_keys();
+            match (names.next(), names.next()) {
+                (Some(name), None) => Some(Lifetime::new(&format!("'{name}"), Span::call_site())),
+                _ => None,
+            }
+        };
+        if let Some(ty) = &mut output {
+            replace_self(ty);
+            if let Some(lifetime) = receiver_lifetime.clone().or_else(only_input_lifetime) {
+                ElidedTo(&lifetime).visit_type_mut(ty);
+            }
+        }
+
+        // Rename what the inputs name; output-only names become 'static.
+        let mut rename = Rename::default();
+        inputs.iter_mut().for_each(|ty| rename.visit_type_mut(ty));
+        let in_inputs = rename.names.clone();
+        if let Some(ty) = &mut output {
+            rename.only = Some(in_inputs.clone());
+            rename.visit_type_mut(ty);
+        }
+        let self_ty = self_ty.map(|mut ty| {
+            rename.only = Some(in_inputs.clone());
+            rename.visit_type_mut(&mut ty);
+            ty
+        });
+        let mut lifetimes: Vec<(usize, Lifetime)> = in_inputs
+            .into_values()
+            .map(|new| (order(&new), new))
+            .collect();
+        lifetimes.sort_by_key(|(n, _)| *n);
+        Pointer {
+            lifetimes: lifetimes.into_iter().map(|(_, l)| l).collect(),
+            inputs,
+            output,
+            self_ty,
+            unsafety: matches!(sig.safety, syn::Safety::Unsafe(_)),
+        }
+    }
+
+    /// `for<'__hot_l0, ..> unsafe fn(..) -> ..`
+    pub fn ty(&self) -> TokenStream {
+        let lifetimes = &self.lifetimes;
+        let binder = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
+        let unsafety = self.unsafety.then(|| quote!(unsafe));
+        let inputs = &self.inputs;
+        let output = self.output.as_ref().map(|ty| quote!(-> #ty));
+        quote!(#binder #unsafety fn(#(#inputs),*) #output)
+    }
+}
+
+/// A self type with its anonymous lifetimes named, and those names.
+pub struct Named {
+    pub ty: Type,
+    pub lifetimes: Vec<Lifetime>,
+}
+
+/// `ty` with each anonymous lifetime (`'_`, `&` without one) named
+/// `'__hot_iN`.
+pub fn name_anonymous(ty: &Type) -> Named {
+    let mut ty = ty.clone();
+    let mut name = NameElided::new("__hot_i");
+    name.visit_type_mut(&mut ty);
+    let lifetimes = (0..name.next)
+        .map(|n| Lifetime::new(&format!("'__hot_i{n}"), Span::call_site()))
+        .collect();
+    Named { ty, lifetimes }
+}
+
+/// The number in `'__hot_lN`, for a stable order.
+fn order(lifetime: &Lifetime) -> usize {
+    lifetime
+        .ident
+        .to_string()
+        .trim_start_matches("__hot_l")
+        .parse()
+        .unwrap_or(usize::MAX)
+}
+
+/// The type of a receiver, with `Self` spelled as `self_ty`.
+fn receiver_type(receiver: &syn::Receiver, self_ty: Option<&Type>) -> Type {
+    let self_ty = self_ty.cloned().unwrap_or_else(|| syn::parse_quote!(Self));
+    match &receiver.kind {
+        ReceiverKind::Reference(and, lifetime, mutability) => {
+            syn::parse_quote!(#and #lifetime #mutability #self_ty)
+        }
+        ReceiverKind::Typed(_, ty) => (**ty).clone(),
+        _ => self_ty,
+    }
+}
+
+/// Gives every elided lifetime (`&T`, `'_`) outside nested binders a fresh
+/// name `'<prefix>N`.
+struct NameElided {
+    prefix: &'static str,
+    next: usize,
+}
+
+impl NameElided {
+    fn new(prefix: &'static str) -> NameElided {
+        NameElided { prefix, next: 0 }
+    }
+
+    fn fresh(&mut self) -> Lifetime {
+        let lifetime = Lifetime::new(&format!("'{}{}", self.prefix, self.next), Span::call_site());
+        self.next += 1;
+        lifetime
+    }
+}
+
+impl VisitMut for NameElided {
+    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+        if reference.lifetime.is_none() {
+            reference.lifetime = Some(self.fresh());
+        }
+        syn::visit_mut::visit_type_reference_mut(self, reference);
+    }
+
+    fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
+        if lifetime.ident == "_" {
+            *lifetime = self.fresh();
+        }
+    }
+
+    fn visit_type_fn_ptr_mut(&mut self, _: &mut syn::TypeFnPtr) {}
+    fn visit_parenthesized_generic_arguments_mut(
+        &mut self,
+        _: &mut syn::ParenthesizedGenericArguments,
+    ) {
+    }
+    fn visit_bound_lifetimes_mut(&mut self, _: &mut syn::BoundLifetimes) {}
+}
+
+/// Sets every elided lifetime of an output type to the receiver's.
+pub struct ElidedTo<'a>(pub &'a Lifetime);
+
+impl VisitMut for ElidedTo<'_> {
+    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+        if reference.lifetime.is_none() {
+            reference.lifetime = Some(self.0.clone());
+        }
+        syn::visit_mut::visit_type_reference_mut(self, reference);
+    }
+
+    fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
+        if lifetime.ident == "_" {
+            *lifetime = self.0.clone();
+        }
+    }
+
+    fn visit_type_fn_ptr_mut(&mut self, _: &mut syn::TypeFnPtr) {}
+    fn visit_parenthesized_generic_arguments_mut(
+        &mut self,
+        _: &mut syn::ParenthesizedGenericArguments,
+    ) {
+    }
+    fn visit_bound_lifetimes_mut(&mut self, _: &mut syn::BoundLifetimes) {}
+}
+
+/// Renames named lifetimes (not `'static`, not `'_`) to `'__hot_lN`, the
+/// same name for the same lifetime. With `only`, a name not in it becomes
+/// `'static`.
+#[derive(Default)]
+struct Rename {
+    names: BTreeMap<String, Lifetime>,
+    only: Option<BTreeMap<String, Lifetime>>,
+}
+
+impl VisitMut for Rename {
+    fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
+        let name = lifetime.ident.to_string();
+        if name == "static" || name == "_" {
+            return;
+        }
+        *lifetime = match &self.only {
+            Some(only) => only
+                .get(&name)
+                .cloned()
+                .unwrap_or_else(|| Lifetime::new("'static", lifetime.span())),
+            None => {
+                let next = self.names.len();
+                self.names
+                    .entry(name)
+                    .or_insert_with(|| Lifetime::new(&format!("'__hot_l{next}"), Span::call_site()))
+                    .clone()
+            }
+        };
+    }
+
+    fn visit_type_fn_ptr_mut(&mut self, _: &mut syn::TypeFnPtr) {}
+    fn visit_parenthesized_generic_arguments_mut(
+        &mut self,
+        _: &mut syn::ParenthesizedGenericArguments,
+    ) {
+    }
+    fn visit_bound_lifetimes_mut(&mut self, _: &mut syn::BoundLifetimes) {}
+}
+
+/// Replaces the type `Self` with the impl's self type, and `Self::Name`
+/// (`Name` defined by the trait impl) with `<Type as Trait>::Name`.
+pub struct ReplaceSelf<'a> {
+    pub self_ty: &'a Type,
+    pub trait_: Option<(&'a syn::Path, &'a [syn::Ident])>,
+}
+
+impl VisitMut for ReplaceSelf<'_> {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::Path(path) = ty
+            && path.qself.is_none()
+            && path.path.leading_colon.is_none()
+            && path
+                .path
+                .segments
+                .first()
+                .is_some_and(|s| s.ident == "Self")
+        {
+            let self_ty = self.self_ty;
+            let rest: Vec<_> = path.path.segments.iter().skip(1).collect();
+            *ty = match (rest.as_slice(), self.trait_) {
+                ([], _) => self_ty.clone(),
+                ([first, ..], Some((trait_path, names))) if names.contains(&first.ident) => {
+                    syn::parse_quote!(<#self_ty as #trait_path>::#(#rest)::*)
+                }
+                _ => syn::parse_quote!(<#self_ty>::#(#rest)::*),
+            };
+            // The self type itself holds no `Self`.
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+/// `ty` as an expression or pattern path can start with it: `Foo::<'a>`
+/// for a path type (turbofish), `<&App>` for any other.
+pub fn as_path_start(ty: &Type) -> TokenStream {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => {
+            let mut path = path.path.clone();
+            for segment in &mut path.segments {
+                if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    args.colon2_token = Some(Default::default());
+                }
+            }
+            path.to_token_stream()
+        }
+        other => quote!(<#other>),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pointer(sig: TokenStream, self_ty: Option<Type>) -> String {
+        let sig: Signature = syn::parse2(sig).unwrap();
+        let impl_of = self_ty.as_ref().map(|self_ty| ImplOf {
+            self_ty,
+            trait_: None,
+        });
+        crate::expand::compact(&Pointer::new(&sig, impl_of).ty())
+    }
+
+    #[test]
+    fn elided_lifetimes_are_named_and_the_output_takes_the_receivers() {
+        assert_eq!(
+            pointer(
+                quote!(fn get(&self, _k: &str) -> &str),
+                Some(syn::parse_quote!(Map))
+            ),
+            "for<'__hot_l0, '__hot_l1> fn(&'__hot_l0 Map, &'__hot_l1 str) -> &'__hot_l0 str"
+        );
+        assert_eq!(
+            pointer(
+                quote!(fn len(&self) -> usize),
+                Some(syn::parse_quote!(Parser<'_>))
+            ),
+            "for<'__hot_l0, '__hot_l1> fn(&'__hot_l0 Parser<'__hot_l1>) -> usize"
+        );
+    }
+
+    #[test]
+    fn a_lifetime_only_the_output_names_is_static() {
+        assert_eq!(
+            pointer(quote!(fn name<'a>() -> &'a str), None),
+            "fn() -> &'static str"
+        );
+        assert_eq!(
+            pointer(quote!(fn first<'a>(v: &'a [u8], w: &[u8]) -> &'a u8), None),
+            "for<'__hot_l0, '__hot_l1> fn(&'__hot_l0[u8], &'__hot_l1[u8]) -> &'__hot_l0 u8"
+        );
+    }
+
+    #[test]
+    fn lifetimes_inside_nested_binders_are_left_alone() {
+        assert_eq!(
+            pointer(
+                quote!(fn call(f: fn(&u8) -> &u8, g: &dyn Fn(&str)) -> u8),
+                None
+            ),
+            "for<'__hot_l0> fn(fn(&u8) -> &u8, &'__hot_l0 dyn Fn(&str)) -> u8"
+        );
+    }
+
+    #[test]
+    fn self_in_a_trait_impl_names_the_traits_items() {
+        let sig: Signature = syn::parse2(quote!(fn next(&mut self) -> Option<Self::Item>)).unwrap();
+        let self_ty: Type = syn::parse_quote!(Counter);
+        let trait_path: syn::Path = syn::parse_quote!(Iterator);
+        let names = [syn::Ident::new("Item", Span::call_site())];
+        let pointer = Pointer::new(
+            &sig,
+            Some(ImplOf {
+                self_ty: &self_ty,
+                trait_: Some((&trait_path, &names)),
+            }),
+        );
+        assert_eq!(
+            crate::expand::compact(&pointer.ty()),
+            "for<'__hot_l0> fn(&'__hot_l0 mut Counter) -> Option<<Counter as Iterator>::Item>"
+        );
+    }
+
+    #[test]
+    fn path_starts() {
+        let ty: Type = syn::parse_quote!(Options<'a>);
+        assert_eq!(as_path_start(&ty).to_string(), "Options :: < 'a >");
+        let ty: Type = syn::parse_quote!(&App);
+        assert_eq!(as_path_start(&ty).to_string(), "< & App >");
+    }
+}
