@@ -1,14 +1,15 @@
 //! The fixture packages the benchmark generates, builds, runs and edits.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const OURS_MANIFEST: &str = include_str!("../fixtures/hotreload/Cargo.toml");
-const OURS_LIB: &str = include_str!("../fixtures/hotreload/lib.rs");
-const OURS_MAIN: &str = include_str!("../fixtures/hotreload/main.rs");
+const HOTRELOAD_MANIFEST: &str = include_str!("../fixtures/hotreload/Cargo.toml");
+const HOTRELOAD_LIB: &str = include_str!("../fixtures/hotreload/lib.rs");
+const HOTRELOAD_MAIN: &str = include_str!("../fixtures/hotreload/main.rs");
 
 /// What the edited function returns before the first edit.
 const VALUE: &str = "{\n    0\n}";
@@ -26,7 +27,7 @@ const SUBSECOND_FILES: &[(&str, &str)] = &[
 ];
 
 /// hot-lib-reloader's fixture, copied as is.
-const PEER_FILES: &[(&str, &str)] = &[
+const HOT_LIB_RELOADER_FILES: &[(&str, &str)] = &[
     (
         "Cargo.toml",
         include_str!("../fixtures/hot-lib-reloader/Cargo.toml"),
@@ -138,15 +139,27 @@ fn reset_value(file: &Path) {
     }
 }
 
+/// What the benchmark does with each tool: the same edit loop and the same
+/// call loop.
+pub trait Tool {
+    /// (plain, hot) nanoseconds per call, release build.
+    fn calls(&self) -> (f64, f64);
+    /// Builds (dev) and starts the program, waiting for it to be ready.
+    fn start(&self) -> Program;
+    /// Saves the edited function returning `n`, and whatever the tool
+    /// needs done after a save.
+    fn edit(&self, n: u64) -> Saved;
+}
+
 /// hotreload's fixture for one scale.
-pub struct Ours {
+pub struct Hotreload {
     dir: PathBuf,
     target: PathBuf,
     name: String,
 }
 
-impl Ours {
-    pub fn create(fixtures: &Path, scale_name: &str) -> Ours {
+impl Hotreload {
+    pub fn create(fixtures: &Path, scale_name: &str) -> Hotreload {
         let (deps, work) = scale(scale_name);
         let dir = fixtures.join(format!("hotreload-{scale_name}"));
         let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hotreload-runtime");
@@ -157,10 +170,10 @@ impl Ours {
                 .replace("{{DEPS}}", deps)
                 .replace("{{WORK}}", work)
         };
-        write_if_changed(&dir.join("Cargo.toml"), &fill(OURS_MANIFEST));
-        write_if_changed(&dir.join("src/lib.rs"), &fill(OURS_LIB));
-        write_if_changed(&dir.join("src/main.rs"), &fill(OURS_MAIN));
-        Ours {
+        write_if_changed(&dir.join("Cargo.toml"), &fill(HOTRELOAD_MANIFEST));
+        write_if_changed(&dir.join("src/lib.rs"), &fill(HOTRELOAD_LIB));
+        write_if_changed(&dir.join("src/main.rs"), &fill(HOTRELOAD_MAIN));
+        Hotreload {
             dir,
             target: fixtures.join("target"),
             name: format!("latency_{scale_name}"),
@@ -187,34 +200,37 @@ impl Ours {
             .join(if release { "release" } else { "debug" })
             .join(&self.name)
     }
+}
 
-    /// (plain, hot) nanoseconds per call, release build.
-    pub fn calls(&self) -> (f64, f64) {
+impl Tool for Hotreload {
+    fn calls(&self) -> (f64, f64) {
         reset_value(&self.dir.join("src/lib.rs"));
         calls(Command::new(self.build(true)))
     }
 
-    pub fn start(&self) -> Program {
+    fn start(&self) -> Program {
         Program::start(Command::new(self.build(false)), Duration::from_secs(60))
     }
 
-    pub fn edit(&self, n: u64) -> Saved {
+    fn edit(&self, n: u64) -> Saved {
         save_value(&self.dir.join("src/lib.rs"), n)
     }
 }
 
-/// hot-lib-reloader's fixture.
-pub struct Peer {
+/// hot-lib-reloader's fixture, run as one of its two binaries.
+pub struct HotLibReloader {
     dir: PathBuf,
+    bin: &'static str,
 }
 
-impl Peer {
-    pub fn create(fixtures: &Path) -> Peer {
+impl HotLibReloader {
+    /// `bin`: `hlr_default` (its default 500 ms debounce) or `hlr_fast`.
+    pub fn create(fixtures: &Path, bin: &'static str) -> HotLibReloader {
         let dir = fixtures.join("hot-lib-reloader");
-        for (path, text) in PEER_FILES {
+        for (path, text) in HOT_LIB_RELOADER_FILES {
             write_if_changed(&dir.join(path), text);
         }
-        Peer { dir }
+        HotLibReloader { dir, bin }
     }
 
     fn cargo(&self, args: &[&str]) -> Command {
@@ -228,27 +244,29 @@ impl Peer {
             .env_remove("CARGO_TARGET_DIR");
         command
     }
+}
 
-    pub fn calls(&self) -> (f64, f64) {
+impl Tool for HotLibReloader {
+    fn calls(&self) -> (f64, f64) {
         reset_value(&self.dir.join("lib/src/lib.rs"));
         eprintln!("building hot-lib-reloader's fixture (release)");
         run(
             self.cargo(&["build", "--release", "--workspace"]),
             "cargo build --release",
         );
-        calls(Command::new(self.dir.join("target/release/hlr_default")))
+        calls(Command::new(self.dir.join("target/release").join(self.bin)))
     }
 
-    pub fn start(&self, bin: &str) -> Program {
+    fn start(&self) -> Program {
         eprintln!("building hot-lib-reloader's fixture (dev)");
         run(self.cargo(&["build", "--workspace"]), "cargo build");
-        let exe = self.dir.join("target/debug").join(bin);
+        let exe = self.dir.join("target/debug").join(self.bin);
         Program::start(Command::new(exe), Duration::from_secs(60))
     }
 
     /// Saves, then rebuilds the dylib at once (what `cargo watch` would do,
     /// minus its own delay).
-    pub fn edit(&self, n: u64) -> Saved {
+    fn edit(&self, n: u64) -> Saved {
         let mut saved = save_value(&self.dir.join("lib/src/lib.rs"), n);
         let mut build = self.cargo(&["build", "-p", "lib", "--quiet"]);
         build.stderr(Stdio::null());
@@ -287,8 +305,10 @@ impl Subsecond {
         }
         Some(Subsecond { dir })
     }
+}
 
-    pub fn calls(&self) -> (f64, f64) {
+impl Tool for Subsecond {
+    fn calls(&self) -> (f64, f64) {
         reset_value(&self.dir.join("src/main.rs"));
         let mut build = cargo();
         build
@@ -304,7 +324,7 @@ impl Subsecond {
 
     /// `dx serve --hot-patch` builds the program (a fat build the first
     /// time: minutes) and runs it.
-    pub fn start(&self) -> Program {
+    fn start(&self) -> Program {
         let mut command = Command::new("dx");
         command
             .args([
@@ -320,7 +340,7 @@ impl Subsecond {
         Program::start(command, Duration::from_secs(1800))
     }
 
-    pub fn edit(&self, n: u64) -> Saved {
+    fn edit(&self, n: u64) -> Saved {
         save_value(&self.dir.join("src/main.rs"), n)
     }
 }
@@ -352,6 +372,9 @@ impl Program {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group, so Drop can kill what it started too
+            // (`dx` runs the program as its child; hotreload runs cargo).
+            .process_group(0)
             .spawn()
             .expect("start the fixture program");
         let (tx, lines) = mpsc::channel();
@@ -432,40 +455,38 @@ impl Program {
     }
 }
 
-/// The stages of a `reload <saved_at> <debounce> <build> <load> <verify>
-/// <wait> <apply> <total>` line (nanoseconds), in ms.
+/// The stages of a `reload saved_at=<unix ns> debounce=<ns> build=<ns> ...`
+/// line, in ms, named for the report.
 fn reload_stages(line: &str, save_unix_ns: u128) -> Vec<(&'static str, f64)> {
-    let numbers: Vec<u128> = line
-        .split(' ')
-        .skip(1)
-        .map(|n| n.parse().expect("a number"))
-        .collect();
+    const NAMES: &[(&str, &str)] = &[
+        ("debounce", "file event -> build start (debounce)"),
+        ("build", "build (rustc, or cargo after a manifest change)"),
+        ("load", "check, copy, dlopen"),
+        ("verify", "verify"),
+        ("wait", "wait for update()"),
+        ("apply", "apply"),
+        ("total", "file event -> applied (total)"),
+    ];
+    let value = |key: &str| -> u128 {
+        line.split(' ')
+            .find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no `{key}=` in the reload line `{line}`"))
+    };
     let ms = |ns: u128| ns as f64 / 1e6;
     let mut stages = vec![(
         "save -> file event",
-        ms(numbers[0].saturating_sub(save_unix_ns)),
+        ms(value("saved_at").saturating_sub(save_unix_ns)),
     )];
-    let names = [
-        "file event -> build start (debounce)",
-        "build (rustc, or cargo after a manifest change)",
-        "check, copy, dlopen",
-        "verify",
-        "wait for update()",
-        "apply",
-        "file event -> applied (total)",
-    ];
-    stages.extend(
-        names
-            .into_iter()
-            .zip(&numbers[1..])
-            .map(|(name, ns)| (name, ms(*ns))),
-    );
+    stages.extend(NAMES.iter().map(|(key, name)| (*name, ms(value(key)))));
     stages
 }
 
 impl Drop for Program {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SAFETY: kill(2) on the process group we created; at worst it has
+        // already exited.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }

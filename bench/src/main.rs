@@ -30,7 +30,7 @@ mod stats;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fixture::{Peer, Program, Subsecond};
+use fixture::{HotLibReloader, Hotreload, Program, Subsecond, Tool};
 use stats::Samples;
 
 /// The stage every tool is compared by.
@@ -105,14 +105,14 @@ fn main() {
     );
 
     let mut medians = Vec::new();
-    let ours: Vec<fixture::Ours> = options
+    let scales: Vec<Hotreload> = options
         .scales
         .iter()
-        .map(|scale| fixture::Ours::create(&dir, scale))
+        .map(|scale| Hotreload::create(&dir, scale))
         .collect();
-    let calls: Vec<(f64, f64)> = ours.iter().map(fixture::Ours::calls).collect();
-    let mut programs: Vec<Program> = ours.iter().map(fixture::Ours::start).collect();
-    let samples = edit_rounds(&mut programs, options.edits, |i, n| ours[i].edit(n));
+    let calls: Vec<(f64, f64)> = scales.iter().map(Tool::calls).collect();
+    let mut programs: Vec<Program> = scales.iter().map(Tool::start).collect();
+    let samples = edit_rounds(&mut programs, options.edits, |i, n| scales[i].edit(n));
     drop(programs);
     for ((scale, calls), stages) in options.scales.iter().zip(calls).zip(samples) {
         print_calls(&format!("hotreload, scale `{scale}`"), "#[hot]", calls);
@@ -121,14 +121,16 @@ fn main() {
     }
 
     if options.peer {
-        let peer = Peer::create(&dir);
-        print_calls("hot-lib-reloader 0.8.2", "hot", peer.calls());
-        for (bin, label) in [
+        let variants = [
             ("hlr_default", "default 500 ms debounce"),
             ("hlr_fast", "debounce 50 ms"),
-        ] {
-            let mut program = peer.start(bin);
-            let stages = edit_loop(&mut program, options.edits, |n| peer.edit(n));
+        ];
+        for (index, (bin, label)) in variants.into_iter().enumerate() {
+            let tool = HotLibReloader::create(&dir, bin);
+            if index == 0 {
+                print_calls("hot-lib-reloader 0.8.2", "hot", tool.calls());
+            }
+            let stages = edit_loop(&tool, options.edits);
             println!("\n{label}:");
             stats::print_stages(&stages);
             medians.push((
@@ -144,8 +146,7 @@ fn main() {
             "subsecond::call",
             subsecond.calls(),
         );
-        let mut program = subsecond.start();
-        let stages = edit_loop(&mut program, options.edits, |n| subsecond.edit(n));
+        let stages = edit_loop(&subsecond, options.edits);
         stats::print_stages(&stages);
         medians.push((
             "subsecond (dx serve --hot-patch)".to_string(),
@@ -160,10 +161,11 @@ fn main() {
     }
 }
 
-/// [`edit_rounds`] with one program.
-fn edit_loop(program: &mut Program, edits: usize, edit: impl Fn(u64) -> fixture::Saved) -> Samples {
-    let programs = std::slice::from_mut(program);
-    edit_rounds(programs, edits, |_, n| edit(n)).remove(0)
+/// [`edit_rounds`] with one tool's program.
+fn edit_loop(tool: &dyn Tool, edits: usize) -> Samples {
+    let mut program = tool.start();
+    let programs = std::slice::from_mut(&mut program);
+    edit_rounds(programs, edits, |_, n| tool.edit(n)).remove(0)
 }
 
 /// Edits `value()` of each program in turn to return 1000..=1000+edits
