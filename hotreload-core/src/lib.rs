@@ -37,7 +37,10 @@ pub mod __private {
     pub use crate::layout::{
         DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
     };
-    pub use crate::panic::{guard, hot_panic, resume_unless_rolled_back};
+    pub use crate::panic::{
+        future_must_be_send_or_mark_the_fn_hot_not_send, guard, guard_future, hot_panic,
+        resume_unless_rolled_back,
+    };
     pub use crate::registry::{ENTRIES, Entry, Slot};
     pub use linkme;
 

@@ -99,6 +99,67 @@ pub fn guard<R>(implementation: *const (), path: &'static str, body: impl FnOnce
     }
 }
 
+/// The future of a hot `async fn`'s body, boxed for its thunk to return,
+/// with each poll guarded as [`guard`] guards a call: a panic while
+/// polling goes to [`hot_panic`].
+#[doc(hidden)]
+pub fn guard_future<F: std::future::Future>(
+    implementation: *const (),
+    path: &'static str,
+    future: F,
+) -> std::pin::Pin<Box<Guarded<F>>> {
+    Box::pin(Guarded {
+        future,
+        implementation: implementation as usize,
+        path,
+    })
+}
+
+/// What a hot `async fn`'s thunk passes its future through unless
+/// `#[hot(?Send)]`: the name is what the compiler's error shows when the
+/// future is not `Send`.
+#[doc(hidden)]
+#[inline(always)]
+pub fn future_must_be_send_or_mark_the_fn_hot_not_send<F: std::future::Future + Send>(
+    future: F,
+) -> F {
+    future
+}
+
+/// See [`guard_future`].
+#[doc(hidden)]
+pub struct Guarded<F> {
+    future: F,
+    /// The thunk's address (a `usize`, so the future is `Send` when `F` is).
+    implementation: usize,
+    path: &'static str,
+}
+
+impl<F: std::future::Future> std::future::Future for Guarded<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        // SAFETY: structural pinning of `future`: it is never moved out of
+        // `Guarded` (no method hands it out by value, `Guarded` has no
+        // `Drop` that moves it), and `Guarded` is `Unpin` only if `F` is.
+        let (future, implementation, path) = unsafe {
+            let this = self.get_unchecked_mut();
+            (
+                std::pin::Pin::new_unchecked(&mut this.future),
+                this.implementation,
+                this.path,
+            )
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => hot_panic(implementation as *const (), path, payload),
+        }
+    }
+}
+
 /// Called with the payload of a panic a hot function's body raised.
 #[doc(hidden)]
 #[cold]

@@ -125,6 +125,7 @@ fn free_fn(args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
     valid::signature(&item.sig, false, &mut errors);
     errors.finish()?;
     let hot = HotFn {
+        send: args.send,
         attrs: &item.attrs,
         vis: &item.vis,
         sig: &item.sig,
@@ -149,6 +150,7 @@ fn impl_block(args: &Args, item: &ItemImpl) -> syn::Result<TokenStream> {
         match impl_item {
             ImplItem::Fn(method) if valid::can_be_hot(&method.sig) => {
                 let hot = HotFn {
+                    send: args.send,
                     attrs: &method.attrs,
                     vis: &method.vis,
                     sig: &method.sig,
@@ -232,6 +234,8 @@ struct Expanded {
 
 /// One function to make hot: a free function or a method.
 struct HotFn<'a> {
+    /// `#[hot(?Send)]` was not given.
+    send: bool,
     attrs: &'a [Attribute],
     vis: &'a Visibility,
     sig: &'a Signature,
@@ -244,7 +248,7 @@ impl HotFn<'_> {
     fn expand(&self, krate: &syn::Path) -> Expanded {
         let private = quote!(#krate::__private);
         let names = Names::new(self, krate);
-        let pointer = Pointer::new(self.sig, self.impl_block.map(ImplBlock::of));
+        let pointer = Pointer::new(self.sig, self.impl_block.map(ImplBlock::of), self.send);
         let body = self.body(&names, &pointer);
         let body_item = &body.item;
         let thunk = self.thunk(&private, &names, &pointer, &body.call);
@@ -338,13 +342,13 @@ impl HotFn<'_> {
             .chain(&named_self_ty.lifetimes)
             .chain(receiver.as_ref().filter(|l| l.ident == "__hot_r"))
             .chain(self.sig.generics.lifetimes().map(|l| &l.lifetime));
-        let unsafety = &self.sig.safety;
+        let (asyncness, unsafety) = (&self.sig.asyncness, &self.sig.safety);
         Body {
             item: quote! {
                 #[doc(hidden)]
                 #(#attrs)*
                 #track_caller
-                #vis #unsafety fn #ident<#(#lifetimes),*>(#params) #output #block
+                #vis #asyncness #unsafety fn #ident<#(#lifetimes),*>(#params) #output #block
             },
             call: quote!(#ident),
             direct: from_trampoline(ident),
@@ -367,6 +371,7 @@ impl HotFn<'_> {
             .map(|i| format_ident!("__hot_arg{}", i))
             .collect();
         let inputs = &pointer.inputs;
+        let extra = pointer.extra.as_ref().map(|ty| quote!(_: #ty));
         let output = pointer.output.as_ref().map(|ty| quote!(-> #ty));
         let lifetimes = &pointer.lifetimes;
         let (thunk, path) = (&names.thunk, &names.path_const);
@@ -376,6 +381,18 @@ impl HotFn<'_> {
         let mut call = quote!(#call(#(#args),*));
         if pointer.unsafety {
             call = quote!(unsafe { #call });
+        }
+        if self.sig.asyncness.is_some() {
+            if self.send {
+                call = quote!(#private::future_must_be_send_or_mark_the_fn_hot_not_send(#call));
+            }
+            // Calling an `async fn` runs none of its code: guard the polls.
+            return quote! {
+                #[doc(hidden)]
+                #vis #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs,)* #extra) #output {
+                    #private::guard_future(#thunk as *const (), #path, #call)
+                }
+            };
         }
         quote! {
             #[doc(hidden)]
@@ -445,8 +462,15 @@ impl HotFn<'_> {
                 ::core::mem::transmute::<*mut (), __HotFn>(__hot_slot.get())
             };
         };
+        if pointer.extra.is_some() {
+            call_args.push(quote!(::core::marker::PhantomData));
+        }
         let call = invoke(&call_args);
-        let retry: Option<Vec<TokenStream>> = retry_args.into_iter().collect();
+        // A future cannot be polled again from the start: no retry.
+        let retry: Option<Vec<TokenStream>> = retry_args
+            .into_iter()
+            .collect::<Option<_>>()
+            .filter(|_| self.sig.asyncness.is_none());
         let borrows_result = output.as_ref().is_some_and(has_lifetime);
         let call = match retry {
             // Every argument can be passed again: if the new code panics and
@@ -465,12 +489,13 @@ impl HotFn<'_> {
                     }
                 }
             }
+            _ if self.sig.asyncness.is_some() => quote!(#load #call.await),
             _ => quote!(#load #call),
         };
         // `#[track_caller]`: while the program runs its own code, call the
         // body directly, so `Location::caller()` is the caller's (a call
         // through a function pointer cannot pass it on).
-        let direct = self.is_track_caller().then(|| {
+        let direct = (self.is_track_caller() && self.sig.asyncness.is_none()).then(|| {
             let call = quote!(#direct(#(#call_args),*));
             let call = if pointer.unsafety {
                 quote!(unsafe { #call })
@@ -873,8 +898,9 @@ fn display_pointer(sig: &Signature, inputs: &[Type], output: &Option<Type>) -> T
     let lifetimes: Vec<_> = sig.generics.lifetimes().map(|l| &l.lifetime).collect();
     let binder = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
     let unsafety = &sig.safety;
+    let asyncness = &sig.asyncness;
     let output = output.as_ref().map(|ty| quote!(-> #ty));
-    quote!(#binder #unsafety fn(#(#inputs),*) #output)
+    quote!(#binder #asyncness #unsafety fn(#(#inputs),*) #output)
 }
 
 /// A statement that adds the layout of `ty`, labelled with the type as

@@ -45,6 +45,8 @@ pub struct Pointer {
     pub lifetimes: Vec<Lifetime>,
     /// Receiver first.
     pub inputs: Vec<Type>,
+    /// One more input after them, of an `async fn` (see `box_future`).
+    pub extra: Option<Type>,
     pub output: Option<Type>,
     /// The self type as the thunk names it (its lifetimes renamed).
     pub self_ty: Option<Type>,
@@ -53,7 +55,8 @@ pub struct Pointer {
 }
 
 impl Pointer {
-    pub fn new(sig: &Signature, impl_of: Option<ImplOf<'_>>) -> Pointer {
+    /// `send`: for an `async fn`, whether its future is `Send`.
+    pub fn new(sig: &Signature, impl_of: Option<ImplOf<'_>>, send: bool) -> Pointer {
         // The self type with its anonymous lifetimes named.
         let self_ty = impl_of.map(|of| name_anonymous(of.self_ty).ty);
         let replace_self = |ty: &mut Type| {
@@ -125,13 +128,44 @@ impl Pointer {
             .map(|new| (order(&new), new))
             .collect();
         lifetimes.sort_by_key(|(n, _)| *n);
-        Pointer {
+        let mut pointer = Pointer {
             lifetimes: lifetimes.into_iter().map(|(_, l)| l).collect(),
             inputs,
+            extra: None,
             output,
             self_ty,
             unsafety: matches!(sig.safety, syn::Safety::Unsafe(_)),
+        };
+        if sig.asyncness.is_some() {
+            pointer.box_future(send);
         }
+        pointer
+    }
+
+    /// An `async fn`'s: the boxed future as the output, outliving a
+    /// lifetime `'__hot_f` that every input lifetime outlives. A function
+    /// pointer type cannot say so with bounds; an extra argument of type
+    /// `PhantomData<(&'__hot_f &'__hot_l0 (), ..)>` does, by the bounds its
+    /// type implies (the caller passes `PhantomData`).
+    fn box_future(&mut self, send: bool) {
+        let future = Lifetime::new("'__hot_f", Span::call_site());
+        let bound = if self.lifetimes.is_empty() {
+            Lifetime::new("'static", Span::call_site())
+        } else {
+            let outlives = self.lifetimes.iter().map(|l| quote!(&#future &#l ()));
+            self.extra = Some(syn::parse_quote! {
+                ::core::marker::PhantomData<(#(#outlives,)*)>
+            });
+            self.lifetimes.push(future.clone());
+            future
+        };
+        let awaited = self.output.take().unwrap_or_else(|| syn::parse_quote!(()));
+        let send = send.then(|| quote!(+ ::core::marker::Send));
+        self.output = Some(syn::parse_quote! {
+            ::core::pin::Pin<::std::boxed::Box<
+                dyn ::core::future::Future<Output = #awaited> #send + #bound
+            >>
+        });
     }
 
     /// `for<'__hot_l0, ..> unsafe fn(..) -> ..`
@@ -139,7 +173,7 @@ impl Pointer {
         let lifetimes = &self.lifetimes;
         let binder = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
         let unsafety = self.unsafety.then(|| quote!(unsafe));
-        let inputs = &self.inputs;
+        let inputs = self.inputs.iter().chain(&self.extra);
         let output = self.output.as_ref().map(|ty| quote!(-> #ty));
         quote!(#binder #unsafety fn(#(#inputs),*) #output)
     }
@@ -353,7 +387,7 @@ mod tests {
             self_ty,
             trait_: None,
         });
-        crate::expand::compact(&Pointer::new(&sig, impl_of).ty())
+        crate::expand::compact(&Pointer::new(&sig, impl_of, true).ty())
     }
 
     #[test]
@@ -409,10 +443,26 @@ mod tests {
                 self_ty: &self_ty,
                 trait_: Some((&trait_path, &names)),
             }),
+            true,
         );
         assert_eq!(
             crate::expand::compact(&pointer.ty()),
             "for<'__hot_l0> fn(&'__hot_l0 mut Counter) -> Option<<Counter as Iterator>::Item>"
+        );
+    }
+
+    #[test]
+    fn an_async_fn_returns_its_boxed_future_outlived_by_every_input() {
+        assert_eq!(
+            pointer(
+                quote!(async fn get(&self, key: &str) -> u32),
+                Some(syn::parse_quote!(Store))
+            ),
+            "for<'__hot_l0, '__hot_l1, '__hot_f> fn(&'__hot_l0 Store, &'__hot_l1 str, ::core::marker::PhantomData<(&'__hot_f&'__hot_l0(), &'__hot_f&'__hot_l1(),)>) -> ::core::pin::Pin<::std::boxed::Box<dyn::core::future::Future<Output=u32>+::core::marker::Send+'__hot_f>>"
+        );
+        assert_eq!(
+            pointer(quote!(async fn handle(body: String)), None),
+            "fn(String) -> ::core::pin::Pin<::std::boxed::Box<dyn::core::future::Future<Output=()>+::core::marker::Send+'static>>"
         );
     }
 

@@ -254,3 +254,24 @@ fn hot_functions_keep_their_modules_scope_across_reloads() {
         .unwrap();
     assert!(count > 11, "{after}");
 }
+
+#[test]
+fn trait_impl_lifetime_impl_and_async_fn_reload() {
+    let (fixture, mut program) = Fixture::running("basic");
+    let before = program.expect_stdout("a tick", has("shown", "player-v1"));
+    assert_eq!(field(&before, "greeting"), Some("hello-you"), "{before}");
+    assert_eq!(field(&before, "later"), Some("2"), "{before}");
+
+    fixture.edit("src/lib.rs", "\"player-v1\"", "\"player-v2\"");
+    fixture.edit("src/lib.rs", "\"hello-{}\"", "\"hi-{}\"");
+    fixture.edit("src/lib.rs", "    x + 1\n", "    x + 100\n");
+    let after = program.expect_stdout("all three edits", |line| {
+        field(line, "shown") == Some("player-v2")
+            && field(line, "greeting") == Some("hi-you")
+            && field(line, "later") == Some("101")
+    });
+    assert!(
+        number(&after, "ticks") > number(&before, "ticks"),
+        "{after}"
+    );
+}
