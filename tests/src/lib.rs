@@ -8,6 +8,8 @@
 //! compiled once per machine. Tests that use it run one at a time (a
 //! process-wide lock), so no build waits for another's cargo lock.
 
+pub mod mark;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -68,13 +70,18 @@ impl Fixture {
     }
 
     pub fn new(name: &str) -> Fixture {
+        Fixture::copy_of(&workspace_root().join("tests/fixtures").join(name), name)
+    }
+
+    /// A private copy of the package (or workspace) in `source`, as
+    /// [`Fixture::new`] makes of a fixture.
+    pub fn copy_of(source: &Path, name: &str) -> Fixture {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::Builder::new()
             .prefix(&format!("hotreload-fixture-{name}-"))
             .tempdir()
             .expect("temporary directory");
-        let source = workspace_root().join("tests/fixtures").join(name);
-        copy_tree(&source, dir.path());
+        copy_tree(source, dir.path());
         std::fs::copy(
             workspace_root().join("Cargo.lock"),
             dir.path().join("Cargo.lock"),
