@@ -43,6 +43,9 @@ pub mod __private {
     };
     pub use crate::registry::{ENTRIES, Entry, Slot};
     pub use linkme;
+    /// For the hot expansion in `#![no_std]` crates (which have no `std`
+    /// at their root but link it through this crate).
+    pub use std;
 
     /// The hot expansion (second group): this crate stands in for the
     /// runtime only in hot builds. The runtime chooses by its `reload`

@@ -146,6 +146,7 @@ fn impl_block(args: &Args, item: &ItemImpl) -> syn::Result<TokenStream> {
     let block = ImplBlock::new(item);
     let mut items = Vec::new();
     let mut beside = Vec::new();
+    let mut helper_bodies = Vec::new();
     for impl_item in &item.items {
         match impl_item {
             ImplItem::Fn(method) if valid::can_be_hot(&method.sig) => {
@@ -160,10 +161,13 @@ fn impl_block(args: &Args, item: &ItemImpl) -> syn::Result<TokenStream> {
                 .expand(&args.krate);
                 items.push(hot.trampoline);
                 beside.push(hot.beside);
+                helper_bodies.extend(hot.helper_body);
             }
             other => items.push(other.to_token_stream()),
         }
     }
+    let cfgs = Attrs(&item.attrs).cfgs();
+    beside.push(block.helper_items(&helper_bodies, &cfgs));
     let ItemImpl {
         attrs,
         impl_token,
@@ -190,6 +194,17 @@ struct ImplBlock<'a> {
     /// The names the block defines (methods, types, consts): `Self::Name`
     /// in a trait impl means the trait's item.
     names: Vec<syn::Ident>,
+    /// `Player`, `<&App as Widget>`: for registry paths.
+    display: String,
+    /// Words and a hash of the self type and trait, for item names.
+    key: String,
+    /// The helper trait that holds the bodies of a trait impl's hot methods
+    /// (see [`ImplBlock::helper_items`]); `None` for an inherent impl, and
+    /// for a trait whose path has lifetimes (`From<&'a str>`), whose bodies
+    /// become free functions instead.
+    helper: Option<syn::Ident>,
+    /// `helper` with the impl's lifetimes (see [`ImplBlock::helper_path`]).
+    helper_path: Option<syn::Path>,
 }
 
 impl<'a> ImplBlock<'a> {
@@ -204,7 +219,35 @@ impl<'a> ImplBlock<'a> {
                 _ => None,
             })
             .collect();
-        ImplBlock { item, names }
+        let self_ty = &item.self_ty;
+        let trait_path = item.trait_.as_ref().map(|(path, _)| path);
+        let ty = compact(&without_lifetimes(self_ty));
+        let display = match trait_path {
+            None => ty,
+            Some(path) => format!("<{ty} as {}>", compact(&without_lifetimes(path))),
+        };
+        let id = crate::fnv::hash(quote!(#self_ty #trait_path).to_string().as_bytes()) as u32;
+        let words: Vec<&str> = display
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .collect();
+        let key = format!("{}_{id:08x}", words.join("_"));
+        let helper = trait_path
+            .filter(|path| !has_lifetime_in(path))
+            .map(|_| format_ident!("__HotreloadTrait{:08x}", id));
+        let mut block = ImplBlock {
+            item,
+            names,
+            display,
+            key,
+            helper,
+            helper_path: None,
+        };
+        block.helper_path = block
+            .helper
+            .as_ref()
+            .map(|helper| block.helper_path(helper));
+        block
     }
 
     fn self_ty(&self) -> &Type {
@@ -219,12 +262,225 @@ impl<'a> ImplBlock<'a> {
         ImplOf {
             self_ty: self.self_ty(),
             trait_: self.trait_path().map(|path| (path, self.names.as_slice())),
+            helper: self.helper_path.as_ref(),
         }
+    }
+
+    /// The helper trait with the impl's lifetimes: `Helper<'a>`.
+    fn helper_path(&self, helper: &syn::Ident) -> syn::Path {
+        let lifetimes = self.item.generics.lifetimes().map(|l| &l.lifetime);
+        syn::parse_quote!(#helper<#(#lifetimes),*>)
+    }
+
+    /// For a trait impl, the helper trait and its impl for the self type,
+    /// beside the user's impl: the trait has the user's trait as
+    /// supertrait and declares each hot method's body; the impl defines
+    /// them as written. Inside it `self`, `Self`, `Self::Variant` and
+    /// `Self::Item` (of the trait or a supertrait) mean what they meant
+    /// in the user's impl. Each `Self::Name` the signatures name also gets
+    /// an associated type `__HotreloadSelfName`, so that code outside the
+    /// impl (thunks, slots) can name it.
+    fn helper_items(&self, bodies: &[HelperBody], cfgs: &[&Attribute]) -> TokenStream {
+        let (Some(helper), Some(trait_path)) = (&self.helper, self.trait_path()) else {
+            return TokenStream::new();
+        };
+        let projections = self_projections(bodies.iter().map(|body| &body.sig));
+        let declared = bodies.iter().map(declaration);
+        let defined = bodies.iter().map(|body| &body.definition);
+        let types = projections
+            .iter()
+            .map(|name| format_ident!("__HotreloadSelf{}", name));
+        let types_again = types.clone();
+        let generics = &self.item.generics;
+        let self_ty = self.self_ty();
+        // The user's trait as supertrait, for `Self::Name` to resolve in the
+        // declarations: only when they have one (a supertrait must hold
+        // for the trait's `Self`, which is not assumed `Sized`: `Rhs =
+        // Self` of `BitOr` needs it, `ToOwned` for an unsized `BStr` must
+        // not have it).
+        let supertrait = (!projections.is_empty()).then(|| {
+            let sized = defaults_to_self(trait_path).then(|| quote!(+ ::core::marker::Sized));
+            quote!(: #trait_path #sized)
+        });
+        quote! {
+            #[doc(hidden)]
+            #(#cfgs)*
+            trait #helper #generics #supertrait {
+                #(#declared)*
+                #(type #types: ?Sized;)*
+            }
+            #(#cfgs)*
+            impl #generics #helper #generics for #self_ty {
+                #(#defined)*
+                #(type #types_again = Self::#projections;)*
+            }
+        }
+    }
+}
+
+/// Inside its impl, a trait is in scope for method calls
+/// (`self.render().fmt(f)` in `impl Display`); a body moved out of the
+/// impl starts with this `use`, to keep it so.
+fn trait_in_scope(trait_path: &syn::Path) -> TokenStream {
+    let mut path = trait_path.clone();
+    path.segments
+        .iter_mut()
+        .for_each(|segment| segment.arguments = syn::PathArguments::None);
+    quote! {
+        #[allow(unused_imports)]
+        use #path as _;
+    }
+}
+
+/// Whether a path names a lifetime (or elides one: `&str`, `'_`).
+fn has_lifetime_in(path: &syn::Path) -> bool {
+    struct Find(bool);
+    impl<'a> syn::visit::Visit<'a> for Find {
+        fn visit_lifetime(&mut self, _: &'a syn::Lifetime) {
+            self.0 = true;
+        }
+        fn visit_type_reference(&mut self, _: &'a syn::TypeReference) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_path(&mut find, path);
+    find.0
+}
+
+/// The `Name`s of `Self::Name` in the signatures' types.
+fn self_projections<'a>(sigs: impl Iterator<Item = &'a Signature>) -> Vec<syn::Ident> {
+    struct Find(Vec<syn::Ident>);
+    impl<'a> syn::visit::Visit<'a> for Find {
+        fn visit_type_path(&mut self, path: &'a syn::TypePath) {
+            let segments = &path.path.segments;
+            if path.qself.is_none()
+                && segments.len() > 1
+                && segments[0].ident == "Self"
+                && !self.0.contains(&segments[1].ident)
+            {
+                self.0.push(segments[1].ident.clone());
+            }
+            syn::visit::visit_type_path(self, path);
+        }
+    }
+    let mut find = Find(Vec::new());
+    for sig in sigs {
+        syn::visit::Visit::visit_signature(&mut find, sig);
+    }
+    find.0
+}
+
+/// The operator traits whose type parameter defaults to `Self` (`trait
+/// BitOr<Rhs = Self>`): as a supertrait without arguments they need `Self:
+/// Sized`.
+fn defaults_to_self(trait_path: &syn::Path) -> bool {
+    const OPERATORS: &[&str] = &[
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Rem",
+        "BitAnd",
+        "BitOr",
+        "BitXor",
+        "Shl",
+        "Shr",
+        "AddAssign",
+        "SubAssign",
+        "MulAssign",
+        "DivAssign",
+        "RemAssign",
+        "BitAndAssign",
+        "BitOrAssign",
+        "BitXorAssign",
+        "ShlAssign",
+        "ShrAssign",
+    ];
+    trait_path.segments.last().is_some_and(|last| {
+        matches!(last.arguments, syn::PathArguments::None)
+            && OPERATORS.iter().any(|name| last.ident == name)
+    })
+}
+
+/// Whether a signature has `Self` by value (not behind a reference):
+/// its declaration then needs `where Self: Sized` (which the user's type
+/// has, or the user's own method would not compile).
+fn has_self_by_value(sig: &Signature) -> bool {
+    struct Find(bool);
+    impl<'a> syn::visit::Visit<'a> for Find {
+        fn visit_type(&mut self, ty: &'a Type) {
+            match ty {
+                Type::Reference(reference) if is_self(&reference.elem) => {}
+                Type::Ptr(pointer) if is_self(&pointer.elem) => {}
+                other if is_self(other) => self.0 = true,
+                other => syn::visit::visit_type(self, other),
+            }
+        }
+    }
+    fn is_self(ty: &Type) -> bool {
+        matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self"))
+    }
+    let by_value_receiver = sig.receiver().is_some_and(|receiver| {
+        matches!(receiver.kind, ReceiverKind::Value)
+            || matches!(&receiver.kind, ReceiverKind::Typed(_, ty) if !matches!(**ty, Type::Reference(_)))
+    });
+    let mut find = Find(by_value_receiver);
+    for arg in &sig.inputs {
+        if let FnArg::Typed(pat_type) = arg {
+            syn::visit::Visit::visit_type(&mut find, &pat_type.ty);
+        }
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        syn::visit::Visit::visit_type(&mut find, ty);
+    }
+    find.0
+}
+
+/// A hot method's body in its impl block's helper trait.
+struct HelperBody {
+    /// The body's signature (for the declaration).
+    sig: Signature,
+    /// The method's `cfg`s (for the declaration).
+    cfgs: Vec<Attribute>,
+    definition: TokenStream,
+}
+
+/// A method's declaration in the helper trait: its signature with `_` for
+/// each argument's pattern (a declaration takes no patterns) and no `mut`
+/// on the receiver.
+fn declaration(body: &HelperBody) -> TokenStream {
+    let cfgs = &body.cfgs;
+    let mut sig = body.sig.clone();
+    if has_self_by_value(&sig) {
+        sig.generics
+            .make_where_clause()
+            .predicates
+            .push(syn::parse_quote!(Self: ::core::marker::Sized));
+    }
+    for arg in &mut sig.inputs {
+        match arg {
+            FnArg::Receiver(receiver) => receiver.mutability = None,
+            FnArg::Typed(pat_type) => *pat_type.pat = syn::parse_quote!(_),
+        }
+    }
+    quote! {
+        #(#cfgs)*
+        #[allow(
+            mismatched_lifetime_syntaxes,
+            clippy::too_many_arguments,
+            clippy::needless_lifetimes,
+            clippy::type_complexity
+        )]
+        #sig;
     }
 }
 
 /// The expansion of one hot function.
 struct Expanded {
+    /// The body as a method of the impl block's helper trait (see
+    /// [`ImplBlock::helper_items`]).
+    helper_body: Option<HelperBody>,
     /// Where the function was.
     trampoline: TokenStream,
     /// Beside it (for a method: beside the impl block): the registry path,
@@ -248,13 +504,19 @@ impl HotFn<'_> {
     fn expand(&self, krate: &syn::Path) -> Expanded {
         let private = quote!(#krate::__private);
         let names = Names::new(self, krate);
-        let pointer = Pointer::new(self.sig, self.impl_block.map(ImplBlock::of), self.send);
+        let pointer = Pointer::new(
+            self.sig,
+            self.impl_block.map(ImplBlock::of),
+            &private,
+            self.send,
+        );
         let body = self.body(&names, &pointer);
         let body_item = &body.item;
         let thunk = self.thunk(&private, &names, &pointer, &body.call);
         let registration = self.registration(&private, &names, &pointer);
         let trampoline = self.trampoline(&private, &names, &pointer, &body.direct);
         Expanded {
+            helper_body: body.helper,
             trampoline,
             beside: self.beside(&names, quote!(#body_item #thunk #registration)),
         }
@@ -300,6 +562,7 @@ impl HotFn<'_> {
                 },
                 call: quote!(#ident),
                 direct: from_trampoline(ident),
+                helper: None,
             };
         };
         let self_ty = impl_block.self_ty();
@@ -317,8 +580,29 @@ impl HotFn<'_> {
                 },
                 call: quote!(<#mapped_self_ty>::#ident),
                 direct: quote!(Self::#ident),
+                helper: None,
             };
         };
+        if let Some(helper) = &impl_block.helper {
+            // A trait method: a method of the block's helper trait.
+            let trait_use = trait_in_scope(trait_path);
+            let block = braced(self.block, quote!(#(#inner)* #trait_use #(#stmts)*));
+            let mapped_helper = pointer.mapped(&impl_block.helper_path(helper));
+            return Body {
+                item: TokenStream::new(),
+                helper: Some(HelperBody {
+                    sig: sig.clone(),
+                    cfgs: Attrs(self.attrs).cfgs().into_iter().cloned().collect(),
+                    definition: quote! {
+                        #(#attrs)*
+                        #track_caller
+                        #sig #block
+                    },
+                }),
+                call: quote!(<#mapped_self_ty as #mapped_helper>::#ident),
+                direct: quote!(<Self as #helper>::#ident),
+            };
+        }
         // A trait method: a free function of its own.
         let named_self_ty = crate::signature::name_anonymous(self_ty);
         let self_is = SelfIs {
@@ -333,6 +617,8 @@ impl HotFn<'_> {
             crate::signature::ElidedTo(lifetime).visit_type_mut(ty);
         }
         let output = free_body::rewrite(output.to_token_stream(), &self_is);
+        let trait_use = trait_in_scope(trait_path);
+        let block = braced(self.block, quote!(#(#inner)* #trait_use #(#stmts)*));
         let block = free_body::rewrite(block, &self_is);
         let lifetimes = impl_block
             .item
@@ -350,6 +636,7 @@ impl HotFn<'_> {
                 #track_caller
                 #vis #asyncness #unsafety fn #ident<#(#lifetimes),*>(#params) #output #block
             },
+            helper: None,
             call: quote!(#ident),
             direct: from_trampoline(ident),
         }
@@ -418,7 +705,7 @@ impl HotFn<'_> {
         pointer: &Pointer,
         direct: &TokenStream,
     ) -> TokenStream {
-        let (_, output) = self.display_types();
+        let (_, output) = self.display_types(true);
         let mut params = Vec::new();
         let mut call_args = Vec::new();
         // How each argument can be passed twice (to retry a call whose new
@@ -479,7 +766,7 @@ impl HotFn<'_> {
                 let first = invoke(&first_args);
                 quote! {
                     #load
-                    match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| #first)) {
+                    match #private::std::panic::catch_unwind(#private::std::panic::AssertUnwindSafe(|| #first)) {
                         ::core::result::Result::Ok(value) => value,
                         ::core::result::Result::Err(payload) => {
                             #private::resume_unless_rolled_back(payload);
@@ -540,8 +827,9 @@ impl HotFn<'_> {
     /// The slot, starting at the statically linked thunk (no build, no
     /// dylib until the first edit), and the registry entry that names it.
     fn registration(&self, private: &TokenStream, names: &Names, pointer: &Pointer) -> TokenStream {
-        let (inputs, output) = self.display_types();
+        let (inputs, output) = self.display_types(false);
         let signature = compact(&display_pointer(self.sig, &inputs, &output));
+        let (inputs, output) = self.display_types(true);
         let source_hash = crate::fnv::hash(
             format!(
                 "{}{}",
@@ -587,8 +875,9 @@ impl HotFn<'_> {
     }
 
     /// The argument and return types as written, `Self` spelled out: what
-    /// the registry shows (signature, layouts) and compares.
-    fn display_types(&self) -> (Vec<Type>, Option<Type>) {
+    /// the registry shows (signature, layouts) and compares. `compiled`:
+    /// to be compiled outside the impl (layout probes), rather than read.
+    fn display_types(&self, compiled: bool) -> (Vec<Type>, Option<Type>) {
         let self_ty = self.impl_block.map(ImplBlock::self_ty);
         let mut inputs: Vec<Type> = self
             .sig
@@ -618,6 +907,7 @@ impl HotFn<'_> {
                 trait_: impl_block
                     .trait_path()
                     .map(|path| (path, impl_block.names.as_slice())),
+                helper: impl_block.helper_path.as_ref().filter(|_| compiled),
             };
             inputs.iter_mut().for_each(|ty| replace.visit_type_mut(ty));
             if let Some(ty) = &mut output {
@@ -631,7 +921,8 @@ impl HotFn<'_> {
     /// (body, thunk, slot and entry) in their own module (or inline).
     fn beside(&self, names: &Names, items: TokenStream) -> TokenStream {
         let attrs = Attrs(self.attrs);
-        let cfgs = attrs.cfgs();
+        let block_attrs = Attrs(self.impl_block.map_or(&[][..], |block| &block.item.attrs));
+        let cfgs: Vec<_> = block_attrs.cfgs().into_iter().chain(attrs.cfgs()).collect();
         let path_const = &names.path_const;
         let path = &names.path;
         let items = match &names.module {
@@ -666,6 +957,8 @@ fn braced(block: &syn::Block, tokens: TokenStream) -> TokenStream {
 /// The body of a hot function, and how to call it.
 struct Body {
     item: TokenStream,
+    /// Instead of `item`: the body in its impl block's helper trait.
+    helper: Option<HelperBody>,
     /// The callee, from the thunk.
     call: TokenStream,
     /// The callee, from the trampoline (for `#[track_caller]`).
@@ -712,27 +1005,16 @@ impl Names {
         let name = &hot.sig.ident;
         let (key, suffix) = match hot.impl_block {
             None => (name.to_string(), format!("::{name}")),
-            Some(block) => {
-                let ty = compact(&without_lifetimes(block.self_ty()));
-                match block.trait_path() {
-                    None => (format!("{ty}_{name}"), format!("::{ty}::{name}")),
-                    Some(trait_path) => {
-                        let trait_name = compact(&without_lifetimes(trait_path));
-                        (
-                            format!("{ty}_{trait_name}_{name}"),
-                            format!("::<{ty} as {trait_name}>::{name}"),
-                        )
-                    }
-                }
-            }
+            Some(block) => (String::new(), format!("::{}::{name}", block.display)),
         };
-        // Words joined by single underscores: the names stay snake case
-        // (and upper case), so no lint fires on them.
-        let key = key
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|word| !word.is_empty())
-            .collect::<Vec<_>>()
-            .join("_");
+        // A method's: the words of its type (and trait), a hash of them
+        // (`impl Index for Span` and `impl Index for &Span` have the same
+        // words), its name. Joined by single underscores, so the names stay
+        // snake (and upper) case and no lint fires on them.
+        let key = match hot.impl_block {
+            None => key,
+            Some(block) => format!("{}_{}", block.key, name),
+        };
         let own_module = !has_relative_path(krate.to_token_stream())
             && !has_relative_path(hot.sig.to_token_stream())
             && !has_relative_path(hot.block.to_token_stream())
@@ -1083,6 +1365,31 @@ mod tests {
         );
         insta::assert_snapshot!("inherent_impl_reload_off", off);
         insta::assert_snapshot!("inherent_impl_reload_on", on);
+    }
+
+    #[test]
+    fn trait_impl_with_an_associated_type() {
+        let (_, on) = expand_both(
+            quote!(),
+            quote! {
+                impl<'a> Iterator for Words<'a> {
+                    type Item = &'a str;
+                    fn next(&mut self) -> Option<Self::Item> { self.rest.split_first() }
+                }
+            },
+        );
+        insta::assert_snapshot!("trait_impl_reload_on", on);
+    }
+
+    #[test]
+    fn async_fn() {
+        let (_, on) = expand_both(
+            quote!(),
+            quote! {
+                pub async fn fetch(id: u32, name: &str) -> String { format!("{name}{id}") }
+            },
+        );
+        insta::assert_snapshot!("async_fn_reload_on", on);
     }
 
     #[test]

@@ -52,7 +52,11 @@ pub fn params(sig: &Signature, self_is: &SelfIs<'_>) -> TokenStream {
     quote!(#(#params),*)
 }
 
-/// `tokens` with `self` (not `self::`) renamed and `Self` spelled out.
+/// Keywords that start a nested item, whose `self` and `Self` are its own.
+const NESTED_ITEMS: &[&str] = &["fn", "impl", "trait", "mod", "struct", "enum", "union"];
+
+/// `tokens` with `self` (not `self::`) renamed and `Self` spelled out;
+/// nested items (a `fn` or `impl` inside the body) are left as they are.
 pub fn rewrite(tokens: TokenStream, self_is: &SelfIs<'_>) -> TokenStream {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let path_follows = |i: usize| {
@@ -63,21 +67,42 @@ pub fn rewrite(tokens: TokenStream, self_is: &SelfIs<'_>) -> TokenStream {
         )
     };
     let mut out = TokenStream::new();
-    for (i, token) in tokens.iter().enumerate() {
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = &tokens[i];
         match token {
+            TokenTree::Ident(ident)
+                if NESTED_ITEMS.iter().any(|k| ident == k)
+                    && (ident == "impl"
+                        || matches!(tokens.get(i + 1), Some(TokenTree::Ident(_)))) =>
+            {
+                // Through the item's braces (or `;`), as written.
+                let end = tokens[i..]
+                    .iter()
+                    .position(|t| match t {
+                        TokenTree::Group(g) => g.delimiter() == proc_macro2::Delimiter::Brace,
+                        TokenTree::Punct(p) => p.as_char() == ';',
+                        _ => false,
+                    })
+                    .map_or(tokens.len(), |n| i + n + 1);
+                out.extend(tokens[i..end].iter().cloned());
+                i = end;
+                continue;
+            }
             TokenTree::Ident(ident) if ident == "self" && !path_follows(i) => {
                 out.extend([TokenTree::Ident(Ident::new("__hot_self", ident.span()))]);
             }
             TokenTree::Ident(ident) if ident == "Self" => {
-                let names_item = path_follows(i)
-                    && matches!(tokens.get(i + 3), Some(TokenTree::Ident(name))
-                        if self_is.names.contains(name));
+                let item = match tokens.get(i + 3) {
+                    Some(TokenTree::Ident(name)) if path_follows(i) => Some(name),
+                    _ => None,
+                };
                 let ty = self_is.ty;
-                if names_item {
+                if item.is_some_and(|name| names_trait_item(name, self_is.names)) {
                     let trait_ = self_is.trait_;
                     out.extend(quote!(<#ty as #trait_>));
                 } else {
-                    out.extend(as_path_start(ty));
+                    out.extend(spelled(ty, path_follows(i)));
                 }
             }
             TokenTree::Group(group) => {
@@ -87,8 +112,30 @@ pub fn rewrite(tokens: TokenStream, self_is: &SelfIs<'_>) -> TokenStream {
             }
             other => out.extend([other.clone()]),
         }
+        i += 1;
     }
     out
+}
+
+/// Whether `Self::name` in a trait impl means the trait's item: one the
+/// impl defines. Anything else (`Self::new()`, `Self::Variant`, an inherent
+/// `Self::MAX`) is looked up on the type, with the trait in scope. (An
+/// associated type of a supertrait, `Self::Target` in `impl DerefMut`,
+/// cannot be named here: such impls take a helper trait, see
+/// `expand::ImplBlock`, unless the trait's path has lifetimes.)
+fn names_trait_item(name: &Ident, defined: &[Ident]) -> bool {
+    defined.contains(name)
+}
+
+/// The self type where `Self` was: `Foo::<'a>` for a path type (valid
+/// in types, expressions and patterns alike); another type as `<&App>`
+/// before `::`, else as `(&App)`.
+fn spelled(ty: &Type, before_path: bool) -> TokenStream {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => as_path_start(ty),
+        other if before_path => quote!(<#other>),
+        other => quote!((#other)),
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,9 @@ pub struct ImplOf<'a> {
     /// The trait of a trait impl, and the names of the items the impl
     /// defines (for `Self::Name`).
     pub trait_: Option<(&'a syn::Path, &'a [syn::Ident])>,
+    /// The helper trait that names `Self::Name` of a trait impl as
+    /// `<Type as Helper>::__HotreloadSelfName` (see `expand::ImplBlock`).
+    pub helper: Option<&'a syn::Path>,
 }
 
 /// The slot's function type, pieces first.
@@ -52,11 +55,20 @@ pub struct Pointer {
     pub self_ty: Option<Type>,
     /// An `unsafe fn`.
     pub unsafety: bool,
+    /// The user's lifetime names -> the pointer's (see [`Pointer::mapped`]).
+    renamed: BTreeMap<String, Lifetime>,
 }
 
 impl Pointer {
-    /// `send`: for an `async fn`, whether its future is `Send`.
-    pub fn new(sig: &Signature, impl_of: Option<ImplOf<'_>>, send: bool) -> Pointer {
+    /// `private`: the runtime's `__private` path (for `std`, which a
+    /// `#![no_std]` crate has not at its root), given if an `async fn`'s
+    /// future is `Send`.
+    pub fn new(
+        sig: &Signature,
+        impl_of: Option<ImplOf<'_>>,
+        private: &TokenStream,
+        send: bool,
+    ) -> Pointer {
         // The self type with its anonymous lifetimes named.
         let self_ty = impl_of.map(|of| name_anonymous(of.self_ty).ty);
         let replace_self = |ty: &mut Type| {
@@ -64,6 +76,7 @@ impl Pointer {
                 ReplaceSelf {
                     self_ty,
                     trait_: of.trait_,
+                    helper: of.helper,
                 }
                 .visit_type_mut(ty);
             }
@@ -124,6 +137,7 @@ impl Pointer {
             ty
         });
         let mut lifetimes: Vec<(usize, Lifetime)> = in_inputs
+            .clone()
             .into_values()
             .map(|new| (order(&new), new))
             .collect();
@@ -135,9 +149,10 @@ impl Pointer {
             output,
             self_ty,
             unsafety: matches!(sig.safety, syn::Safety::Unsafe(_)),
+            renamed: in_inputs.clone(),
         };
         if sig.asyncness.is_some() {
-            pointer.box_future(send);
+            pointer.box_future(private, send);
         }
         pointer
     }
@@ -147,7 +162,7 @@ impl Pointer {
     /// pointer type cannot say so with bounds; an extra argument of type
     /// `PhantomData<(&'__hot_f &'__hot_l0 (), ..)>` does, by the bounds its
     /// type implies (the caller passes `PhantomData`).
-    fn box_future(&mut self, send: bool) {
+    fn box_future(&mut self, private: &TokenStream, send: bool) {
         let future = Lifetime::new("'__hot_f", Span::call_site());
         let bound = if self.lifetimes.is_empty() {
             Lifetime::new("'static", Span::call_site())
@@ -162,10 +177,22 @@ impl Pointer {
         let awaited = self.output.take().unwrap_or_else(|| syn::parse_quote!(()));
         let send = send.then(|| quote!(+ ::core::marker::Send));
         self.output = Some(syn::parse_quote! {
-            ::core::pin::Pin<::std::boxed::Box<
+            ::core::pin::Pin<#private::std::boxed::Box<
                 dyn ::core::future::Future<Output = #awaited> #send + #bound
             >>
         });
+    }
+
+    /// `path` with the user's lifetimes as the pointer names them (one the
+    /// inputs do not name is `'static`).
+    pub fn mapped(&self, path: &syn::Path) -> syn::Path {
+        let mut path = path.clone();
+        Rename {
+            names: BTreeMap::new(),
+            only: Some(self.renamed.clone()),
+        }
+        .visit_path_mut(&mut path);
+        path
     }
 
     /// `for<'__hot_l0, ..> unsafe fn(..) -> ..`
@@ -327,10 +354,12 @@ impl VisitMut for Rename {
 }
 
 /// Replaces the type `Self` with the impl's self type, and `Self::Name`
-/// (`Name` defined by the trait impl) with `<Type as Trait>::Name`.
+/// of a trait impl with `<Type as Helper>::__HotreloadSelfName` (or, with
+/// no helper, `<Type as Trait>::Name`).
 pub struct ReplaceSelf<'a> {
     pub self_ty: &'a Type,
     pub trait_: Option<(&'a syn::Path, &'a [syn::Ident])>,
+    pub helper: Option<&'a syn::Path>,
 }
 
 impl VisitMut for ReplaceSelf<'_> {
@@ -346,9 +375,16 @@ impl VisitMut for ReplaceSelf<'_> {
         {
             let self_ty = self.self_ty;
             let rest: Vec<_> = path.path.segments.iter().skip(1).collect();
-            *ty = match (rest.as_slice(), self.trait_) {
-                ([], _) => self_ty.clone(),
-                ([first, ..], Some((trait_path, names))) if names.contains(&first.ident) => {
+            // In a type, `Self::Name` of a trait impl is an associated type
+            // of the trait or of a supertrait (`Self::Target` in `impl
+            // DerefMut`): name it through the trait.
+            *ty = match (rest.as_slice(), self.trait_, self.helper) {
+                ([], _, _) => self_ty.clone(),
+                ([name, more @ ..], _, Some(helper)) => {
+                    let name = quote::format_ident!("__HotreloadSelf{}", name.ident);
+                    syn::parse_quote!(<#self_ty as #helper>::#name #(::#more)*)
+                }
+                (_, Some((trait_path, _)), None) => {
                     syn::parse_quote!(<#self_ty as #trait_path>::#(#rest)::*)
                 }
                 _ => syn::parse_quote!(<#self_ty>::#(#rest)::*),
@@ -386,8 +422,9 @@ mod tests {
         let impl_of = self_ty.as_ref().map(|self_ty| ImplOf {
             self_ty,
             trait_: None,
+            helper: None,
         });
-        crate::expand::compact(&Pointer::new(&sig, impl_of, true).ty())
+        crate::expand::compact(&Pointer::new(&sig, impl_of, &quote!(::hr), true).ty())
     }
 
     #[test]
@@ -442,7 +479,9 @@ mod tests {
             Some(ImplOf {
                 self_ty: &self_ty,
                 trait_: Some((&trait_path, &names)),
+                helper: None,
             }),
+            &quote!(::hr),
             true,
         );
         assert_eq!(
@@ -458,11 +497,11 @@ mod tests {
                 quote!(async fn get(&self, key: &str) -> u32),
                 Some(syn::parse_quote!(Store))
             ),
-            "for<'__hot_l0, '__hot_l1, '__hot_f> fn(&'__hot_l0 Store, &'__hot_l1 str, ::core::marker::PhantomData<(&'__hot_f&'__hot_l0(), &'__hot_f&'__hot_l1(),)>) -> ::core::pin::Pin<::std::boxed::Box<dyn::core::future::Future<Output=u32>+::core::marker::Send+'__hot_f>>"
+            "for<'__hot_l0, '__hot_l1, '__hot_f> fn(&'__hot_l0 Store, &'__hot_l1 str, ::core::marker::PhantomData<(&'__hot_f&'__hot_l0(), &'__hot_f&'__hot_l1(),)>) -> ::core::pin::Pin<::hr::std::boxed::Box<dyn::core::future::Future<Output=u32>+::core::marker::Send+'__hot_f>>"
         );
         assert_eq!(
             pointer(quote!(async fn handle(body: String)), None),
-            "fn(String) -> ::core::pin::Pin<::std::boxed::Box<dyn::core::future::Future<Output=()>+::core::marker::Send+'static>>"
+            "fn(String) -> ::core::pin::Pin<::hr::std::boxed::Box<dyn::core::future::Future<Output=()>+::core::marker::Send+'static>>"
         );
     }
 

@@ -45,10 +45,22 @@ pub fn fixture_target_dir() -> PathBuf {
     target.join("hotreload-fixtures")
 }
 
-/// A private copy of a fixture package (or workspace).
+/// A private copy of a fixture package (or workspace). Deleted when
+/// dropped, unless `HOTRELOAD_KEEP_FIXTURES` is set (to look into a
+/// failure; the path is printed).
 pub struct Fixture {
-    dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
     _turn: MutexGuard<'static, ()>,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if std::env::var_os("HOTRELOAD_KEEP_FIXTURES").is_some()
+            && let Some(dir) = self.dir.take()
+        {
+            eprintln!("kept the fixture at {}", dir.keep().display());
+        }
+    }
 }
 
 impl Fixture {
@@ -87,11 +99,18 @@ impl Fixture {
             dir.path().join("Cargo.lock"),
         )
         .expect("copy Cargo.lock");
-        Fixture { dir, _turn: turn }
+        Fixture {
+            dir: Some(dir),
+            _turn: turn,
+        }
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
+        self.dir
+            .as_ref()
+            .expect("the directory is there until drop")
+            .path()
+            .join(relative)
     }
 
     /// Runs `cargo <args>` on the fixture in the shared target directory.

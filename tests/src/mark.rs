@@ -53,7 +53,8 @@ fn collect(items: &[Item], starts: &mut Vec<LineColumn>) {
 fn is_test(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         attr.path().is_ident("test")
-            || attr.path().is_ident("cfg") && attr.meta.to_token_stream().to_string().contains("test")
+            || attr.path().is_ident("cfg")
+                && attr.meta.to_token_stream().to_string().contains("test")
     })
 }
 
@@ -68,7 +69,11 @@ fn signature_may_be_hot(sig: &Signature, in_impl: bool) -> bool {
         GenericParam::Lifetime(lifetime) => lifetime.bounds.is_empty(),
         _ => false,
     });
-    let receiver_ok = in_impl || sig.inputs.iter().all(|arg| !matches!(arg, FnArg::Receiver(_)));
+    let receiver_ok = in_impl
+        || sig
+            .inputs
+            .iter()
+            .all(|arg| !matches!(arg, FnArg::Receiver(_)));
     let types_ok = sig
         .inputs
         .iter()
