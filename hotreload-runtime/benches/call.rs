@@ -7,6 +7,8 @@
 //!
 //! `plain` is an ordinary non-inlined function, `hot` the same body marked
 //! `#[hot]`; `update_idle` is `Reloader::update()` with nothing pending.
+//! `*_async` are the same for an `async fn`, polled to its end once (a hot
+//! `async fn` boxes its future: one allocation per call).
 
 use std::hint::black_box;
 
@@ -35,6 +37,37 @@ fn plain_call(bencher: divan::Bencher) {
 fn hot_call(bencher: divan::Bencher) {
     let mut state = 1u64;
     bencher.bench_local(|| hot_step(black_box(&mut state), black_box(3)));
+}
+
+#[inline(never)]
+async fn plain_async(x: u64) -> u64 {
+    x.wrapping_mul(6364136223846793005) >> 33
+}
+
+#[hot]
+#[inline(never)]
+async fn hot_async(x: u64) -> u64 {
+    x.wrapping_mul(6364136223846793005) >> 33
+}
+
+/// Polls a future that never waits.
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(value) => value,
+        std::task::Poll::Pending => unreachable!("the future never waits"),
+    }
+}
+
+#[divan::bench]
+fn plain_call_async(bencher: divan::Bencher) {
+    bencher.bench_local(|| ready(plain_async(black_box(3))));
+}
+
+#[divan::bench]
+fn hot_call_async(bencher: divan::Bencher) {
+    bencher.bench_local(|| ready(hot_async(black_box(3))));
 }
 
 #[divan::bench]
