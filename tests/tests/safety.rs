@@ -99,6 +99,35 @@ fn panic_in_new_code_rolls_back_and_the_program_keeps_running() {
 }
 
 #[test]
+fn panic_while_polling_a_reloaded_async_fn_rolls_back() {
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("later", "2"));
+
+    fixture.edit(
+        "src/lib.rs",
+        "    x + 1\n",
+        "    panic!(\"boom in later {x}\")\n",
+    );
+    let panic = program.expect_stderr("the panic report", |line| line.contains("HOT040"));
+    assert!(
+        panic.contains("basic::later") && panic.contains("boom in later 1"),
+        "{panic}"
+    );
+    assert!(panic.contains("rolled back"), "{panic}");
+    // The call that panicked ended in a panic the program caught; the
+    // next ones run the old code.
+    let after = program.tick_after_update("panicked");
+    assert_eq!(field(&after, "later"), Some("2"), "{after}");
+    assert!(
+        program
+            .seen(hotreload_tests::Stream::Stdout)
+            .iter()
+            .any(|line| field(line, "later") == Some("panicked")),
+        "the panicking call was seen"
+    );
+}
+
+#[test]
 fn a_backtrace_through_reloaded_code_has_file_and_line() {
     let (fixture, mut program) = Fixture::running_with("basic", &[("RUST_BACKTRACE", "1")]);
     program.expect_stdout("a tick", has("word", "alpha"));
