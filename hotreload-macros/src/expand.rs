@@ -334,18 +334,7 @@ fn trait_in_scope(trait_path: &syn::Path) -> TokenStream {
 
 /// Whether a path names a lifetime (or elides one: `&str`, `'_`).
 fn has_lifetime_in(path: &syn::Path) -> bool {
-    struct Find(bool);
-    impl<'a> syn::visit::Visit<'a> for Find {
-        fn visit_lifetime(&mut self, _: &'a syn::Lifetime) {
-            self.0 = true;
-        }
-        fn visit_type_reference(&mut self, _: &'a syn::TypeReference) {
-            self.0 = true;
-        }
-    }
-    let mut find = Find(false);
-    syn::visit::Visit::visit_path(&mut find, path);
-    find.0
+    has_lifetime(&syn::parse_quote!(#path))
 }
 
 /// The `Name`s of `Self::Name` in the signatures' types.
@@ -614,7 +603,7 @@ impl HotFn<'_> {
         let receiver = receiver_lifetime(self.sig);
         let mut output = self.sig.output.clone();
         if let (ReturnType::Type(_, ty), Some(lifetime)) = (&mut output, &receiver) {
-            crate::signature::ElidedTo(lifetime).visit_type_mut(ty);
+            crate::signature::elided_to(ty, lifetime);
         }
         let output = free_body::rewrite(output.to_token_stream(), &self_is);
         let trait_use = trait_in_scope(trait_path);
@@ -1235,7 +1224,8 @@ fn reusable(ty: &Type, name: &syn::Ident) -> Option<TokenStream> {
 }
 
 /// Whether a type borrows (a reference or a named lifetime in it): such a
-/// result cannot come out of the retry closure.
+/// result cannot come out of the retry closure, and such a trait path
+/// takes no helper trait.
 fn has_lifetime(ty: &Type) -> bool {
     struct Find(bool);
     impl<'a> syn::visit::Visit<'a> for Find {

@@ -82,7 +82,7 @@ impl Pointer {
             }
         };
 
-        let mut name_inputs = NameElided::new("__hot_a");
+        let mut named_inputs = 0;
         let mut receiver_lifetime = None;
         let mut inputs = Vec::new();
         for arg in &sig.inputs {
@@ -91,7 +91,7 @@ impl Pointer {
                 FnArg::Typed(pat_type) => (*pat_type.ty).clone(),
             };
             replace_self(&mut ty);
-            name_inputs.visit_type_mut(&mut ty);
+            named_inputs += name_elided(&mut ty, &format!("__hot_a{named_inputs}_"));
             if let (FnArg::Receiver(_), Type::Reference(reference)) = (arg, &ty) {
                 receiver_lifetime = reference.lifetime.clone();
             }
@@ -119,7 +119,7 @@ impl Pointer {
         if let Some(ty) = &mut output {
             replace_self(ty);
             if let Some(lifetime) = receiver_lifetime.clone().or_else(only_input_lifetime) {
-                ElidedTo(&lifetime).visit_type_mut(ty);
+                elided_to(ty, &lifetime);
             }
         }
 
@@ -216,9 +216,8 @@ pub struct Named {
 /// `'__hot_iN`.
 pub fn name_anonymous(ty: &Type) -> Named {
     let mut ty = ty.clone();
-    let mut name = NameElided::new("__hot_i");
-    name.visit_type_mut(&mut ty);
-    let lifetimes = (0..name.next)
+    let count = name_elided(&mut ty, "__hot_i");
+    let lifetimes = (0..count)
         .map(|n| Lifetime::new(&format!("'__hot_i{n}"), Span::call_site()))
         .collect();
     Named { ty, lifetimes }
@@ -246,72 +245,58 @@ fn receiver_type(receiver: &syn::Receiver, self_ty: Option<&Type>) -> Type {
     }
 }
 
-/// Gives every elided lifetime (`&T`, `'_`) outside nested binders a fresh
-/// name `'<prefix>N`.
-struct NameElided {
-    prefix: &'static str,
-    next: usize,
+/// The visitor methods that leave nested binders alone: lifetimes elided
+/// or named inside `fn(&u8)`, `dyn Fn(&str)` or `for<'x>` are theirs.
+macro_rules! skip_nested_binders {
+    () => {
+        fn visit_type_fn_ptr_mut(&mut self, _: &mut syn::TypeFnPtr) {}
+        fn visit_parenthesized_generic_arguments_mut(
+            &mut self,
+            _: &mut syn::ParenthesizedGenericArguments,
+        ) {
+        }
+        fn visit_bound_lifetimes_mut(&mut self, _: &mut syn::BoundLifetimes) {}
+    };
 }
 
-impl NameElided {
-    fn new(prefix: &'static str) -> NameElided {
-        NameElided { prefix, next: 0 }
+/// Gives every elided lifetime (`&T`, `'_`) outside nested binders the
+/// lifetime its function returns.
+struct FillElided<F>(F);
+
+impl<F: FnMut() -> Lifetime> VisitMut for FillElided<F> {
+    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+        if reference.lifetime.is_none() {
+            reference.lifetime = Some((self.0)());
+        }
+        syn::visit_mut::visit_type_reference_mut(self, reference);
     }
 
-    fn fresh(&mut self) -> Lifetime {
-        let lifetime = Lifetime::new(&format!("'{}{}", self.prefix, self.next), Span::call_site());
-        self.next += 1;
+    fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
+        if lifetime.ident == "_" {
+            *lifetime = (self.0)();
+        }
+    }
+
+    skip_nested_binders!();
+}
+
+/// Names each elided lifetime of `ty` `'<prefix>N`, from `'<prefix>0`;
+/// returns how many.
+fn name_elided(ty: &mut Type, prefix: &str) -> usize {
+    let mut next = 0;
+    FillElided(|| {
+        let lifetime = Lifetime::new(&format!("'{prefix}{next}"), Span::call_site());
+        next += 1;
         lifetime
-    }
+    })
+    .visit_type_mut(ty);
+    next
 }
 
-impl VisitMut for NameElided {
-    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
-        if reference.lifetime.is_none() {
-            reference.lifetime = Some(self.fresh());
-        }
-        syn::visit_mut::visit_type_reference_mut(self, reference);
-    }
-
-    fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
-        if lifetime.ident == "_" {
-            *lifetime = self.fresh();
-        }
-    }
-
-    fn visit_type_fn_ptr_mut(&mut self, _: &mut syn::TypeFnPtr) {}
-    fn visit_parenthesized_generic_arguments_mut(
-        &mut self,
-        _: &mut syn::ParenthesizedGenericArguments,
-    ) {
-    }
-    fn visit_bound_lifetimes_mut(&mut self, _: &mut syn::BoundLifetimes) {}
-}
-
-/// Sets every elided lifetime of an output type to the receiver's.
-pub struct ElidedTo<'a>(pub &'a Lifetime);
-
-impl VisitMut for ElidedTo<'_> {
-    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
-        if reference.lifetime.is_none() {
-            reference.lifetime = Some(self.0.clone());
-        }
-        syn::visit_mut::visit_type_reference_mut(self, reference);
-    }
-
-    fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
-        if lifetime.ident == "_" {
-            *lifetime = self.0.clone();
-        }
-    }
-
-    fn visit_type_fn_ptr_mut(&mut self, _: &mut syn::TypeFnPtr) {}
-    fn visit_parenthesized_generic_arguments_mut(
-        &mut self,
-        _: &mut syn::ParenthesizedGenericArguments,
-    ) {
-    }
-    fn visit_bound_lifetimes_mut(&mut self, _: &mut syn::BoundLifetimes) {}
+/// Sets every elided lifetime of `ty` to `lifetime` (an output type, to
+/// the receiver's).
+pub fn elided_to(ty: &mut Type, lifetime: &Lifetime) {
+    FillElided(|| lifetime.clone()).visit_type_mut(ty);
 }
 
 /// Renames named lifetimes (not `'static`, not `'_`) to `'__hot_lN`, the
@@ -344,13 +329,7 @@ impl VisitMut for Rename {
         };
     }
 
-    fn visit_type_fn_ptr_mut(&mut self, _: &mut syn::TypeFnPtr) {}
-    fn visit_parenthesized_generic_arguments_mut(
-        &mut self,
-        _: &mut syn::ParenthesizedGenericArguments,
-    ) {
-    }
-    fn visit_bound_lifetimes_mut(&mut self, _: &mut syn::BoundLifetimes) {}
+    skip_nested_binders!();
 }
 
 /// Replaces the type `Self` with the impl's self type, and `Self::Name`

@@ -26,7 +26,8 @@
 //! them together. What the build stage works from: [`package`] (a package
 //! with hot functions), [`config`] (how the running program was built),
 //! [`rustc`] (the compiler command cargo ran, rerun directly), [`dylib`]
-//! (the package's dependencies, linked once as a shared library). Checked
+//! (the package's dependencies, linked once as a shared library),
+//! [`cargo_json`] (what cargo and rustc print, and `cargo metadata`). Checked
 //! once at start: [`allocator`] (a custom global allocator cannot be
 //! shared with reloaded code).
 
