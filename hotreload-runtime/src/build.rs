@@ -31,7 +31,7 @@ pub use cancel::Cancel;
 use output::Output;
 
 use crate::Error;
-use crate::config::{self, BuildConfig, STRIP};
+use crate::config::{self, BuildConfig, CARGO_INCREMENTAL, DIRECT_INCREMENTAL, STRIP};
 use crate::dylib::{self, Dependencies};
 use crate::package::Package;
 use crate::rustc::Rustc;
@@ -94,11 +94,9 @@ impl Links {
             && self.runtime.as_ref().is_none_or(|(_, rlib)| rlib.is_file())
     }
 
-    /// The crate's arguments from `rustc`, changed to link these. Builds
-    /// with links keep their own incremental cache, so they and cargo's
-    /// builds (without) do not invalidate each other's. Without the
-    /// runtime in the link, nothing in it has large debug info: the line
-    /// tables stay.
+    /// The crate's arguments from `rustc`, changed to link these. Without
+    /// the runtime in the link, nothing in it has large debug info: the
+    /// line tables stay.
     fn args(&self, rustc: &Rustc) -> Vec<String> {
         let own = rustc.crate_args();
         if self.is_empty() {
@@ -112,8 +110,6 @@ impl Links {
         for arg in own {
             if runtime.is_some() && arg == STRIP && args.last().is_some_and(|a| a == "-C") {
                 args.pop();
-            } else if let Some(dir) = arg.strip_prefix("incremental=") {
-                args.push(format!("incremental={dir}-hotreload"));
             } else if let Some((name, rlib)) = runtime
                 .as_ref()
                 .filter(|(n, _)| arg.starts_with(n.as_str()))
@@ -157,10 +153,20 @@ pub fn build(
         Some(rustc) => direct_with_fallback(package, recipe, &rustc, cancel),
         None => {
             let started = Instant::now();
-            let built = through_cargo(config, package, recipe, cancel)?;
-            Ok(update_links(
-                config, package, recipe, cancel, built, started,
-            ))
+            through_cargo(config, package, recipe, cancel)?;
+            let Some(rustc) = recipe.rustc.clone() else {
+                return Err(Error::NoArtifact {
+                    package: package.name.clone(),
+                    detail: "cargo found the library up to date and ran no rustc, and no earlier \
+                             run saved its command; `cargo clean -p` the package once"
+                        .into(),
+                });
+            };
+            let built = after_cargo(config, package, recipe, &rustc, cancel)?;
+            Ok(Built {
+                duration: started.elapsed(),
+                ..built
+            })
         }
     }
 }
@@ -190,68 +196,53 @@ fn direct_with_fallback(
     }
 }
 
-/// After a cargo build, brings the recipe's [`Links`] up to date. A new set
-/// is tried at once with a direct build of the same sources cargo just
-/// built: if that fails, the fault is the links', and a smaller set is
-/// tried (the runtime kept), then none. The direct build also fills its
-/// incremental cache, so the next edit is fast. Returns the build to load:
-/// the direct one if one succeeded, else cargo's.
-fn update_links(
+/// After a cargo build (which checks the sources and captures the
+/// command), the first direct build, which makes the cdylib, with the
+/// recipe's [`Links`] brought up to date. A new set that fails to build is
+/// the links' fault: a smaller set is tried (the runtime kept), then none.
+/// The direct build also fills its incremental cache, so the next edit is
+/// fast.
+fn after_cargo(
     config: &BuildConfig,
     package: &Package,
     recipe: &mut Recipe,
+    rustc: &Rustc,
     cancel: &Cancel,
-    built: Built,
-    started: Instant,
-) -> Built {
-    let Some(rustc) = recipe.rustc.clone() else {
-        return built;
-    };
+) -> Result<Built, Error> {
     let links = Links {
-        dependencies: dylib::prepare(&config.cargo, package, &config.hot_dir(package), &rustc),
+        dependencies: dylib::prepare(&config.cargo, package, &config.hot_dir(package), rustc),
         runtime: rustc.runtime_extern().zip(recipe.core.clone()),
     };
-    if links == recipe.links || links.is_empty() {
-        recipe.links = links;
-        return built;
-    }
     let shares_dependencies = links.dependencies.is_some();
     let keep_runtime = Links {
         runtime: None,
         ..links.clone()
     };
-    let mut candidates = vec![links];
-    if keep_runtime != candidates[0] && !keep_runtime.is_empty() {
-        candidates.push(keep_runtime);
-    }
-    for links in candidates {
-        match direct(package, &rustc, &links, cancel) {
-            Ok(direct) => {
+    let mut candidates = vec![links, keep_runtime, Links::default()];
+    candidates.dedup();
+    let last = candidates.len() - 1;
+    for (index, links) in candidates.into_iter().enumerate() {
+        match direct(package, rustc, &links, cancel) {
+            Ok(built) => {
+                if index > 0 && shares_dependencies && links.dependencies.is_none() {
+                    tracing::warn!(
+                        "`{}` does not build against its shared dependencies; linking them \
+                         into every reload instead",
+                        package.name
+                    );
+                }
                 recipe.links = links;
-                return Built {
-                    duration: started.elapsed(),
-                    ..direct
-                };
+                return Ok(built);
             }
-            Err(error) if cancel.cancelled() => {
-                tracing::debug!("the check of new links was cancelled: {error}");
-                return built;
-            }
+            Err(error) if cancel.cancelled() || index == last => return Err(error),
             Err(error) => tracing::debug!(?links, "a direct build failed: {error}"),
         }
     }
-    if shares_dependencies {
-        tracing::warn!(
-            "`{}` does not build against its shared dependencies; linking them into every \
-             reload instead",
-            package.name
-        );
-    }
-    recipe.links = Links::default();
-    built
+    unreachable!("the last candidate returns")
 }
 
-/// `cargo rustc` of the hot library; on success the recipe takes the rustc
+/// `cargo rustc` of the hot library (as an rlib: see
+/// `BuildConfig::cargo_command`); on success the recipe takes the rustc
 /// command cargo ran (or, if cargo found the library fresh and ran none,
 /// the one an earlier run saved) and the core crate's rlib.
 fn through_cargo(
@@ -259,17 +250,17 @@ fn through_cargo(
     package: &Package,
     recipe: &mut Recipe,
     cancel: &Cancel,
-) -> Result<Built, Error> {
-    let started = Instant::now();
+) -> Result<(), Error> {
     let command = config.cargo_command(package);
     let cargo = config.cargo.clone();
+    let manifest = package.manifest_dir.join("Cargo.toml");
     // JSON messages on stdout; `-vv` progress and cargo's own errors on
     // stderr.
     let run = run(
         command,
         Stream::Stdout,
         cancel,
-        Output::read_cargo,
+        move |output, stdout| output.read_cargo(stdout, &manifest),
         |source| Error::CargoMissing { cargo, source },
     )?;
     if run.status.success() && !cancel.cancelled() {
@@ -290,7 +281,7 @@ fn through_cargo(
         recipe.cargo_needed = false;
     }
     let other = output::cargo_messages(&run.other);
-    run.finish(package, cancel, other, started)
+    run.check(package, cancel, other)
 }
 
 /// The captured rustc command with `links`.
@@ -302,22 +293,7 @@ fn direct(
 ) -> Result<Built, Error> {
     let started = Instant::now();
     let mut command = rustc.base_command();
-    let mut args = links.args(rustc);
-    if !config::color() {
-        // Cargo always asks rustc for colored rendering and strips the
-        // colors itself for `--message-format json`; without cargo, ask
-        // for plain text.
-        for arg in &mut args {
-            if let Some(kinds) = arg.strip_prefix("--json=") {
-                let plain: Vec<&str> = kinds
-                    .split(',')
-                    .filter(|kind| *kind != "diagnostic-rendered-ansi")
-                    .collect();
-                *arg = format!("--json={}", plain.join(","));
-            }
-        }
-    }
-    command.args(args);
+    command.args(direct_args(links.args(rustc)));
     let program = PathBuf::from(&rustc.program);
     // JSON diagnostics and artifacts on stderr; stdout is normally empty.
     let run = run(
@@ -328,7 +304,61 @@ fn direct(
         |source| Error::CompilerMissing { program, source },
     )?;
     let other = run.other.clone();
-    run.finish(package, cancel, other, started)
+    run.check(package, cancel, other.clone())?;
+    let artifact = run.output.artifact.ok_or_else(|| Error::NoArtifact {
+        package: package.name.clone(),
+        detail: other.trim().to_string(),
+    })?;
+    tracing::debug!(?artifact, "built");
+    Ok(Built {
+        artifact,
+        warnings: run.output.warnings,
+        duration: started.elapsed(),
+    })
+}
+
+/// The arguments of a direct build, from the captured command (cargo's
+/// build of the library as an rlib) with its links: the cdylib alone
+/// (`--crate-type cdylib`, no `--emit=metadata`), linked against the
+/// dependencies' rlibs (cargo names their `.rmeta`s, which is all an rlib
+/// needs), and plain diagnostics unless the user reads them in a terminal
+/// (cargo always asks rustc for colored ones and strips the colors
+/// itself).
+fn direct_args(args: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(args.len());
+    let mut args = args.into_iter().peekable();
+    let mut crate_type = false;
+    while let Some(arg) = args.next() {
+        if arg == "--crate-type" {
+            let _ = args.next();
+            if !crate_type {
+                crate_type = true;
+                out.extend(["--crate-type".to_string(), "cdylib".to_string()]);
+            }
+            continue;
+        }
+        let arg = if let Some(kinds) = arg.strip_prefix("--emit=") {
+            let kinds: Vec<&str> = kinds.split(',').filter(|k| *k != "metadata").collect();
+            format!("--emit={}", kinds.join(","))
+        } else if let Some(kinds) = arg.strip_prefix("--json=").filter(|_| !config::color()) {
+            let kinds: Vec<&str> = kinds
+                .split(',')
+                .filter(|kind| *kind != "diagnostic-rendered-ansi")
+                .collect();
+            format!("--json={}", kinds.join(","))
+        } else if out.last().is_some_and(|last| last == "--extern") && arg.ends_with(".rmeta") {
+            format!("{}.rlib", arg.trim_end_matches(".rmeta"))
+        } else if let Some(dir) = arg
+            .strip_prefix("incremental=")
+            .and_then(|dir| dir.strip_suffix(CARGO_INCREMENTAL))
+        {
+            format!("incremental={dir}{DIRECT_INCREMENTAL}")
+        } else {
+            arg
+        };
+        out.push(arg);
+    }
+    out
 }
 
 /// The stream of the compiler's that carries its JSON.
@@ -353,7 +383,7 @@ fn run(
     mut command: Command,
     json: Stream,
     cancel: &Cancel,
-    read: fn(&mut Output, Box<dyn Read + Send>),
+    read: impl FnOnce(&mut Output, Box<dyn Read + Send>),
     cannot_start: impl FnOnce(std::io::Error) -> Error,
 ) -> Result<Run, Error> {
     let program = PathBuf::from(command.get_program());
@@ -402,43 +432,46 @@ fn run(
 }
 
 impl Run {
-    /// The build, or why there is none. `other` is the other stream's text
-    /// as the user should see it when a failure has no rendered errors (a
-    /// broken `Cargo.toml`, a missing dependency).
-    fn finish(
-        self,
-        package: &Package,
-        cancel: &Cancel,
-        other: String,
-        started: Instant,
-    ) -> Result<Built, Error> {
+    /// Whether the compiler succeeded, or why not. `other` is the other
+    /// stream's text as the user should see it when a failure has no
+    /// rendered errors (a broken `Cargo.toml`, a missing dependency).
+    fn check(&self, package: &Package, cancel: &Cancel, other: String) -> Result<(), Error> {
         if cancel.cancelled() {
             return Err(Error::Build {
                 package: package.name.clone(),
                 rendered: "cancelled by a newer save".into(),
             });
         }
-        let other = other.trim().to_string();
-        if !self.status.success() {
-            let rendered = if self.output.errors.is_empty() {
-                other
-            } else {
-                self.output.errors.concat()
-            };
-            return Err(Error::Build {
-                package: package.name.clone(),
-                rendered: rendered.trim_end().to_string(),
-            });
+        if self.status.success() {
+            return Ok(());
         }
-        let artifact = self.output.artifact.ok_or_else(|| Error::NoArtifact {
+        let rendered = if self.output.errors.is_empty() {
+            other
+        } else {
+            self.output.errors.concat()
+        };
+        Err(Error::Build {
             package: package.name.clone(),
-            detail: other,
-        })?;
-        tracing::debug!(?artifact, "built");
-        Ok(Built {
-            artifact,
-            warnings: self.output.warnings,
-            duration: started.elapsed(),
+            rendered: rendered.trim().to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_direct_build_makes_the_cdylib_alone() {
+        let args = "--crate-name logic src/lib.rs --crate-type lib --emit=dep-info,metadata,link \
+                    -C metadata=89a3 -C incremental=/t/hotreload/logic/incremental-cargo \
+                    --extern serde=/t/deps/libserde-1.rmeta -C prefer-dynamic";
+        let args = args.split_whitespace().map(String::from).collect();
+        assert_eq!(
+            direct_args(args).join(" "),
+            "--crate-name logic src/lib.rs --crate-type cdylib --emit=dep-info,link \
+             -C metadata=89a3 -C incremental=/t/hotreload/logic/incremental-direct \
+             --extern serde=/t/deps/libserde-1.rlib -C prefer-dynamic"
+        );
     }
 }

@@ -17,14 +17,13 @@ use miniserde::Deserialize;
 pub struct Target {
     pub name: String,
     pub kind: Vec<String>,
-    pub crate_types: Vec<String>,
 }
 
 impl Target {
-    /// The library target built as a cdylib (not a build script).
-    pub fn is_hot_library(&self) -> bool {
-        self.crate_types.iter().any(|t| t == "cdylib")
-            && !self.kind.iter().any(|k| k == "custom-build")
+    /// A library target (`lib`, `rlib`, `cdylib`...), not a binary, test or
+    /// build script.
+    pub fn is_library(&self) -> bool {
+        self.kind.iter().any(|kind| kind.ends_with("lib"))
     }
 }
 
@@ -48,6 +47,8 @@ impl Diagnostic {
 pub struct CargoMessage {
     /// `compiler-artifact`, `compiler-message`, `build-finished`, ...
     pub reason: String,
+    /// The package's `Cargo.toml`.
+    pub manifest_path: Option<String>,
     pub target: Option<Target>,
     pub filenames: Option<Vec<String>>,
     pub message: Option<Diagnostic>,
@@ -157,13 +158,13 @@ mod tests {
     #[test]
     fn cargo_and_rustc_lines() {
         let artifact: CargoMessage = miniserde::json::from_str(
-            r#"{"reason":"compiler-artifact","package_id":"x","target":{"kind":["lib"],
+            r#"{"reason":"compiler-artifact","package_id":"x","manifest_path":"/l/Cargo.toml","target":{"kind":["lib"],
             "crate_types":["cdylib"],"name":"logic","src_path":"/l/src/lib.rs","edition":"2024",
             "doc":true,"doctest":false,"test":true},"profile":{"opt_level":"0"},
             "features":[],"filenames":["/t/liblogic.so"],"executable":null,"fresh":false}"#,
         )
         .unwrap();
-        assert!(artifact.target.unwrap().is_hot_library());
+        assert!(artifact.target.unwrap().is_library());
         assert_eq!(artifact.filenames.unwrap(), ["/t/liblogic.so"]);
         let line: RustcLine = miniserde::json::from_str(
             r#"{"$message_type":"diagnostic","message":"bad","code":null,"level":"error",

@@ -17,6 +17,13 @@ use crate::package::Package;
 /// place of the runtime drop it (see `build::Links::runtime`).
 pub const STRIP: &str = "strip=debuginfo";
 
+/// The incremental caches of hot builds, in the package's hot directory:
+/// cargo's (an rlib) and direct builds' (a cdylib). Not cargo's own cache:
+/// the program's build has the same crate identity and other flags, and
+/// each would throw the other's away.
+pub const CARGO_INCREMENTAL: &str = "incremental-cargo";
+pub const DIRECT_INCREMENTAL: &str = "incremental-direct";
+
 /// How the running program was built, so the hot build matches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildConfig {
@@ -169,16 +176,22 @@ impl BuildConfig {
             .join(format!("rustc-{}-{target}-{copy:016x}", self.profile))
     }
 
-    /// The cargo invocation that builds `package` as a cdylib, with JSON
+    /// The cargo invocation that builds `package`'s library, with JSON
     /// messages on stdout and, with `-vv`, the rustc command it runs on
-    /// stderr.
+    /// stderr: what direct builds rerun, as a cdylib (see `build`).
+    ///
+    /// It builds the library as the program's build does (an rlib), not
+    /// `--crate-type cdylib`: the unit then has the same `-C metadata` as
+    /// the program's, so the same crate identity (the `TypeId`s of the
+    /// package's types agree with the program's), only other output names
+    /// (the extra arguments) and its own incremental cache.
     pub fn cargo_command(&self, package: &Package) -> Command {
         let mut command = Command::new(&self.cargo);
         command
             .args(["rustc", "-vv"])
             .arg("--manifest-path")
             .arg(package.manifest_dir.join("Cargo.toml"))
-            .args(["--lib", "--crate-type", "cdylib"])
+            .arg("--lib")
             .arg("--message-format")
             .arg(if color() {
                 "json-diagnostic-rendered-ansi"
@@ -194,7 +207,13 @@ impl BuildConfig {
         if let Some(feature) = &package.runtime_feature {
             command.args(["--features", feature]);
         }
-        command.arg("--").args(&self.hot_flags);
+        command
+            .args(["--", "-C"])
+            .arg(format!(
+                "incremental={}",
+                self.hot_dir(package).join(CARGO_INCREMENTAL).display()
+            ))
+            .args(&self.hot_flags);
         command.current_dir(&package.manifest_dir);
         command
     }

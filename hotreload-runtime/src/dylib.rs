@@ -125,7 +125,7 @@ pub fn prepare(cargo: &Path, package: &Package, dir: &Path, rustc: &Rustc) -> Op
         }
     };
     let shareable = shareable(&metadata, package);
-    let externs: Vec<(&str, &str)> = rustc
+    let externs: Vec<(&str, String)> = rustc
         .externs()
         .filter(|(name, path)| shareable.contains(*name) && path.ends_with(".rlib"))
         .collect();
@@ -248,7 +248,7 @@ fn linking_flags(args: &[String]) -> Vec<String> {
 
 /// Identifies the library's inputs: the same key means the same library.
 /// A stable hash: the key names a file that later runs look for.
-fn key(package: &Package, rustc: &Rustc, externs: &[(&str, &str)], flags: &[String]) -> u64 {
+fn key(package: &Package, rustc: &Rustc, externs: &[(&str, String)], flags: &[String]) -> u64 {
     let mut hasher = LayoutHasher::default();
     hasher.tag(&package.name);
     hasher.tag(&rustc.program);
@@ -276,7 +276,7 @@ fn build(
     dir: &Path,
     key: u64,
     name: &str,
-    externs: &[(&str, &str)],
+    externs: &[(&str, String)],
     flags: &[String],
 ) -> Result<(), String> {
     let mut text = String::from(

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// First field of a saved rustc command.
-const SAVED_FORMAT: &str = "hotreload rustc command v1";
+const SAVED_FORMAT: &str = "hotreload rustc command v2";
 
 /// A rustc invocation as cargo made it: environment, program (rustc or a
 /// `RUSTC_WRAPPER`), arguments and working directory.
@@ -23,7 +23,8 @@ pub struct Rustc {
 
 impl Rustc {
     /// Finds the hot build's command in cargo's `-vv` output: the `Running`
-    /// line whose rustc builds a `cdylib`. `None` if cargo did not run it
+    /// line of the package's library (the primary package; not its build
+    /// script). `None` if cargo did not run it
     /// (nothing to rebuild) or the line cannot be read.
     pub fn from_cargo_output(stderr: &str, package_dir: &Path) -> Option<Rustc> {
         let command = stderr.lines().find_map(|line| {
@@ -31,7 +32,10 @@ impl Rustc {
                 .trim_start()
                 .strip_prefix("Running `")?
                 .strip_suffix('`')?;
-            command.contains("--crate-type cdylib").then_some(command)
+            (command.contains("CARGO_PRIMARY_PACKAGE=1")
+                && !command.contains("--crate-name build_script_")
+                && !command.contains("--crate-type bin"))
+            .then_some(command)
         })?;
         let words = shell_words::split(command).ok()?;
         let is_assignment = |word: &str| {
@@ -160,13 +164,18 @@ impl Rustc {
             .map(|(name, _)| name.to_string())
     }
 
-    /// The `--extern name=path` pairs.
-    pub fn externs(&self) -> impl Iterator<Item = (&str, &str)> {
+    /// The `--extern name=path` pairs, each path the dependency's rlib
+    /// (cargo names the `.rmeta` for a library: the rlib is beside it).
+    pub fn externs(&self) -> impl Iterator<Item = (&str, String)> {
         self.args
             .windows(2)
             .filter(|pair| pair[0] == "--extern")
             .filter_map(|pair| pair[1].split_once('='))
             .filter(|(name, _)| !name.contains(':'))
+            .map(|(name, path)| match path.strip_suffix(".rmeta") {
+                Some(stem) => (name, format!("{stem}.rlib")),
+                None => (name, path.to_string()),
+            })
     }
 }
 
@@ -182,8 +191,8 @@ mod tests {
         std::fs::write(package.join("src/lib.rs"), "").unwrap();
         let stderr = "       Fresh linkme v0.3.35\n     \
             Running `CARGO=/bin/cargo CARGO_PKG_NAME=logic CARGO_PKG_DESCRIPTION='a b' \
-            /bin/rustc --crate-name logic --edition=2024 logic/src/lib.rs \
-            --crate-type cdylib --check-cfg 'cfg(feature, values())' -C prefer-dynamic`\n    \
+            CARGO_PRIMARY_PACKAGE=1 /bin/rustc --crate-name logic --edition=2024 logic/src/lib.rs \
+            --crate-type lib --check-cfg 'cfg(feature, values())' -C prefer-dynamic`\n    \
             Finished `dev` profile";
         let rustc = Rustc::from_cargo_output(stderr, &package).unwrap();
         assert_eq!(rustc.program, "/bin/rustc");
@@ -192,11 +201,11 @@ mod tests {
                 .env
                 .contains(&("CARGO_PKG_DESCRIPTION".into(), "a b".into()))
         );
-        assert_eq!(rustc.env.len(), 3);
+        assert_eq!(rustc.env.len(), 4);
         assert!(rustc.args.contains(&"cfg(feature, values())".to_string()));
         // Cargo named the source relative to the workspace root.
         assert_eq!(rustc.cwd, workspace.path());
-        // Without a cdylib line (cargo found the build fresh): nothing.
+        // Without the library's line (cargo found it fresh): nothing.
         assert_eq!(Rustc::from_cargo_output("Fresh logic", &package), None);
     }
 

@@ -275,3 +275,20 @@ fn trait_impl_lifetime_impl_and_async_fn_reload() {
         "{after}"
     );
 }
+
+#[test]
+fn reloaded_code_agrees_with_the_program_on_type_ids() {
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("typeid", "same"));
+    fixture.edit(
+        "src/lib.rs",
+        "    std::any::TypeId::of::<Counter>()\n",
+        "    let id = std::any::TypeId::of::<Counter>();\n    id\n",
+    );
+    let report = program.expect_stderr("the reload", |line| {
+        line.starts_with("[hotreload] reloaded")
+    });
+    assert!(report.contains("counter_type"), "{report}");
+    let after = program.tick_after_update("reloaded");
+    assert_eq!(field(&after, "typeid"), Some("same"), "{after}");
+}

@@ -3,7 +3,7 @@
 //! rustc's JSON diagnostics ([`crate::cargo_json`]).
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cargo_json::{CargoMessage, Diagnostic, RustcLine};
 
@@ -28,8 +28,10 @@ impl Output {
         }
     }
 
-    /// Cargo's JSON messages (its stdout with `--message-format json`).
-    pub fn read_cargo(&mut self, stdout: impl Read) {
+    /// Cargo's JSON messages (its stdout with `--message-format json`),
+    /// building the library of the package at `manifest` (the artifact of
+    /// interest comes from the direct build after it).
+    pub fn read_cargo(&mut self, stdout: impl Read, manifest: &Path) {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let Ok(message) = miniserde::json::from_str::<CargoMessage>(&line) else {
                 continue;
@@ -37,20 +39,20 @@ impl Output {
             let Some(target) = &message.target else {
                 continue;
             };
+            let ours = target.is_library()
+                && message
+                    .manifest_path
+                    .as_deref()
+                    .is_some_and(|path| Path::new(path) == manifest);
             match message.reason.as_str() {
-                "compiler-artifact" => {
-                    let files = message.filenames.unwrap_or_default();
-                    if target.name == "hotreload_core" {
-                        self.core = file_ending(files, ".rlib");
-                    } else if target.is_hot_library() {
-                        self.artifact = file_ending(files, std::env::consts::DLL_SUFFIX);
-                    }
+                "compiler-artifact" if target.name == "hotreload_core" => {
+                    self.core = file_ending(message.filenames.unwrap_or_default(), ".rlib");
                 }
                 // Cargo replays the cached warnings of other workspace
                 // members; count only this library's.
                 "compiler-message" => {
                     if let Some(diagnostic) = message.message
-                        && (diagnostic.is_error() || target.is_hot_library())
+                        && (diagnostic.is_error() || ours)
                     {
                         self.diagnostic(diagnostic);
                     }
@@ -132,6 +134,31 @@ mod tests {
         assert_eq!(output.warnings, 1);
         assert_eq!(output.errors, ["error: bad\n", "linker said no\n"]);
         assert_eq!(output.artifact, Some(PathBuf::from("/t/liblogic.so")));
+    }
+
+    #[test]
+    fn cargo_messages_count_this_librarys_warnings_only() {
+        let message = |manifest: &str, reason: &str, rest: &str| {
+            format!(
+                r#"{{"reason":"{reason}","manifest_path":"{manifest}","target":{{"kind":["lib"],"crate_types":["lib"],"name":"logic"}},{rest}}}"#
+            )
+        };
+        let warning = r#""message":{"level":"warning","message":"unused","rendered":"w"}"#;
+        let lines = [
+            message("/ws/other/Cargo.toml", "compiler-message", warning),
+            message("/ws/logic/Cargo.toml", "compiler-message", warning),
+            message(
+                "/ws/logic/Cargo.toml",
+                "compiler-artifact",
+                r#""filenames":["/t/deps/liblogic-1f.rlib","/t/deps/liblogic-1f.rmeta"]"#,
+            ),
+        ];
+        let mut output = Output::default();
+        output.read_cargo(
+            lines.join("\n").as_bytes(),
+            Path::new("/ws/logic/Cargo.toml"),
+        );
+        assert_eq!(output.warnings, 1);
     }
 
     #[test]
