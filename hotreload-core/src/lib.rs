@@ -38,7 +38,7 @@ pub mod __private {
         DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
     };
     pub use crate::panic::{
-        future_must_be_send_or_mark_the_fn_hot_not_send, guard, guard_future, hot_panic,
+        future_must_be_send_or_mark_the_fn_hot_not_send, guard, guard_future,
         resume_unless_rolled_back,
     };
     pub use crate::registry::{ENTRIES, Entry, Slot};

@@ -1,12 +1,28 @@
 //! Panics in hot code.
 //!
-//! A panic cannot unwind out of a reloaded build: each build has its own
-//! copy of `std`, and the host's `catch_unwind` (including the one around
-//! `main`) aborts on the other copy's panic ("Rust cannot catch foreign
-//! exceptions"). So every hot function's body runs under `catch_unwind` in
-//! the copy of `std` that raised the panic, and [`hot_panic`] hands the
-//! panic to the host through [`HostHooks`], which the host installs in each
-//! build it loads. The host then, by [`OnPanic`]:
+//! A panic cannot unwind from one copy of `std` into another: each copy
+//! treats the other's panics as foreign exceptions and aborts ("Rust cannot
+//! catch foreign exceptions"). The program has its own `std`; every
+//! reloaded build links the toolchain's shared `libstd`, one copy for all
+//! of them. So panics are handed across as values, never unwound across:
+//!
+//! - In reloaded code, every hot function's body runs under [`guard`]
+//!   (in the shared `libstd`), and the host tracks how deep in reloaded
+//!   code each thread is ([`HostHooks::enter`]). A panic caught by a guard
+//!   with reloaded code around it (a hot call from a hot function) is
+//!   reported to the host ([`HostHooks::on_nested_panic`], which rolls the
+//!   function back) and unwinds on as [`Reported`], in the shared `libstd`:
+//!   the calling trampoline retries with the restored code when it can,
+//!   else the outermost guard hands it to the host. The outermost guard
+//!   hands a panic to the host ([`HostHooks::on_panic`]), which raises a
+//!   host panic from host code.
+//! - In the program's own code (no hooks installed), a hot function called
+//!   from reloaded code (a function of a package that was not rebuilt)
+//!   catches its panic in the host's `std` and raises it again in the
+//!   shared `libstd`, with the function the reloaded caller registered
+//!   when it entered. Outside reloaded code it is an ordinary function.
+//!
+//! The host then, by [`OnPanic`]:
 //!
 //! - `Rollback` (default): points the function back at the code it ran
 //!   before the panicking generation, reports it at the next `update()`,
@@ -20,8 +36,9 @@
 //! - `Propagate`: an ordinary panic in the host, as if the code had never
 //!   been reloaded; the function keeps the new code.
 //!
-//! In the program's own (never reloaded) code no hooks are installed and a
-//! panic unwinds as usual.
+//! Not handled: a panic in *program* code that is not hot (a closure the
+//! program passed in) called from reloaded code: it unwinds in the host's
+//! `std` into reloaded frames and aborts.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
@@ -57,13 +74,83 @@ pub fn policy() -> OnPanic {
 #[repr(C)]
 pub struct HostHooks {
     /// Takes over a panic of the hot function `path` whose implementation
-    /// (in the loaded build) is `implementation`. Never returns: it unwinds
-    /// with a host panic.
+    /// (in the loaded build) is `implementation`, caught by the outermost
+    /// guard of reloaded code. Never returns: it unwinds with a host panic.
     pub on_panic: fn(implementation: *const (), path: &str, message: &str) -> !,
+    /// Records such a panic caught with reloaded code around it (rolls the
+    /// function back, reports it) and says whether it was rolled back; the
+    /// panic unwinds on in reloaded code.
+    pub on_nested_panic: fn(implementation: *const (), path: &str, message: &str) -> bool,
+    /// At the outermost guard, a panic already reported: raises it in the
+    /// host ([`RolledBack`] if `rolled_back`, else its message).
+    pub raise_reported: fn(reported: &Reported) -> !,
+    /// A guard of reloaded code is entered on this thread; `raise` raises
+    /// a [`Reported`] in the build's `std`. Returns whether the code
+    /// around it is reloaded code too.
+    pub enter: fn(raise: fn(Reported) -> !) -> bool,
+    /// ... and left.
+    pub leave: fn(),
 }
 
 /// Set by the host in each build it loads; null in the host itself.
 pub static HOST_HOOKS: AtomicPtr<HostHooks> = AtomicPtr::new(std::ptr::null_mut());
+
+/// A panic already reported to the host, unwinding on in reloaded code.
+#[derive(Debug)]
+pub struct Reported {
+    pub function: String,
+    pub message: String,
+    pub rolled_back: bool,
+}
+
+/// A guard the thread is in, as the host's copy tracks them.
+#[derive(Clone, Copy)]
+enum Frame {
+    /// Of reloaded code, with its `raise`.
+    Reloaded(fn(Reported) -> !),
+    /// Of the program's own code, called from reloaded code.
+    Host,
+}
+
+thread_local! {
+    /// In the host's copy: the guards the thread is in, innermost last,
+    /// from the outermost guard of reloaded code on.
+    static FRAMES: std::cell::RefCell<Vec<Frame>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Pushes `frame`; returns the frame it is in.
+fn enter(frame: Frame) -> Option<Frame> {
+    FRAMES.with(|frames| {
+        let mut frames = frames.borrow_mut();
+        let around = frames.last().copied();
+        frames.push(frame);
+        around
+    })
+}
+
+fn leave() {
+    FRAMES.with(|frames| {
+        frames.borrow_mut().pop();
+    });
+}
+
+/// [`HostHooks::enter`] for the host to install.
+#[doc(hidden)]
+pub fn enter_reloaded(raise: fn(Reported) -> !) -> bool {
+    matches!(enter(Frame::Reloaded(raise)), Some(Frame::Reloaded(_)))
+}
+
+/// [`HostHooks::leave`] for the host to install.
+#[doc(hidden)]
+pub fn leave_reloaded() {
+    leave();
+}
+
+/// Raises `reported` in this copy of `std`: what [`HostHooks::enter`] is
+/// given.
+fn raise_here(reported: Reported) -> ! {
+    std::panic::resume_unwind(Box::new(reported))
+}
 
 /// The payload of the host panic raised after a rollback. The trampoline
 /// catches it and retries the call with the restored code; a call whose
@@ -87,21 +174,90 @@ impl std::fmt::Display for RolledBack {
     }
 }
 
-/// Runs a hot function's body (what its thunk calls) and hands a panic in
-/// it to [`hot_panic`]. `implementation` is the thunk (what slots hold),
-/// `path` the function's registry path.
+/// Runs a hot function's body (what its thunk calls), handing a panic in
+/// it on as the module docs say. `implementation` is the thunk (what slots
+/// hold), `path` the function's registry path.
 #[doc(hidden)]
 #[inline]
 pub fn guard<R>(implementation: *const (), path: &'static str, body: impl FnOnce() -> R) -> R {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+    let hooks = HOST_HOOKS.load(Ordering::Acquire);
+    if hooks.is_null() {
+        return guard_host(path, body);
+    }
+    // SAFETY: the host stored a pointer to its static HostHooks, of the
+    // manifest layout this build was checked to have.
+    let hooks = unsafe { &*hooks };
+    let in_reloaded = (hooks.enter)(raise_here);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    (hooks.leave)();
+    match result {
         Ok(value) => value,
-        Err(payload) => hot_panic(implementation, path, payload),
+        Err(payload) => hand_over(hooks, in_reloaded, implementation, path, payload),
     }
 }
 
+/// [`guard`] in the program's own code: an ordinary call, unless reloaded
+/// code called it, whose `std` must get its panic.
+#[inline]
+fn guard_host<R>(path: &'static str, body: impl FnOnce() -> R) -> R {
+    let around = FRAMES.with(|frames| frames.borrow().last().copied());
+    let Some(Frame::Reloaded(raise)) = around else {
+        return body();
+    };
+    enter(Frame::Host);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    leave();
+    match result {
+        Ok(value) => value,
+        Err(payload) => {
+            let message = payload_message(payload.as_ref());
+            drop(payload);
+            raise(Reported {
+                function: path.to_string(),
+                message,
+                rolled_back: false,
+            })
+        }
+    }
+}
+
+/// A panic caught by a guard of reloaded code: on in this `std`,
+/// reported, if reloaded code is around it (`in_reloaded`), else to the
+/// host, which raises it in its own.
+#[cold]
+fn hand_over(
+    hooks: &HostHooks,
+    in_reloaded: bool,
+    implementation: *const (),
+    path: &'static str,
+    payload: Box<dyn Any + Send>,
+) -> ! {
+    let reported = match payload.downcast::<Reported>() {
+        Ok(reported) => *reported,
+        Err(payload) => {
+            let message = payload_message(payload.as_ref());
+            // The payload belongs to this build's std; only its text
+            // crosses over.
+            drop(payload);
+            if !in_reloaded {
+                (hooks.on_panic)(implementation, path, &message)
+            }
+            let rolled_back = (hooks.on_nested_panic)(implementation, path, &message);
+            Reported {
+                function: path.to_string(),
+                message,
+                rolled_back,
+            }
+        }
+    };
+    if !in_reloaded {
+        (hooks.raise_reported)(&reported)
+    }
+    std::panic::resume_unwind(Box::new(reported))
+}
+
 /// The future of a hot `async fn`'s body, boxed for its thunk to return,
-/// with each poll guarded as [`guard`] guards a call: a panic while
-/// polling goes to [`hot_panic`].
+/// with each poll guarded as [`guard`] guards a call.
 #[doc(hidden)]
 pub fn guard_future<F: std::future::Future>(
     implementation: *const (),
@@ -153,37 +309,21 @@ impl<F: std::future::Future> std::future::Future for Guarded<F> {
                 this.path,
             )
         };
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(poll) => poll,
-            Err(payload) => hot_panic(implementation as *const (), path, payload),
-        }
+        guard(implementation as *const (), path, || future.poll(cx))
     }
-}
-
-/// Called with the payload of a panic a hot function's body raised.
-#[doc(hidden)]
-#[cold]
-pub fn hot_panic(implementation: *const (), path: &'static str, payload: Box<dyn Any + Send>) -> ! {
-    let hooks = HOST_HOOKS.load(Ordering::Acquire);
-    if hooks.is_null() {
-        // The host's own code: an ordinary panic.
-        std::panic::resume_unwind(payload);
-    }
-    let message = payload_message(payload.as_ref());
-    // The payload belongs to this build's std; only its text crosses over.
-    drop(payload);
-    // SAFETY: the host stored a pointer to its static HostHooks, of this
-    // same runtime version (checked before it installed it).
-    let on_panic = unsafe { (*hooks).on_panic };
-    on_panic(implementation, path, &message)
 }
 
 /// Called by a trampoline whose call panicked: returns if the function was
-/// rolled back (the caller retries), otherwise continues the panic.
+/// rolled back (the caller retries), otherwise continues the panic. In the
+/// host that is a [`RolledBack`], in reloaded code a [`Reported`] one.
 #[doc(hidden)]
 #[cold]
 pub fn resume_unless_rolled_back(payload: Box<dyn Any + Send>) {
-    if !payload.is::<RolledBack>() {
+    let rolled_back = payload.is::<RolledBack>()
+        || payload
+            .downcast_ref::<Reported>()
+            .is_some_and(|reported| reported.rolled_back);
+    if !rolled_back {
         std::panic::resume_unwind(payload);
     }
 }

@@ -122,10 +122,10 @@ impl Entry {
 #[linkme::distributed_slice]
 pub static ENTRIES: [Entry];
 
-/// Bumped whenever [`Manifest`] or [`Entry`] change shape; part of the
+/// Bumped whenever [`Manifest`], [`Entry`] or `HostHooks` change shape; part of the
 /// exported symbol's name, so a build with another layout has no symbol the
 /// host would misread.
-pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v2\0";
+pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v3\0";
 
 /// What a build says about itself. Read by the host after `dlopen`.
 #[repr(C)]
@@ -164,6 +164,6 @@ impl Manifest {
 #[cfg(feature = "reload")]
 #[unsafe(no_mangle)]
 #[allow(improper_ctypes_definitions)]
-pub extern "C" fn hotreload_manifest_v2() -> Manifest {
+pub extern "C" fn hotreload_manifest_v3() -> Manifest {
     Manifest::current()
 }

@@ -20,7 +20,7 @@ use crate::build::{self, Built, Cancel, Recipe};
 use crate::config::BuildConfig;
 use crate::load;
 use crate::package::Package;
-use crate::panic::{self, HostHooks, OnPanic, RolledBack};
+use crate::panic::{self, HostHooks, OnPanic, Reported, RolledBack};
 use crate::registry::{ENTRIES, Manifest};
 use crate::report::HotPanic;
 use crate::report::{self, Reload, Timings, Update};
@@ -65,6 +65,10 @@ static PANICS: Mutex<Vec<HotPanic>> = Mutex::new(Vec::new());
 /// Installed into every loaded build.
 static HOOKS: HostHooks = HostHooks {
     on_panic: on_hot_panic,
+    on_nested_panic: record_hot_panic,
+    raise_reported,
+    enter: panic::enter_reloaded,
+    leave: panic::leave_reloaded,
 };
 
 /// A poisoned lock still holds consistent data here (every update is a
@@ -73,8 +77,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The host side of a panic in reloaded code (see [`crate::panic`]).
-fn on_hot_panic(implementation: *const (), path: &str, message: &str) -> ! {
+/// Rolls `path` back (by the policy) after its code `implementation`
+/// panicked, and queues the report for `update()`. Returns whether it was
+/// rolled back.
+fn record_hot_panic(implementation: *const (), path: &str, message: &str) -> bool {
     let rolled_back = panic::policy() == OnPanic::Rollback
         && lock(&APPLIED)
             .as_mut()
@@ -87,14 +93,30 @@ fn on_hot_panic(implementation: *const (), path: &str, message: &str) -> ! {
     tracing::warn!("{report}");
     lock(&PANICS).push(report);
     PENDING.store(true, Ordering::Release);
-    let panic = RolledBack {
+    rolled_back
+}
+
+/// The host side of a panic in reloaded code (see [`crate::panic`]).
+fn on_hot_panic(implementation: *const (), path: &str, message: &str) -> ! {
+    let rolled_back = record_hot_panic(implementation, path, message);
+    raise_reported(&Reported {
         function: path.to_string(),
         message: message.to_string(),
+        rolled_back,
+    })
+}
+
+/// Raises a panic of reloaded code in the program's `std`: [`RolledBack`]
+/// (the trampoline retries), or, not rolled back, its message like any
+/// panic's.
+fn raise_reported(reported: &Reported) -> ! {
+    let panic = RolledBack {
+        function: reported.function.clone(),
+        message: reported.message.clone(),
     };
-    if rolled_back {
+    if reported.rolled_back {
         std::panic::resume_unwind(Box::new(panic))
     }
-    // Propagated like any panic: its payload is the message text.
     std::panic::resume_unwind(Box::new(panic.to_string()))
 }
 

@@ -99,6 +99,31 @@ fn panic_in_new_code_rolls_back_and_the_program_keeps_running() {
 }
 
 #[test]
+fn panic_in_a_hot_fn_called_from_a_reloaded_hot_fn_rolls_back() {
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", has("value", "1"));
+
+    // `advance` (hot, reloaded with the rest of the library) calls
+    // `value` (hot): the panic starts two hot calls deep in reloaded code.
+    fixture.edit("src/lib.rs", "    1\n}", "    panic!(\"boom in value\")\n}");
+    let panic = program.expect_stderr("the panic report", |line| line.contains("HOT040"));
+    assert!(
+        panic.contains("basic::value") && panic.contains("boom in value"),
+        "{panic}"
+    );
+    assert!(panic.contains("rolled back"), "{panic}");
+    // Alive, with the old `value`: each tick adds 1.
+    let after = program.tick_after_update("panicked");
+    let next = program.next_tick();
+    assert_eq!(field(&next, "value"), Some("1"), "{next}");
+    assert_eq!(
+        number(&next, "total") - number(&after, "total"),
+        1,
+        "{after} / {next}"
+    );
+}
+
+#[test]
 fn panic_while_polling_a_reloaded_async_fn_rolls_back() {
     let (fixture, mut program) = Fixture::running("basic");
     program.expect_stdout("a tick", has("later", "2"));
