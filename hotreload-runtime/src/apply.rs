@@ -24,6 +24,9 @@ struct Function {
     /// Code the function has run, oldest (the program's own) first; the
     /// last is current.
     history: Vec<Version>,
+    /// The source hash of code that panicked and was rolled back: a later
+    /// build with the same code does not bring it back.
+    panicked: Option<u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -56,6 +59,7 @@ impl Applied {
                         implementation: entry.slot.original() as usize,
                         source_hash: entry.source_hash,
                     }],
+                    panicked: None,
                 };
                 (entry.path, function)
             })
@@ -64,19 +68,29 @@ impl Applied {
     }
 
     /// Carries out `plan`; returns the paths whose source changed since the
-    /// code they ran before.
-    pub fn apply(&mut self, plan: &Plan) -> Vec<&'static str> {
+    /// code they ran before, and those kept rolled back (the new build has
+    /// the very code that panicked).
+    pub fn apply(&mut self, plan: &Plan) -> (Vec<&'static str>, Vec<&'static str>) {
         let mut changed = Vec::new();
+        let mut kept = Vec::new();
         for (old, new) in &plan.swaps {
             let Some(function) = self.functions.get_mut(old.path) else {
                 continue;
             };
             let current = *function.history.last().expect("history starts non-empty");
+            // The new build's own copy of the slot is pointed at the
+            // current code either way: its other functions call through it.
+            function.slots.push(new.slot);
+            if function.panicked == Some(new.source_hash) {
+                function.point_slots_at(current);
+                kept.push(old.path);
+                continue;
+            }
+            function.panicked = None;
             let version = Version {
                 implementation: new.slot.original() as usize,
                 source_hash: new.source_hash,
             };
-            function.slots.push(new.slot);
             function.history.push(version);
             function.point_slots_at(version);
             if current.source_hash != version.source_hash {
@@ -84,7 +98,8 @@ impl Applied {
             }
         }
         changed.sort_unstable();
-        changed
+        kept.sort_unstable();
+        (changed, kept)
     }
 
     /// After `implementation` of `path` panicked: if it is the current
@@ -102,7 +117,8 @@ impl Applied {
         if function.history.len() < 2 {
             return false;
         }
-        function.history.pop();
+        let panicked = function.history.pop().expect("checked above");
+        function.panicked = Some(panicked.source_hash);
         let previous = *function.history.last().expect("checked above");
         function.point_slots_at(previous);
         true

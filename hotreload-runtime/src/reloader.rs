@@ -273,7 +273,7 @@ impl Running {
             } => {
                 let applying = Instant::now();
                 timings.wait = applying - verified;
-                let changed = lock(&APPLIED)
+                let (changed, kept_rolled_back) = lock(&APPLIED)
                     .as_mut()
                     .map(|applied| applied.apply(&plan))
                     .unwrap_or_default();
@@ -288,6 +288,7 @@ impl Running {
                     swapped: plan.swaps.len(),
                     missing: names(&plan.missing),
                     added: names(&plan.added),
+                    kept_rolled_back: names(&kept_rolled_back),
                     warnings,
                     timings,
                 })

@@ -74,6 +74,10 @@ pub struct Reload {
     pub missing: Vec<String>,
     /// Hot functions only the new build has; restart to call them.
     pub added: Vec<String>,
+    /// Hot functions whose new code is the code that panicked and was
+    /// rolled back: they keep the code they were rolled back to until
+    /// their source changes.
+    pub kept_rolled_back: Vec<String>,
     /// Compiler warnings in the build.
     pub warnings: usize,
     pub timings: Timings,
@@ -156,6 +160,13 @@ impl fmt::Display for Reload {
                 short_names(&self.added)
             )?;
         }
+        if !self.kept_rolled_back.is_empty() {
+            write!(
+                f,
+                "; still rolled back (the new build has the code that panicked): {}",
+                short_names(&self.kept_rolled_back)
+            )?;
+        }
         if self.warnings > 0 {
             write!(f, " ({} warnings)", self.warnings)?;
         }
@@ -198,6 +209,7 @@ mod tests {
             swapped: 2,
             missing: vec![],
             added: vec![],
+            kept_rolled_back: vec![],
             warnings: 0,
             timings: Timings {
                 build: Duration::from_millis(120),

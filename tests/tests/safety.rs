@@ -84,6 +84,24 @@ fn panic_in_new_code_rolls_back_and_the_program_keeps_running() {
         "{after} / {next}"
     );
 
+    // An unrelated edit: the new build still has the panicking `advance`,
+    // which stays rolled back.
+    fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
+    let report = program.expect_stderr("the reload report", |line| {
+        line.starts_with("[hotreload] reloaded")
+    });
+    assert!(
+        report.contains("still rolled back") && report.contains("advance"),
+        "{report}"
+    );
+    let later = program.tick_after_update("reloaded");
+    let next = program.next_tick();
+    assert_eq!(
+        number(&next, "total") - number(&later, "total"),
+        2,
+        "the old advance adds the new value: {later} / {next}"
+    );
+
     fixture.edit(
         "src/lib.rs",
         "    if state.ticks > 0 { panic!(\"boom in advance\") }",
@@ -93,7 +111,7 @@ fn panic_in_new_code_rolls_back_and_the_program_keeps_running() {
     let then = program.next_tick();
     assert_eq!(
         number(&then, "total") - number(&fixed, "total"),
-        101,
+        102,
         "{fixed} / {then}"
     );
 }
