@@ -54,16 +54,17 @@ const HOT_LIB_RELOADER_FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Dependencies and the body of `work()` per scale.
-fn scale(name: &str) -> (&'static str, &'static str) {
+/// Dependencies, the body of `work()` and more library code, per scale.
+fn scale(name: &str) -> (&'static str, &'static str, String) {
     match name {
-        "small" => ("", "seed.wrapping_mul(3)"),
+        "small" => ("", "seed.wrapping_mul(3)", String::new()),
         "deps" => (
             "serde_json = \"1\"\nrand = \"0.9\"\nglam = \"0.30\"",
             "use rand::{Rng, SeedableRng};\n    \
              let mut rng = rand::rngs::StdRng::seed_from_u64(seed);\n    \
              let v = glam::Vec3::new(rng.random(), rng.random(), rng.random());\n    \
              serde_json::to_string(&[v.x, v.y, v.z]).map_or(0, |s| s.len() as u64) + v.length() as u64",
+            String::new(),
         ),
         "heavy" => (
             "bevy_ecs = \"0.17\"",
@@ -73,9 +74,32 @@ fn scale(name: &str) -> (&'static str, &'static str) {
              for i in 0..seed {\n        world.spawn(Position(i));\n    }\n    \
              let mut query = world.query::<&Position>();\n    \
              query.iter(&world).map(|p| p.0).sum()",
+            String::new(),
         ),
-        other => panic!("unknown scale `{other}`: small, deps or heavy"),
+        "many" => ("", "seed.wrapping_mul(3)", many_hot_functions(20, 20)),
+        other => panic!("unknown scale `{other}`: small, deps, heavy or many"),
     }
+}
+
+/// `modules` modules of `each` small hot functions (400 in `many`, beside
+/// the 3 every scale has).
+fn many_hot_functions(modules: usize, each: usize) -> String {
+    let mut text = String::new();
+    for m in 0..modules {
+        text.push_str(&format!(
+            "\npub mod m{m} {{\n    use hotreload_runtime::hot;\n"
+        ));
+        for f in 0..each {
+            text.push_str(&format!(
+                "\n    #[hot]\n    pub fn f{f}(state: &mut u64, x: u64) -> u64 {{\n        \
+                 *state = state.wrapping_mul({}).wrapping_add(x);\n        *state >> {}\n    }}\n",
+                m * each + f + 3,
+                f % 60 + 1
+            ));
+        }
+        text.push_str("}\n");
+    }
+    text
 }
 
 /// Writes `text` to `path` unless it already holds it (an unchanged file
@@ -160,7 +184,7 @@ pub struct Hotreload {
 
 impl Hotreload {
     pub fn create(fixtures: &Path, scale_name: &str) -> Hotreload {
-        let (deps, work) = scale(scale_name);
+        let (deps, work, extra) = scale(scale_name);
         let dir = fixtures.join(format!("hotreload-{scale_name}"));
         let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hotreload-runtime");
         let runtime = runtime.canonicalize().expect("hotreload-runtime directory");
@@ -169,6 +193,7 @@ impl Hotreload {
                 .replace("{{RUNTIME}}", &runtime.to_string_lossy())
                 .replace("{{DEPS}}", deps)
                 .replace("{{WORK}}", work)
+                .replace("{{MORE}}", &extra)
         };
         write_if_changed(&dir.join("Cargo.toml"), &fill(HOTRELOAD_MANIFEST));
         write_if_changed(&dir.join("src/lib.rs"), &fill(HOTRELOAD_LIB));

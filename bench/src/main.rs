@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy,many] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -18,7 +18,8 @@
 //! --locked`, about 15 minutes), so it is off by default.
 //!
 //! Scales (hotreload only): `small` (no dependency besides the runtime),
-//! `deps` (serde_json, rand, glam), `heavy` (bevy_ecs). The first build of a
+//! `deps` (serde_json, rand, glam), `heavy` (bevy_ecs), `many` (`small` and
+//! 400 more hot functions, in 20 modules). The first build of a
 //! scale compiles its dependencies and can take minutes. The scales' programs
 //! run side by side and are edited in turn (one edit of each, then the next
 //! round), so a slow spell of a shared machine hits every scale alike and
@@ -73,7 +74,7 @@ fn options() -> Options {
             "--scale" => {
                 options.scales = args
                     .next()
-                    .expect("--scale takes small,deps,heavy")
+                    .expect("--scale takes small,deps,heavy,many")
                     .split(',')
                     .map(str::to_string)
                     .collect()
