@@ -129,6 +129,7 @@ pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v3\0";
 
 /// What a build says about itself. Read by the host after `dlopen`.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct Manifest {
     /// The runtime crate's version.
     pub runtime_version: &'static str,

@@ -76,8 +76,8 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The private directory for loaded builds could not be made safely.
-    #[error("HOT005 cannot create a private staging directory: {0}")]
+    /// Builds cannot be staged (copied before loading).
+    #[error("HOT005 cannot stage builds: {0}. Set TMPDIR to a directory of this user's")]
     Staging(String),
 
     /// The compiler rejected the edit.

@@ -15,6 +15,7 @@ use crate::stage::Staged;
 /// A loaded build.
 pub struct Loaded {
     library: Option<Library>,
+    staged: Option<Staged>,
     pub manifest: Manifest,
 }
 
@@ -25,7 +26,21 @@ impl Loaded {
         if let Some(library) = self.library.take() {
             std::mem::forget(library);
         }
+        if let Some(staged) = self.staged.take() {
+            staged.keep();
+        }
         self.manifest
+    }
+}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        // Refused: the library is closed (none of its code ran), but its
+        // file stays open, so that its `/proc/self/fd` name is never given
+        // to another build (see `Staged::keep`).
+        if let Some(staged) = self.staged.take() {
+            staged.keep();
+        }
     }
 }
 
@@ -34,26 +49,34 @@ impl Loaded {
 /// # Safety
 /// `staged` must be a copy of a library built by the runtime's own cargo
 /// invocation from the user's package: loading runs its initializers.
-pub unsafe fn load(staged: &Staged, package: &str) -> Result<Loaded, Error> {
-    let path = &staged.path;
-    staged.check()?;
+pub unsafe fn load(staged: Staged, package: &str) -> Result<Loaded, Error> {
+    let path = staged.path.clone();
     // SAFETY: the caller vouches for the library (its initializers run
     // here); RTLD_LOCAL keeps its symbols (its own copy of the core crate,
     // of its dependencies) from interposing on the host's.
-    let library =
-        unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| Error::Load {
-            package: package.to_string(),
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    // The file mapped is the file checked (a swap between the check and
-    // `dlopen` would show here; the library is then closed unused).
-    staged.check()?;
+    let opened = unsafe { Library::open(Some(&path), RTLD_NOW | RTLD_LOCAL) };
+    let library = match opened {
+        Ok(library) => library,
+        Err(error) => {
+            staged.keep();
+            return Err(Error::Load {
+                package: package.to_string(),
+                path,
+                message: error.to_string(),
+            });
+        }
+    };
+    let mut loaded = Loaded {
+        library: Some(library),
+        staged: Some(staged),
+        manifest: Manifest::current(),
+    };
     // SAFETY: the symbol, if present, was defined by a hotreload-core whose
     // `Manifest` has this layout and signature: the manifest layout's
     // version is part of the symbol's name (`MANIFEST_SYMBOL`). The
     // runtime version inside is compared by `verify`.
     let manifest = unsafe {
+        let library = loaded.library.as_ref().expect("just opened");
         let exported = library
             .get::<extern "C" fn() -> Manifest>(MANIFEST_SYMBOL)
             .map_err(|e| Error::NoManifest {
@@ -62,8 +85,6 @@ pub unsafe fn load(staged: &Staged, package: &str) -> Result<Loaded, Error> {
             })?;
         exported()
     };
-    Ok(Loaded {
-        library: Some(library),
-        manifest,
-    })
+    loaded.manifest = manifest;
+    Ok(loaded)
 }

@@ -171,7 +171,6 @@ impl Reloader {
             events,
             events_tx: events_tx.clone(),
             outcomes: outcome_tx,
-            staged: 0,
         };
         std::thread::Builder::new()
             .name("hotreload".into())
@@ -353,8 +352,6 @@ struct Pipeline {
     /// For the build threads.
     events_tx: Sender<Event>,
     outcomes: Sender<Outcome>,
-    /// Staged files so far (names are never reused).
-    staged: u64,
 }
 
 impl Pipeline {
@@ -483,13 +480,10 @@ impl Pipeline {
     ) -> Result<Outcome, Error> {
         let package = &self.packages[index];
         let loading = Instant::now();
-        self.staged += 1;
-        let staged = self
-            .staging
-            .stage(&built.artifact, &package.name, self.staged)?;
-        // SAFETY: the file is a copy, in our private directory, of the
-        // artifact that our own cargo invocation reported.
-        let loaded = unsafe { load::load(&staged, &package.name) }?;
+        let staged = self.staging.stage(&built.artifact, &package.name)?;
+        // SAFETY: the file is our own unnamed copy of the artifact that our
+        // own build reported.
+        let loaded = unsafe { load::load(staged, &package.name) }?;
         let verifying = Instant::now();
         let plan = verify::verify(&package.name, &Manifest::current(), &loaded.manifest)?;
         let manifest = loaded.keep();

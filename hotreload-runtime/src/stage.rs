@@ -1,70 +1,50 @@
-//! Stage 3, stage: copies each build to its own new file in a private
-//! directory before it is loaded.
+//! Stage 3, stage: copies each build to a file of its own, with no name,
+//! before it is loaded.
 //!
 //! Never load the file cargo writes: the next build overwrites it while the
 //! old one is mapped (a crash), and `dlopen` of a path it has already seen
-//! returns the old library. A fresh name per generation avoids both; a
-//! 0700 directory owned by us keeps other users from swapping the file
-//! between the copy and the load.
+//! returns the old library. Each generation is copied into an unnamed file
+//! (`O_TMPFILE` in the temporary directory, or a file in a private 0700
+//! directory unlinked at once where the file system cannot), kept open for
+//! the rest of the process and loaded as `/proc/self/fd/<n>`: nothing can
+//! swap it between the copy and the load, every generation has a name of
+//! its own, backtraces still read its line tables through that path, and
+//! nothing is left behind when the process ends, even by `kill -9`.
 //!
 //! Checked on the way: the artifact belongs to this user and no other user
 //! can write it (`HOT022`), and it is a whole library for this platform
 //! (`HOT023`; `dlopen` of a truncated file dies of SIGBUS instead of
-//! failing). The staged copy stays open; [`Staged::check`] confirms right
-//! before and after `dlopen` that its path still names that same file.
+//! failing).
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
 
-/// The private directory that holds every staged generation.
+/// Where staged copies are made.
 pub struct Staging {
-    dir: tempfile::TempDir,
+    dir: PathBuf,
 }
 
 impl Staging {
-    /// Creates `hotreload-XXXXXX` in the system temporary directory, mode
-    /// 0700, and checks that it is ours and private.
+    /// Stages into the system temporary directory.
     pub fn new() -> Result<Staging, Error> {
-        let dir = tempfile::Builder::new()
-            .prefix("hotreload-")
-            .permissions(fs::Permissions::from_mode(0o700))
-            .tempdir()
-            .map_err(|e| Error::Staging(e.to_string()))?;
-        let staging = Staging { dir };
-        staging.check().map_err(Error::Staging)?;
-        Ok(staging)
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn check(&self) -> Result<(), String> {
-        let meta = fs::symlink_metadata(self.path()).map_err(|e| e.to_string())?;
-        let uid = effective_uid();
-        if !meta.is_dir() || meta.mode() & 0o077 != 0 || meta.uid() != uid {
-            return Err(format!(
-                "`{}` is not a private directory of this user (mode {:o})",
-                self.path().display(),
-                meta.mode() & 0o777
-            ));
+        let dir = std::env::temp_dir();
+        if !dir.is_dir() {
+            return Err(Error::Staging(format!(
+                "the temporary directory `{}` does not exist",
+                dir.display()
+            )));
         }
-        Ok(())
+        Ok(Staging { dir })
     }
 
-    /// Copies `artifact` to a new file for `generation`, after checking that
-    /// it is ours, not writable by others, and a whole library for this
-    /// platform.
-    pub fn stage(&self, artifact: &Path, package: &str, generation: u64) -> Result<Staged, Error> {
-        let name = artifact
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| format!("lib{package}{}", std::env::consts::DLL_SUFFIX));
-        let path = self.path().join(format!("{generation:04}-{name}"));
+    /// Copies `artifact` to a new unnamed file, after checking that it is
+    /// ours, not writable by others, and a whole library for this platform.
+    pub fn stage(&self, artifact: &Path, package: &str) -> Result<Staged, Error> {
         let untrusted = |reason: String| Error::Untrusted {
             package: package.to_string(),
             path: artifact.to_path_buf(),
@@ -91,65 +71,66 @@ impl Staging {
             path: artifact.to_path_buf(),
             reason,
         })?;
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o700)
-            .open(&path)
-            .map_err(|e| io_error(&path, "create the staged copy", e))?;
+        let mut file = self
+            .unnamed_file()
+            .map_err(|e| io_error(&self.dir, "create the staged copy", e))?;
         // No fsync: `dlopen` reads the page cache, and a crash loses only
         // a copy that is remade on the next save.
         file.write_all(&bytes)
-            .map_err(|e| io_error(&path, "write the staged copy", e))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| io_error(&path, "read its metadata", e))?;
+            .map_err(|e| io_error(&self.dir, "write the staged copy", e))?;
         Ok(Staged {
-            path,
-            package: package.to_string(),
-            _file: file,
-            device: meta.dev(),
-            inode: meta.ino(),
-            len: meta.len(),
+            path: PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd())),
+            file,
         })
+    }
+
+    /// A new file readable and writable by us alone, with no name.
+    fn unnamed_file(&self) -> io::Result<fs::File> {
+        let unnamed = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .mode(0o700)
+            .custom_flags(libc::O_TMPFILE)
+            .open(&self.dir);
+        match unnamed {
+            Ok(file) => Ok(file),
+            // The file system has no O_TMPFILE: a file in a private
+            // directory, unlinked with it at once.
+            Err(_) => {
+                let dir = tempfile::Builder::new()
+                    .prefix("hotreload-")
+                    .permissions(fs::Permissions::from_mode(0o700))
+                    .tempdir_in(&self.dir)?;
+                let path = dir.path().join("staged");
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o700)
+                    .open(&path)?;
+                fs::remove_file(&path)?;
+                Ok(file)
+            }
+        }
     }
 }
 
-/// A staged copy, still open: its identity is what [`Staged::check`]
-/// compares the path against.
+/// A staged copy: an open file with no name, loaded by its
+/// `/proc/self/fd` path. It stays open for the rest of the process (see
+/// [`Staged::keep`]).
 pub struct Staged {
+    /// `/proc/self/fd/<n>`.
     pub path: PathBuf,
-    package: String,
-    _file: fs::File,
-    device: u64,
-    inode: u64,
-    len: u64,
+    file: fs::File,
 }
 
 impl Staged {
-    /// Checks that the path still names the very file we wrote, unchanged
-    /// and private. Called right before and right after `dlopen`.
-    pub fn check(&self) -> Result<(), Error> {
-        let untrusted = |reason: String| Error::Untrusted {
-            package: self.package.clone(),
-            path: self.path.clone(),
-            reason,
-        };
-        let meta = fs::symlink_metadata(&self.path)
-            .map_err(|e| untrusted(format!("the staged copy is gone ({e})")))?;
-        if (meta.dev(), meta.ino()) != (self.device, self.inode) {
-            return Err(untrusted(
-                "the staged copy was replaced by another file before it was loaded".into(),
-            ));
-        }
-        if meta.len() != self.len {
-            return Err(untrusted(format!(
-                "the staged copy changed size ({} bytes written, {} now)",
-                self.len,
-                meta.len()
-            )));
-        }
-        private_to_us(&meta, 0o022).map_err(untrusted)
+    /// Keeps the file open for good: the library loaded from it may stay
+    /// mapped, and its `/proc/self/fd` name must never be reused for
+    /// another file (`dlopen` would hand back the library it already has
+    /// under that name).
+    pub fn keep(self) {
+        std::mem::forget(self.file);
     }
 }
 
@@ -234,66 +215,65 @@ mod tests {
             .expect("libc in /proc/self/maps")
     }
 
-    fn copy_with_mode(staging: &Staging, name: &str, bytes: &[u8], mode: u32) -> PathBuf {
-        let path = staging.path().join(name);
+    fn copy_with_mode(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> PathBuf {
+        let path = dir.join(name);
         fs::write(&path, bytes).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
         path
     }
 
     #[test]
-    fn staging_is_private_and_each_generation_gets_a_new_file() {
-        let staging = Staging::new().unwrap();
-        let mode = fs::metadata(staging.path()).unwrap().mode();
-        assert_eq!(mode & 0o777, 0o700);
+    fn each_generation_gets_a_file_of_its_own_with_no_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging {
+            dir: dir.path().to_path_buf(),
+        };
         let library = fs::read(system_library()).unwrap();
-        let source = copy_with_mode(&staging, "libdemo.so", &library, 0o755);
-        let one = staging.stage(&source, "demo", 1).unwrap();
-        let two = staging.stage(&source, "demo", 2).unwrap();
+        let source = copy_with_mode(dir.path(), "libdemo.so", &library, 0o755);
+        let one = staging.stage(&source, "demo").unwrap();
+        let two = staging.stage(&source, "demo").unwrap();
         assert_ne!(one.path, two.path);
         assert_eq!(fs::read(&one.path).unwrap(), library);
-        one.check().unwrap();
-        // A generation number is never reused.
-        assert!(staging.stage(&source, "demo", 2).is_err());
+        // Nothing but the source is left in the directory.
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["libdemo.so"]);
+        let mode = fs::metadata(&one.path).unwrap().mode();
+        assert_eq!(mode & 0o077, 0, "private: {mode:o}");
     }
 
     #[test]
     fn a_truncated_or_foreign_file_is_damaged() {
-        let staging = Staging::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging {
+            dir: dir.path().to_path_buf(),
+        };
         let library = fs::read(system_library()).unwrap();
-        let half = copy_with_mode(&staging, "half.so", &library[..library.len() / 2], 0o755);
-        let error = staging.stage(&half, "demo", 1).err().unwrap();
+        let half = copy_with_mode(dir.path(), "half.so", &library[..library.len() / 2], 0o755);
+        let error = staging.stage(&half, "demo").err().unwrap();
         assert_eq!(error.code(), "HOT023", "{error}");
         assert!(error.to_string().contains("truncated"), "{error}");
-        let text = copy_with_mode(&staging, "text.so", b"not a library", 0o755);
-        let error = staging.stage(&text, "demo", 2).err().unwrap();
+        let text = copy_with_mode(dir.path(), "text.so", b"not a library", 0o755);
+        let error = staging.stage(&text, "demo").err().unwrap();
         assert_eq!(error.code(), "HOT023", "{error}");
     }
 
     #[test]
     fn a_file_others_can_write_is_refused() {
-        let staging = Staging::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging {
+            dir: dir.path().to_path_buf(),
+        };
         let library = fs::read(system_library()).unwrap();
-        let open = copy_with_mode(&staging, "open.so", &library, 0o757);
-        let error = staging.stage(&open, "demo", 1).err().unwrap();
+        let open = copy_with_mode(dir.path(), "open.so", &library, 0o757);
+        let error = staging.stage(&open, "demo").err().unwrap();
         assert_eq!(error.code(), "HOT022", "{error}");
         assert!(
             error.to_string().contains("other users can write"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn a_staged_copy_replaced_before_loading_is_refused() {
-        let staging = Staging::new().unwrap();
-        let library = fs::read(system_library()).unwrap();
-        let source = copy_with_mode(&staging, "libdemo.so", &library, 0o755);
-        let staged = staging.stage(&source, "demo", 1).unwrap();
-        // Another file renamed over the staged path.
-        let other = copy_with_mode(&staging, "other.so", &library, 0o700);
-        fs::rename(&other, &staged.path).unwrap();
-        let error = staged.check().unwrap_err();
-        assert_eq!(error.code(), "HOT022", "{error}");
-        assert!(error.to_string().contains("replaced"), "{error}");
     }
 }

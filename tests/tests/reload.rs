@@ -292,3 +292,27 @@ fn reloaded_code_agrees_with_the_program_on_type_ids() {
     let after = program.tick_after_update("reloaded");
     assert_eq!(field(&after, "typeid"), Some("same"), "{after}");
 }
+
+#[test]
+fn nothing_is_left_in_the_temporary_directory_even_after_kill() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let tmp_path = tmp.path().to_str().expect("UTF-8").to_string();
+    let (fixture, mut program) = Fixture::running_with("basic", &[("TMPDIR", &tmp_path)]);
+    program.expect_stdout("a tick", has("value", "1"));
+    fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
+    program.expect_stdout("value=2", has("value", "2"));
+    fixture.edit("src/lib.rs", "    2\n}", "    3\n}");
+    program.expect_stdout("value=3", has("value", "3"));
+    let left = |what: &str| {
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .expect("read the temporary directory")
+            .flatten()
+            .map(|entry| entry.file_name())
+            .collect();
+        assert!(names.is_empty(), "{what}: {names:?}");
+    };
+    left("while running, with two builds loaded");
+    // Killed with SIGKILL (the Program's drop): no chance to clean up.
+    drop(program);
+    left("after kill -9");
+}
