@@ -133,6 +133,8 @@ pub struct Built {
     /// Compiler warnings in this build.
     pub warnings: usize,
     pub duration: Duration,
+    /// The process that built it, if another one did (see `published`).
+    pub builder: Option<u32>,
 }
 
 /// Builds `package` as its `recipe` says, and updates the recipe.
@@ -314,6 +316,7 @@ fn direct(
         artifact,
         warnings: run.output.warnings,
         duration: started.elapsed(),
+        builder: None,
     })
 }
 

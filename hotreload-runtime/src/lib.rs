@@ -27,7 +27,9 @@
 //! with hot functions), [`config`] (how the running program was built),
 //! [`rustc`] (the compiler command cargo ran, rerun directly), [`dylib`]
 //! (the package's dependencies, linked once as a shared library),
-//! [`cargo_json`] (what cargo and rustc print, and `cargo metadata`). Checked
+//! [`cargo_json`] (what cargo and rustc print, and `cargo metadata`),
+//! [`published`] (processes sharing a target directory take turns and
+//! share each build). Checked
 //! once at start: [`allocator`] (a custom global allocator cannot be
 //! shared with reloaded code).
 
@@ -55,6 +57,8 @@ mod dylib;
 mod load;
 #[cfg(feature = "reload")]
 mod package;
+#[cfg(feature = "reload")]
+mod published;
 #[cfg(feature = "reload")]
 mod reloader;
 #[cfg_attr(not(feature = "reload"), allow(dead_code))]

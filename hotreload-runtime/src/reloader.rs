@@ -16,11 +16,12 @@ use std::time::{Instant, SystemTime};
 use crate::Error;
 use crate::allocator;
 use crate::apply::Applied;
-use crate::build::{self, Built, Cancel, Recipe};
+use crate::build::{Built, Cancel, Recipe};
 use crate::config::BuildConfig;
 use crate::load;
 use crate::package::Package;
 use crate::panic::{self, HostHooks, OnPanic, Reported, RolledBack};
+use crate::published;
 use crate::registry::{ENTRIES, Manifest};
 use crate::report::HotPanic;
 use crate::report::{self, Reload, Timings, Update};
@@ -126,6 +127,8 @@ enum Outcome {
         package: String,
         plan: Plan,
         warnings: usize,
+        /// The process that built it, if not this one.
+        built_by: Option<u32>,
         timings: Timings,
         /// The first file event of the save that was built.
         seen: Instant,
@@ -266,6 +269,7 @@ impl Running {
                 package,
                 plan,
                 warnings,
+                built_by,
                 mut timings,
                 seen,
                 verified,
@@ -289,6 +293,7 @@ impl Running {
                     added: names(&plan.added),
                     kept_rolled_back: names(&kept_rolled_back),
                     warnings,
+                    built_by,
                     timings,
                 })
             }
@@ -319,6 +324,9 @@ enum Event {
         /// The package's recipe as the build left it.
         recipe: Box<Recipe>,
         result: Result<Built, Error>,
+        /// This process's turn at the package's builds, held until the
+        /// artifact is staged.
+        turn: Option<published::Turn>,
         started: Instant,
     },
 }
@@ -363,7 +371,9 @@ impl Pipeline {
         // from scratch; do it now so the first edit is as fast as the tenth.
         for (package, recipe) in self.packages.iter_mut().zip(&mut self.recipes) {
             package.find_runtime_feature(&self.config.cargo);
-            if let Err(error) = build::build(&self.config, package, recipe, &Cancel::default()) {
+            let (result, _turn) =
+                published::build_or_take(&self.config, package, recipe, &Cancel::default());
+            if let Err(error) = result {
                 tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
             }
         }
@@ -404,6 +414,7 @@ impl Pipeline {
                     index,
                     recipe,
                     result,
+                    turn,
                     started,
                 } => {
                     let Some(build) = building.take() else {
@@ -422,6 +433,9 @@ impl Pipeline {
                         Ok(outcome) => outcome,
                         Err(error) => Outcome::Failed(error),
                     };
+                    // Staged: the next build (of any process) may overwrite
+                    // the artifact.
+                    drop(turn);
                     if self.outcomes.send(outcome).is_err() {
                         return;
                     }
@@ -443,11 +457,13 @@ impl Pipeline {
         let spawned = std::thread::Builder::new()
             .name("hotreload-build".into())
             .spawn(move || {
-                let result = build::build(&config, &package, &mut recipe, &worker_cancel);
+                let (result, turn) =
+                    published::build_or_take(&config, &package, &mut recipe, &worker_cancel);
                 let _ = events.send(Event::Built {
                     index,
                     recipe: Box::new(recipe),
                     result,
+                    turn,
                     started,
                 });
             });
@@ -459,6 +475,7 @@ impl Pipeline {
                     name: "build",
                     source,
                 }),
+                turn: None,
                 started,
             });
         }
@@ -496,6 +513,7 @@ impl Pipeline {
             package: package.name.clone(),
             plan,
             warnings: built.warnings,
+            built_by: built.builder,
             timings: Timings {
                 saved_at: SystemTime::now() - seen.elapsed(),
                 debounce: building - seen,

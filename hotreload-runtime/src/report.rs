@@ -80,6 +80,9 @@ pub struct Reload {
     pub kept_rolled_back: Vec<String>,
     /// Compiler warnings in the build.
     pub warnings: usize,
+    /// The process that built it, when another process of the program
+    /// did (processes sharing a target directory build each save once).
+    pub built_by: Option<u32>,
     pub timings: Timings,
 }
 
@@ -160,6 +163,9 @@ impl fmt::Display for Reload {
                 short_names(&self.added)
             )?;
         }
+        if let Some(pid) = self.built_by {
+            write!(f, " (built by process {pid})")?;
+        }
         if !self.kept_rolled_back.is_empty() {
             write!(
                 f,
@@ -211,6 +217,7 @@ mod tests {
             added: vec![],
             kept_rolled_back: vec![],
             warnings: 0,
+            built_by: None,
             timings: Timings {
                 build: Duration::from_millis(120),
                 load: Duration::from_millis(3),

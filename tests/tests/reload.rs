@@ -316,3 +316,29 @@ fn nothing_is_left_in_the_temporary_directory_even_after_kill() {
     drop(program);
     left("after kill -9");
 }
+
+#[test]
+fn two_processes_of_one_program_build_each_save_once() {
+    let (fixture, mut first) = Fixture::running("basic");
+    let mut second = fixture.start("basic");
+    let reloaded = |line: &str| line.starts_with("[hotreload] reloaded");
+    for value in ["2", "3"] {
+        let previous = if value == "2" { "1" } else { "2" };
+        fixture.edit(
+            "src/lib.rs",
+            &format!("    {previous}\n}}"),
+            &format!("    {value}\n}}"),
+        );
+        first.expect_stdout("the first process's new code", has("value", value));
+        second.expect_stdout("the second process's new code", has("value", value));
+        let reports = [
+            first.expect_stderr("its report", reloaded),
+            second.expect_stderr("its report", reloaded),
+        ];
+        let taken = reports
+            .iter()
+            .filter(|line| line.contains("built by process"))
+            .count();
+        assert_eq!(taken, 1, "one built, the other took it: {reports:#?}");
+    }
+}
