@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy,many] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy,many] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -12,6 +12,10 @@
 //! reload ended. hot-lib-reloader needs something to rebuild its dylib (its
 //! README uses `cargo watch`); here the benchmark runs `cargo build -p lib`
 //! itself right after the save, with no delay, which favours it.
+//!
+//! `--processes N` also runs N copies of the small program at once (a game
+//! server and its clients) and edits their one source: each save is built
+//! once, by one of them.
 //!
 //! `--subsecond` also runs Dioxus subsecond (`dx serve --hot-patch`) on the
 //! same edit; it needs `dx` installed (`cargo install dioxus-cli@0.7.10
@@ -53,6 +57,8 @@ struct Options {
     scales: Vec<String>,
     peer: bool,
     subsecond: bool,
+    /// Also run this many copies of the small program at once.
+    processes: usize,
 }
 
 fn options() -> Options {
@@ -61,6 +67,7 @@ fn options() -> Options {
         scales: vec!["small".into()],
         peer: true,
         subsecond: false,
+        processes: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -80,6 +87,12 @@ fn options() -> Options {
                     .collect()
             }
             "--no-peer" => options.peer = false,
+            "--processes" => {
+                options.processes = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--processes takes a number")
+            }
             "--subsecond" => options.subsecond = true,
             other => panic!("unknown argument `{other}`; see the doc comment of bench/src/main.rs"),
         }
@@ -119,6 +132,20 @@ fn main() {
         print_calls(&format!("hotreload, scale `{scale}`"), "#[hot]", calls);
         stats::print_stages(&stages);
         medians.push((format!("hotreload ({scale})"), stages.median(FIRST_CALL)));
+    }
+
+    if options.processes > 0 {
+        let small = Hotreload::create(&dir, "small");
+        let mut programs: Vec<Program> = (0..options.processes).map(|_| small.start()).collect();
+        let stages = edit_together(&mut programs, options.edits, |n| small.edit(n));
+        drop(programs);
+        let title = format!(
+            "hotreload, {} copies of the small program",
+            options.processes
+        );
+        println!("\n## {title}");
+        stats::print_stages(&stages);
+        medians.push((title, stages.median(SLOWEST)));
     }
 
     if options.peer {
@@ -167,6 +194,35 @@ fn edit_loop(tool: &dyn Tool, edits: usize) -> Samples {
     let mut program = tool.start();
     let programs = std::slice::from_mut(&mut program);
     edit_rounds(programs, edits, |_, n| tool.edit(n)).remove(0)
+}
+
+/// The stage the copies of one program are compared by.
+const SLOWEST: &str = "save -> first new call, slowest copy";
+
+/// Edits the one fixture `programs` all run, and waits for each to call
+/// the new code; samples the slowest and the fastest copy's time.
+fn edit_together(
+    programs: &mut [Program],
+    edits: usize,
+    edit: impl Fn(u64) -> fixture::Saved,
+) -> Samples {
+    let mut samples = Samples::default();
+    for n in 0..=edits as u64 {
+        let saved = edit(1000 + n);
+        let times: Vec<f64> = programs
+            .iter_mut()
+            .map(|program| program.wait_for_value(1000 + n, &saved, EDIT_TIMEOUT).1)
+            .collect();
+        if n == 0 {
+            continue; // warm-up
+        }
+        samples.add(
+            "save -> first new call, fastest copy",
+            times.iter().copied().fold(f64::MAX, f64::min),
+        );
+        samples.add(SLOWEST, times.iter().copied().fold(0.0, f64::max));
+    }
+    samples
 }
 
 /// Edits `value()` of each program in turn to return 1000..=1000+edits
