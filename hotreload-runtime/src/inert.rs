@@ -7,6 +7,10 @@ use crate::{Error, OnPanic, Update};
 /// functions are ordinary functions and nothing is watched or rebuilt.
 pub struct Reloader(());
 
+/// [`Reloader::in_background`]'s handle; inert without the `reload`
+/// feature.
+pub struct Background(());
+
 impl Reloader {
     /// Returns an inert handle.
     pub fn start() -> Result<Reloader, Error> {
@@ -28,6 +32,19 @@ impl Reloader {
     pub fn on_panic(self, policy: OnPanic) -> Reloader {
         crate::panic::set_policy(policy);
         self
+    }
+
+    /// Nothing to apply: an inert handle.
+    pub fn in_background(self) -> Background {
+        Background(())
+    }
+
+    /// Nothing to apply: `on_update` is never called.
+    pub fn in_background_with(
+        self,
+        _on_update: impl FnMut(&Update) + Send + 'static,
+    ) -> Background {
+        Background(())
     }
 
     /// Always [`Update::Idle`].

@@ -78,12 +78,12 @@ pub use panic::{OnPanic, RolledBack};
 pub use report::{HotPanic, Reload, Timings, Update};
 
 #[cfg(feature = "reload")]
-pub use reloader::Reloader;
+pub use reloader::{Background, Reloader};
 
 #[cfg(not(feature = "reload"))]
 mod inert;
 #[cfg(not(feature = "reload"))]
-pub use inert::Reloader;
+pub use inert::{Background, Reloader};
 
 /// Used by the code `#[hot]` generates; not a public API. Everything but
 /// the choice of expansion comes from the core crate, which hot builds

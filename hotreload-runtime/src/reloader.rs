@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime};
 
 use crate::Error;
@@ -56,6 +56,18 @@ impl Drop for Running {
 /// in hot code on any thread reports here.
 static PENDING: AtomicBool = AtomicBool::new(false);
 
+/// Notified with [`PENDING`] set, for a reloader in the background.
+static WAKE: Condvar = Condvar::new();
+static WAKE_LOCK: Mutex<()> = Mutex::new(());
+
+/// Sets [`PENDING`] and wakes a background reloader. The store comes before
+/// the lock that the waiter checks under: no wake-up is lost.
+fn set_pending() {
+    PENDING.store(true, Ordering::Release);
+    let _woken = lock(&WAKE_LOCK);
+    WAKE.notify_all();
+}
+
 /// What every hot function runs; shared with the panic hook, which rolls
 /// functions back from whichever thread panicked.
 static APPLIED: Mutex<Option<Applied>> = Mutex::new(None);
@@ -93,7 +105,7 @@ fn record_hot_panic(implementation: *const (), path: &str, message: &str) -> boo
     };
     tracing::warn!("{report}");
     lock(&PANICS).push(report);
-    PENDING.store(true, Ordering::Release);
+    set_pending();
     rolled_back
 }
 
@@ -241,6 +253,76 @@ impl Reloader {
                 update
             }
             _ => Update::Idle,
+        }
+    }
+}
+
+/// A [`Reloader`] applying each verified build as soon as it is ready, on
+/// a thread of its own: for programs without a natural safe point (a
+/// server, whose handlers run on many threads). A call that starts after a
+/// swap runs the new code; calls already running finish on the code they
+/// started with. Dropping it stops reloading.
+pub struct Background {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Reloader {
+    /// Applies verified builds in the background (see [`Background`]);
+    /// reports go to the default reporter unless turned off.
+    pub fn in_background(self) -> Background {
+        self.in_background_with(|_| {})
+    }
+
+    /// [`Reloader::in_background`], calling `on_update` with each update
+    /// that is not `Idle` (after the default reporter, if on): to log it,
+    /// or to show it in a program that owns the terminal.
+    pub fn in_background_with(
+        mut self,
+        mut on_update: impl FnMut(&Update) + Send + 'static,
+    ) -> Background {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("hotreload-apply".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Acquire) {
+                    {
+                        let mut woken = lock(&WAKE_LOCK);
+                        while !PENDING.load(Ordering::Acquire) && !stopped.load(Ordering::Acquire) {
+                            woken = WAKE.wait(woken).unwrap_or_else(PoisonError::into_inner);
+                        }
+                    }
+                    loop {
+                        match self.update() {
+                            Update::Idle => break,
+                            update => on_update(&update),
+                        }
+                    }
+                }
+            });
+        match thread {
+            Ok(thread) => Background {
+                stop,
+                thread: Some(thread),
+            },
+            Err(error) => {
+                tracing::warn!("hot reload is off: cannot start its apply thread: {error}");
+                Background { stop, thread: None }
+            }
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        {
+            let _woken = lock(&WAKE_LOCK);
+            WAKE.notify_all();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -439,7 +521,7 @@ impl Pipeline {
                     if self.outcomes.send(outcome).is_err() {
                         return;
                     }
-                    PENDING.store(true, Ordering::Release);
+                    set_pending();
                 }
             }
         }

@@ -342,3 +342,33 @@ fn two_processes_of_one_program_build_each_save_once() {
         assert_eq!(taken, 1, "one built, the other took it: {reports:#?}");
     }
 }
+
+#[test]
+fn a_program_without_a_safe_point_reloads_in_the_background() {
+    let fixture = Fixture::new("basic");
+    let mut server = fixture.start("server");
+    server.expect_stdout("a request", has("value", "1"));
+    fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
+    server.expect_stdout("the background update", has("update", "reloaded"));
+    // Every worker thread serves the new code from then on. (Its first
+    // line after the update may have called `value()` just before it.)
+    let tail_from = server.seen(hotreload_tests::Stream::Stdout).len();
+    server.expect_stdout("two more rounds of requests", {
+        let mut seen = 0;
+        move |_| {
+            seen += 1;
+            seen == 6
+        }
+    });
+    let stdout = server.seen(hotreload_tests::Stream::Stdout);
+    for worker in ["0", "1", "2"] {
+        let lines: Vec<&&str> = stdout[tail_from..]
+            .iter()
+            .filter(|line| field(line, "worker") == Some(worker))
+            .collect();
+        let last = lines
+            .last()
+            .unwrap_or_else(|| panic!("worker {worker}: {stdout:?}"));
+        assert_eq!(field(last, "value"), Some("2"), "worker {worker}: {last}");
+    }
+}
