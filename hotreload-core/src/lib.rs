@@ -22,6 +22,7 @@
 //! runtime (see `hotreload-runtime/src/build.rs`).
 
 pub mod fnv;
+pub mod forward;
 pub mod layout;
 pub mod panic;
 pub mod registry;

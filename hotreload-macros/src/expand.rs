@@ -7,46 +7,42 @@
 //! ::hotreload_runtime::__private::hot_item! {
 //!     // used without the runtime's `reload` feature: the item as written
 //!     { pub fn step(world: &mut World, dt: f32) -> u32 { body } }
-//!     // used with it:
+//!     // used with it, all in the function's own module:
 //!     {
 //!         const __HOTRELOAD_PATH_STEP: &str = concat!(module_path!(), "::step");
-//!
-//!         // its own module, so its own codegen unit (see `Names::new`)
-//!         mod __hotreload_step {
-//!             use super::*;
-//!             // the body: the function as written, renamed; every lint
-//!             // of the user's code fires here, once
-//!             pub(super) fn __hotreload_impl_step(world: &mut World, dt: f32) -> u32 { body }
-//!             // what the slots point at: lifetimes spelled out and
-//!             // late-bound; a panic in the body is handed to the program
-//!             pub(super) fn __hotreload_thunk_step<'__hot_l0>(
-//!                 __hot_arg0: &'__hot_l0 mut World, __hot_arg1: f32,
-//!             ) -> u32 {
-//!                 guard(__hotreload_thunk_step as .. as *const (), __HOTRELOAD_PATH_STEP,
-//!                     move || { let (..) = (..); __hotreload_impl_step(__hot_arg0, __hot_arg1) })
-//!             }
+//!         // the body: the function as written, renamed; every lint of the
+//!         // user's code fires here, once, and `module_path!()` is the same
+//!         fn __hotreload_impl_step(world: &mut World, dt: f32) -> u32 { body }
+//!         // what the slots point at: lifetimes spelled out and late-bound;
+//!         // a panic in the body is handed to the program
+//!         fn __hotreload_thunk_step<'__hot_l0>(
+//!             __hot_arg0: &'__hot_l0 mut World, __hot_arg1: f32,
+//!         ) -> u32 {
+//!             guard(__hotreload_thunk_step as *const (), __HOTRELOAD_PATH_STEP,
+//!                 move || { let (..) = (..); __hotreload_impl_step(__hot_arg0, __hot_arg1) })
 //!         }
+//!         // starts at the statically linked thunk: no build, no dylib
+//!         static __HOTRELOAD_SLOT_STEP: Slot = Slot::new(__hotreload_thunk_step as .. as *mut ());
+//!         #[distributed_slice(ENTRIES)]
+//!         static __HOTRELOAD_ENTRY_STEP: Entry = Entry::new(&__HOTRELOAD_SLOT_STEP, ..);
 //!
 //!         // the trampoline: the user's signature and attributes
 //!         #[inline]
 //!         pub fn step(__hot_arg0: &mut World, __hot_arg1: f32) -> u32 {
 //!             type __HotFn = for<'__hot_l0> fn(&'__hot_l0 mut World, f32) -> u32;
-//!             // starts at the statically linked thunk: no build, no dylib
-//!             static __HOT_SLOT: Slot = Slot::new(__hotreload_step::__hotreload_thunk_step as __HotFn as *mut ());
-//!             #[distributed_slice(ENTRIES)]
-//!             static __HOT_ENTRY: Entry = Entry::new(&__HOT_SLOT, __HOTRELOAD_PATH_STEP, ..);
 //!             // SAFETY: the slot only ever holds functions of type __HotFn
-//!             let f = unsafe { transmute::<*mut (), __HotFn>(__hot_slot.get()) };
+//!             let f = unsafe { transmute::<*mut (), __HotFn>(__HOTRELOAD_SLOT_STEP.get()) };
 //!             f(__hot_arg0, __hot_arg1) // retried once if new code panicked and was rolled back
 //!         }
 //!     }
 //! }
 //! ```
 //!
-//! A method of an inherent impl has its body in an `impl Type` block in
-//! its module; a method of a trait impl has it as a free function (see
-//! `free_body`). The trampoline stays in the user's impl block, and the
-//! rest goes beside the block.
+//! A method of an inherent impl has its body in an `impl Type` block; a
+//! method of a trait impl has it in a helper trait implemented for the self
+//! type (see `ImplBlock::helper_items`), or as a free function when the
+//! trait's path has lifetimes (see `free_body`). The trampoline stays in
+//! the user's impl block, and the rest goes beside the block.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
@@ -492,7 +488,7 @@ impl HotFn<'_> {
     /// The steps, each its own method below.
     fn expand(&self, krate: &syn::Path) -> Expanded {
         let private = quote!(#krate::__private);
-        let names = Names::new(self, krate);
+        let names = Names::new(self);
         let pointer = Pointer::new(
             self.sig,
             self.impl_block.map(ImplBlock::of),
@@ -502,12 +498,12 @@ impl HotFn<'_> {
         let body = self.body(&names, &pointer);
         let body_item = &body.item;
         let thunk = self.thunk(&private, &names, &pointer, &body.call);
-        let registration = self.registration(&private, &names, &pointer);
+        let [slot, entry] = self.registration(&private, &names, &pointer);
         let trampoline = self.trampoline(&private, &names, &pointer, &body.direct);
         Expanded {
             helper_body: body.helper,
             trampoline,
-            beside: self.beside(&names, quote!(#body_item #thunk #registration)),
+            beside: self.beside(&names, [body_item.clone(), thunk, slot, entry]),
         }
     }
 
@@ -533,24 +529,22 @@ impl HotFn<'_> {
             )]
         });
         let track_caller = self.is_track_caller().then(|| quote!(#[track_caller]));
-        let vis = names.inner_vis();
         let ident = &names.body;
         let inner = Attrs(self.attrs).inner();
         let stmts = &self.block.stmts;
         let block = braced(self.block, quote!(#(#inner)* #(#stmts)*));
         let mut sig = self.sig.clone();
         sig.ident = ident.clone();
-        let from_trampoline = |ident: &syn::Ident| names.seen_from_trampoline(ident);
         let Some(impl_block) = self.impl_block else {
             return Body {
                 item: quote! {
                     #[doc(hidden)]
                     #(#attrs)*
                     #track_caller
-                    #vis #sig #block
+                    #sig #block
                 },
                 call: quote!(#ident),
-                direct: from_trampoline(ident),
+                direct: quote!(#ident),
                 helper: None,
             };
         };
@@ -564,7 +558,7 @@ impl HotFn<'_> {
                         #[doc(hidden)]
                         #(#attrs)*
                         #track_caller
-                        #vis #sig #block
+                        #sig #block
                     }
                 },
                 call: quote!(<#mapped_self_ty>::#ident),
@@ -623,11 +617,11 @@ impl HotFn<'_> {
                 #[doc(hidden)]
                 #(#attrs)*
                 #track_caller
-                #vis #asyncness #unsafety fn #ident<#(#lifetimes),*>(#params) #output #block
+                #asyncness #unsafety fn #ident<#(#lifetimes),*>(#params) #output #block
             },
             helper: None,
             call: quote!(#ident),
-            direct: from_trampoline(ident),
+            direct: quote!(#ident),
         }
     }
 
@@ -651,7 +645,6 @@ impl HotFn<'_> {
         let output = pointer.output.as_ref().map(|ty| quote!(-> #ty));
         let lifetimes = &pointer.lifetimes;
         let (thunk, path) = (&names.thunk, &names.path_const);
-        let vis = names.inner_vis();
         let unsafety = pointer.unsafety.then(|| quote!(unsafe));
         let rebind = (!args.is_empty()).then(|| quote!(let (#(#args,)*) = (#(#args,)*);));
         let mut call = quote!(#call(#(#args),*));
@@ -665,14 +658,14 @@ impl HotFn<'_> {
             // Calling an `async fn` runs none of its code: guard the polls.
             return quote! {
                 #[doc(hidden)]
-                #vis #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs,)* #extra) #output {
+                #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs,)* #extra) #output {
                     #private::guard_future(#thunk as *const (), #path, #call)
                 }
             };
         }
         quote! {
             #[doc(hidden)]
-            #vis #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs),*) #output {
+            #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs),*) #output {
                 #private::guard(
                     #thunk as *const (),
                     #path,
@@ -792,7 +785,7 @@ impl HotFn<'_> {
         let mut trampoline_sig = self.sig.clone();
         trampoline_sig.inputs = syn::parse_quote!(#(#params),*);
         let pointer_ty = pointer.ty();
-        let slot = names.seen_from_trampoline(&names.slot);
+        let slot = &names.slot;
         // The braces are the user's: the item's span then lies in the
         // user's code, and lints on it (`dead_code`) are not taken for
         // lints inside this macro's expansion and dropped.
@@ -815,7 +808,12 @@ impl HotFn<'_> {
 
     /// The slot, starting at the statically linked thunk (no build, no
     /// dylib until the first edit), and the registry entry that names it.
-    fn registration(&self, private: &TokenStream, names: &Names, pointer: &Pointer) -> TokenStream {
+    fn registration(
+        &self,
+        private: &TokenStream,
+        names: &Names,
+        pointer: &Pointer,
+    ) -> [TokenStream; 2] {
         let (inputs, output) = self.display_types(false);
         let signature = compact(&display_pointer(self.sig, &inputs, &output));
         let (inputs, output) = self.display_types(true);
@@ -837,11 +835,12 @@ impl HotFn<'_> {
         let pointer_ty = pointer.ty();
         let (slot, entry, thunk, path) =
             (&names.slot, &names.entry, &names.thunk, &names.path_const);
-        let vis = names.inner_vis();
-        quote! {
+        let slot_item = quote! {
             #[doc(hidden)]
-            #vis static #slot: #private::Slot =
+            static #slot: #private::Slot =
                 #private::Slot::new(#thunk as #pointer_ty as *mut ());
+        };
+        let entry_item = quote! {
             #[doc(hidden)]
             #[#linkme::distributed_slice(#private::ENTRIES)]
             #[linkme(crate = #linkme)]
@@ -860,7 +859,8 @@ impl HotFn<'_> {
                 ::core::env!("CARGO_PKG_NAME"),
                 ::core::env!("CARGO_MANIFEST_DIR"),
             );
-        }
+        };
+        [slot_item, entry_item]
     }
 
     /// The argument and return types as written, `Self` spelled out: what
@@ -906,30 +906,23 @@ impl HotFn<'_> {
         (inputs, output)
     }
 
-    /// Everything beside the trampoline: the registry path, and `items`
-    /// (body, thunk, slot and entry) in their own module (or inline).
-    fn beside(&self, names: &Names, items: TokenStream) -> TokenStream {
+    /// Everything beside the trampoline: the registry path and `items`
+    /// (body, thunk, slot and entry), each with the function's `cfg`s.
+    fn beside(&self, names: &Names, items: [TokenStream; 4]) -> TokenStream {
         let attrs = Attrs(self.attrs);
         let block_attrs = Attrs(self.impl_block.map_or(&[][..], |block| &block.item.attrs));
         let cfgs: Vec<_> = block_attrs.cfgs().into_iter().chain(attrs.cfgs()).collect();
         let path_const = &names.path_const;
         let path = &names.path;
-        let items = match &names.module {
-            Some(module) => quote! {
-                #[doc(hidden)]
-                #(#cfgs)*
-                mod #module {
-                    use super::*;
-                    #items
-                }
-            },
-            None => items,
-        };
+        let items = items
+            .iter()
+            .filter(|item| !item.is_empty())
+            .map(|item| quote!(#(#cfgs)* #item));
         quote! {
             #[doc(hidden)]
             #(#cfgs)*
             const #path_const: &'static str = #path;
-            #items
+            #(#items)*
         }
     }
 }
@@ -968,11 +961,11 @@ fn receiver_lifetime(sig: &Signature) -> Option<syn::Lifetime> {
     }
 }
 
-/// The names one hot function's items get.
+/// The names one hot function's items get, all beside it in its own
+/// module: the body there keeps `module_path!()` (a `log` or `tracing`
+/// target) what the user wrote; everything else is named for the
+/// function.
 struct Names {
-    /// `__hotreload_<key>`, if the body and thunk go in a module of their
-    /// own.
-    module: Option<syn::Ident>,
     body: syn::Ident,
     thunk: syn::Ident,
     slot: syn::Ident,
@@ -983,14 +976,7 @@ struct Names {
 }
 
 impl Names {
-    /// The body and thunk go into a module of their own
-    /// (`__hotreload_<key>`, with `use super::*`) so that rustc compiles
-    /// them in a codegen unit of their own: an edit recompiles that
-    /// function's code, not every function of its module (the `bevy_ecs`
-    /// benchmark: 91 -> 62 ms of code generation for an edit beside a
-    /// function using bevy). Not when the code names `self::` or `super::`
-    /// paths, which mean something else one module down.
-    fn new(hot: &HotFn<'_>, krate: &syn::Path) -> Names {
+    fn new(hot: &HotFn<'_>) -> Names {
         let name = &hot.sig.ident;
         let (key, suffix) = match hot.impl_block {
             None => (name.to_string(), format!("::{name}")),
@@ -1004,13 +990,6 @@ impl Names {
             None => key,
             Some(block) => format!("{}_{}", block.key, name),
         };
-        let own_module = !has_relative_path(krate.to_token_stream())
-            && !has_relative_path(hot.sig.to_token_stream())
-            && !has_relative_path(hot.block.to_token_stream())
-            && hot.impl_block.is_none_or(|block| {
-                !has_relative_path(block.self_ty().to_token_stream())
-                    && !has_relative_path(block.trait_path().to_token_stream())
-            });
         let lower = key.to_lowercase();
         let body = match hot.impl_block {
             // An associated function of its type: the method's own name.
@@ -1022,26 +1001,12 @@ impl Names {
             _ => format_ident!("__hotreload_impl_{}", lower, span = name.span()),
         };
         Names {
-            module: own_module.then(|| format_ident!("__hotreload_{}", lower)),
             body,
             thunk: format_ident!("__hotreload_thunk_{}", lower),
             slot: format_ident!("__HOTRELOAD_SLOT_{}", key.to_uppercase()),
             entry: format_ident!("__HOTRELOAD_ENTRY_{}", key.to_uppercase()),
             path_const: format_ident!("__HOTRELOAD_PATH_{}", key.to_uppercase()),
             path: quote!(::core::concat!(::core::module_path!(), #suffix)),
-        }
-    }
-
-    /// The visibility of the body and thunk: seen from the trampoline.
-    fn inner_vis(&self) -> Option<TokenStream> {
-        self.module.as_ref().map(|_| quote!(pub(super)))
-    }
-
-    /// `item` (in the module, if there is one) as the trampoline names it.
-    fn seen_from_trampoline(&self, item: &syn::Ident) -> TokenStream {
-        match &self.module {
-            Some(module) => quote!(#module::#item),
-            None => quote!(#item),
         }
     }
 }
@@ -1132,35 +1097,6 @@ fn expect_for(attr: &Attribute, trampoline: bool) -> Option<TokenStream> {
     let expect = (!here.is_empty()).then(|| quote!(#[expect(#(#here,)* #(#reasons),*)]));
     let allow = (!elsewhere.is_empty()).then(|| quote!(#[allow(#(#elsewhere),*)]));
     Some(quote!(#expect #allow))
-}
-
-/// Whether `tokens` name a path relative to the current module (`self::x`,
-/// `super::x`), which would mean something else one module down.
-fn has_relative_path(tokens: TokenStream) -> bool {
-    let mut previous_was_self_or_super = false;
-    let mut colons = 0;
-    for token in tokens {
-        match token {
-            proc_macro2::TokenTree::Group(group) => {
-                if has_relative_path(group.stream()) {
-                    return true;
-                }
-                previous_was_self_or_super = false;
-            }
-            proc_macro2::TokenTree::Ident(ident) => {
-                previous_was_self_or_super = ident == "self" || ident == "super";
-                colons = 0;
-            }
-            proc_macro2::TokenTree::Punct(punct) if punct.as_char() == ':' => {
-                colons += 1;
-                if previous_was_self_or_super && colons == 2 {
-                    return true;
-                }
-            }
-            _ => previous_was_self_or_super = false,
-        }
-    }
-    false
 }
 
 /// The function type as the user wrote it, `Self` spelled out: what the
@@ -1391,31 +1327,6 @@ mod tests {
             },
         );
         insta::assert_snapshot!("lifetimes_unsafe_and_crate_path", on);
-    }
-
-    #[test]
-    fn a_body_with_a_super_path_keeps_the_implementation_beside_it() {
-        let (_, on) = expand_both(
-            TokenStream::new(),
-            quote! {
-                pub fn score() -> u32 { super::BONUS + 1 }
-            },
-        );
-        assert!(!on.contains("mod __hotreload_score"), "{on}");
-        assert!(on.contains("fn __hotreload_impl_score"), "{on}");
-    }
-
-    #[test]
-    fn relative_paths_are_found_at_any_depth() {
-        assert!(has_relative_path(quote!(super::helper())));
-        assert!(has_relative_path(quote!({
-            let x = self::CONST;
-        })));
-        assert!(has_relative_path(quote!(f(crate::a, (super::b)))));
-        assert!(!has_relative_path(quote!(
-            self.hp += crate::bonus(Self::BASE)
-        )));
-        assert!(!has_relative_path(quote!(hotreload_runtime::hot)));
     }
 
     #[test]

@@ -36,6 +36,8 @@
 pub use hotreload_macros::{Layout, hot};
 
 mod error;
+#[cfg(all(feature = "reload", any(feature = "log", feature = "tracing")))]
+use hotreload_core::forward;
 pub use hotreload_core::layout;
 use hotreload_core::panic;
 #[cfg(feature = "reload")]

@@ -9,6 +9,8 @@
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
 use crate::Error;
+#[cfg(any(feature = "log", feature = "tracing"))]
+use crate::forward;
 use crate::registry::{MANIFEST_SYMBOL, Manifest};
 use crate::stage::Staged;
 
@@ -20,6 +22,37 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Hands the build's `log` records and `tracing` events to the
+    /// program's logger and dispatcher (see `hotreload_core::forward`), if
+    /// this runtime has those features and the build exports the hooks.
+    pub fn forward_logging(&self) {
+        let Some(library) = &self.library else {
+            return;
+        };
+        #[cfg(feature = "log")]
+        {
+            type Install = fn(&'static dyn log::Log, log::LevelFilter);
+            // SAFETY: the symbol, if present, is core's installer with this
+            // signature (the same core version: the manifest was checked),
+            // and `log` is one rlib on both sides.
+            if let Ok(install) = unsafe { library.get::<Install>(forward::LOG_SYMBOL) } {
+                install(log::logger(), log::max_level());
+            }
+        }
+        #[cfg(feature = "tracing")]
+        {
+            type Install = fn(forward::WithHostDispatch);
+            fn with_host_dispatch(f: &mut dyn FnMut(&tracing_core::Dispatch)) {
+                tracing_core::dispatcher::get_default(|dispatch| f(dispatch));
+            }
+            // SAFETY: as for `log`, with `tracing-core`.
+            if let Ok(install) = unsafe { library.get::<Install>(forward::TRACING_SYMBOL) } {
+                install(with_host_dispatch);
+            }
+        }
+        let _ = library;
+    }
+
     /// Keeps the library mapped for the rest of the process: its code is
     /// about to be called.
     pub fn keep(mut self) -> Manifest {

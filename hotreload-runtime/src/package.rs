@@ -10,8 +10,9 @@ use crate::cargo_json;
 pub struct Package {
     pub name: String,
     pub manifest_dir: PathBuf,
-    /// `--features` value that turns on the runtime's `reload` feature for
-    /// this package's build (`hotreload-runtime/reload`, or the renamed
+    /// `--features` value that turns on the runtime's `reload` feature (and
+    /// `log`, `tracing`, if the program's runtime has them) for this
+    /// package's build (`hotreload-runtime/reload`, or the renamed
     /// dependency's key), found by [`Package::find_runtime_feature`].
     pub runtime_feature: Option<String>,
 }
@@ -56,7 +57,15 @@ impl Package {
             .find(|dependency| dependency.name == "hotreload-runtime")
             .map(|dependency| {
                 let key = dependency.rename.as_deref().unwrap_or("hotreload-runtime");
-                format!("{key}/reload")
+                // The program's runtime has these; so must the build's.
+                let features = ["reload"]
+                    .into_iter()
+                    .chain(cfg!(feature = "log").then_some("log"))
+                    .chain(cfg!(feature = "tracing").then_some("tracing"));
+                features
+                    .map(|feature| format!("{key}/{feature}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
             });
     }
 }

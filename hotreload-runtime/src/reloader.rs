@@ -374,6 +374,7 @@ impl Running {
                     missing: names(&plan.missing),
                     added: names(&plan.added),
                     kept_rolled_back: names(&kept_rolled_back),
+                    ambiguous: names(&plan.ambiguous),
                     warnings,
                     built_by,
                     timings,
@@ -585,6 +586,7 @@ impl Pipeline {
         let loaded = unsafe { load::load(staged, &package.name) }?;
         let verifying = Instant::now();
         let plan = verify::verify(&package.name, &Manifest::current(), &loaded.manifest)?;
+        loaded.forward_logging();
         let manifest = loaded.keep();
         // Before any of its code runs as hot code: panics in it come to us.
         manifest

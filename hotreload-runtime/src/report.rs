@@ -78,6 +78,9 @@ pub struct Reload {
     /// rolled back: they keep the code they were rolled back to until
     /// their source changes.
     pub kept_rolled_back: Vec<String>,
+    /// Paths more than one hot function has (`HOT013`): those keep the
+    /// code they were built with.
+    pub ambiguous: Vec<String>,
     /// Compiler warnings in the build.
     pub warnings: usize,
     /// The process that built it, when another process of the program
@@ -163,6 +166,14 @@ impl fmt::Display for Reload {
                 short_names(&self.added)
             )?;
         }
+        if !self.ambiguous.is_empty() {
+            write!(
+                f,
+                "; HOT013 more than one #[hot] function has the path (declared inside other \
+                 functions?), so they keep their code; rename one: {}",
+                short_names(&self.ambiguous)
+            )?;
+        }
         if let Some(pid) = self.built_by {
             write!(f, " (built by process {pid})")?;
         }
@@ -216,6 +227,7 @@ mod tests {
             missing: vec![],
             added: vec![],
             kept_rolled_back: vec![],
+            ambiguous: vec![],
             warnings: 0,
             built_by: None,
             timings: Timings {

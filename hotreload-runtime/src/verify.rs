@@ -18,6 +18,10 @@ pub struct Plan {
     /// Hot functions that only the new build has: nothing calls them yet
     /// (a restart picks them up).
     pub added: Vec<&'static str>,
+    /// Paths that more than one hot function has (functions of the same
+    /// name declared inside other functions): which is which cannot be
+    /// told, so they keep the code they were built with.
+    pub ambiguous: Vec<&'static str>,
 }
 
 /// Checks `new` (a build of `package`) against the running program.
@@ -58,23 +62,25 @@ pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan,
 
     // A package's build also links the hot functions of the packages it
     // depends on (their old code); only its own are taken.
-    let new_entries: HashMap<&str, &'static Entry> = new
-        .entries
-        .iter()
-        .filter(|entry| entry.package == package)
-        .map(|entry| (entry.path, entry))
+    let ours = |entries: &'static [Entry]| entries.iter().filter(|entry| entry.package == package);
+    let mut ambiguous: Vec<&'static str> = duplicates(ours(running.entries))
+        .chain(duplicates(ours(new.entries)))
         .collect();
+    ambiguous.sort_unstable();
+    ambiguous.dedup();
+    let new_entries: HashMap<&str, &'static Entry> =
+        ours(new.entries).map(|entry| (entry.path, entry)).collect();
     let mut plan = Plan {
         swaps: Vec::new(),
         missing: Vec::new(),
         added: Vec::new(),
+        ambiguous: Vec::new(),
     };
     let mut refusals = Vec::new();
-    for old in running
-        .entries
-        .iter()
-        .filter(|entry| entry.package == package)
-    {
+    for old in ours(running.entries) {
+        if ambiguous.contains(&old.path) {
+            continue;
+        }
         let Some(&new) = new_entries.get(old.path) else {
             plan.missing.push(old.path);
             continue;
@@ -110,11 +116,18 @@ pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan,
     let known: Vec<&str> = running.entries.iter().map(|entry| entry.path).collect();
     plan.added = new_entries
         .keys()
-        .filter(|path| !known.contains(path))
+        .filter(|path| !known.contains(path) && !ambiguous.contains(path))
         .copied()
         .collect();
     plan.added.sort_unstable();
+    plan.ambiguous = ambiguous;
     Ok(plan)
+}
+
+/// The paths more than one of `entries` has.
+fn duplicates(entries: impl Iterator<Item = &'static Entry>) -> impl Iterator<Item = &'static str> {
+    let mut seen = std::collections::HashSet::new();
+    entries.filter_map(move |entry| (!seen.insert(entry.path)).then_some(entry.path))
 }
 
 /// The types of `old`'s signature whose layout differs in `new`, as
@@ -162,6 +175,32 @@ mod tests {
         "demo",
         "/demo",
     )];
+
+    static TWICE: [Entry; 2] = [
+        Entry::new(&SLOT, "demo::inner", "fn()", no_types, 1, "demo", "/demo"),
+        Entry::new(
+            &SLOT,
+            "demo::inner",
+            "fn(u32)",
+            no_types,
+            2,
+            "demo",
+            "/demo",
+        ),
+    ];
+
+    #[test]
+    fn functions_sharing_a_path_keep_their_code() {
+        let running = Manifest {
+            entries: &TWICE,
+            host_hooks: &HOOKS,
+            ..Manifest::current()
+        };
+        let plan = verify("demo", &running, &running).unwrap();
+        assert!(plan.swaps.is_empty(), "neither is swapped for the other");
+        assert_eq!(plan.ambiguous, ["demo::inner"]);
+        assert!(plan.added.is_empty() && plan.missing.is_empty());
+    }
 
     fn manifest(rustc: &'static str, target: &'static str) -> Manifest {
         Manifest {

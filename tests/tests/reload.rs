@@ -372,3 +372,23 @@ fn a_program_without_a_safe_point_reloads_in_the_background() {
         assert_eq!(field(last, "value"), Some("2"), "worker {worker}: {last}");
     }
 }
+
+#[test]
+fn log_records_and_tracing_events_of_reloaded_code_reach_the_program() {
+    let (fixture, mut program) = Fixture::running("logging");
+    program.expect_stdout("a log record", has("text", "work_0_v1"));
+    program.expect_stdout("a tracing event", |line| {
+        line.starts_with("tracing") && field(line, "span") == Some("frame")
+    });
+    fixture.edit("src/lib.rs", "v1\");\n    tracing", "v2\");\n    tracing");
+    fixture.edit("src/lib.rs", "\"event v1\"", "\"event v2\"");
+    let log = program.expect_stdout("the new code's log record", |line| {
+        line.starts_with("log") && field(line, "text").is_some_and(|t| t.ends_with("_v2"))
+    });
+    assert_eq!(field(&log, "target"), Some("logging"), "{log}");
+    let event = program.expect_stdout("the new code's tracing event", |line| {
+        line.starts_with("tracing") && field(line, "text") == Some("event_v2")
+    });
+    // The span the program entered is the event's, across the boundary.
+    assert_eq!(field(&event, "span"), Some("frame"), "{event}");
+}
