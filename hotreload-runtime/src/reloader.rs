@@ -134,6 +134,7 @@ fn raise_reported(reported: &Reported) -> ! {
 }
 
 /// What the pipeline thread hands to `update()`.
+#[allow(clippy::large_enum_variant)] // a message, moved once
 enum Outcome {
     Ready {
         package: String,
@@ -366,7 +367,7 @@ impl Running {
                 timings.apply = applying.elapsed();
                 timings.total = seen.elapsed();
                 let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
-                Update::Reloaded(Reload {
+                Update::Reloaded(Box::new(Reload {
                     package,
                     generation: self.generation,
                     changed: names(&changed),
@@ -378,7 +379,7 @@ impl Running {
                     warnings,
                     built_by,
                     timings,
-                })
+                }))
             }
         }
     }

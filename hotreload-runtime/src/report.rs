@@ -13,7 +13,7 @@ pub enum Update {
     /// Nothing new since the last call.
     Idle,
     /// A new build of a package is live.
-    Reloaded(Reload),
+    Reloaded(Box<Reload>),
     /// A build failed or was refused. The program keeps running the last
     /// good code; the next good save reloads.
     Failed(Error),
