@@ -39,8 +39,8 @@ pub mod __private {
         DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
     };
     pub use crate::panic::{
-        future_must_be_send_or_mark_the_fn_hot_not_send, guard, guard_future,
-        resume_unless_rolled_back,
+        future_must_be_send_or_mark_the_fn_hot_not_send, guard_future, guard_program,
+        guard_reloaded, resume_unless_rolled_back,
     };
     pub use crate::registry::{ENTRIES, Entry, Slot};
     pub use linkme;
@@ -58,6 +58,37 @@ pub mod __private {
     }
 
     pub use crate::__hotreload_core_item as hot_item;
+
+    /// A thunk's guard (see `crate::panic`): `guard_reloaded` in a
+    /// reloaded build (direct builds pass `--cfg hotreload_build`),
+    /// `guard_program` in the program's own. Chosen where the thunk is
+    /// compiled, so the program's calls check nothing more.
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __hotreload_guard {
+        ($implementation:expr, $path:expr, $body:expr) => {{
+            // `unexpected_cfgs` is allowed on the thunk: a lint level on
+            // a statement does not reach its `cfg`.
+            #[cfg(hotreload_build)]
+            let value = $crate::__private::guard_reloaded($implementation, $path, $body);
+            #[cfg(not(hotreload_build))]
+            let value = $crate::__private::guard_program($path, $body);
+            value
+        }};
+    }
+
+    pub use crate::__hotreload_guard as guard;
+
+    /// Whether this is a reloaded build (see `guard!`).
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __hotreload_in_reloaded_build {
+        () => {
+            ::core::cfg!(hotreload_build)
+        };
+    }
+
+    pub use crate::__hotreload_in_reloaded_build as in_reloaded_build;
 
     /// Names the shared library of dependencies in a hot build that links
     /// against one (`--cfg hotreload_deps`; see the runtime's `dylib.rs`):

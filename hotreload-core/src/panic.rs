@@ -6,7 +6,7 @@
 //! reloaded build links the toolchain's shared `libstd`, one copy for all
 //! of them. So panics are handed across as values, never unwound across:
 //!
-//! - In reloaded code, every hot function's body runs under [`guard`]
+//! - In reloaded code, every hot function's body runs under [`guard_reloaded`]
 //!   (in the shared `libstd`), and the host tracks how deep in reloaded
 //!   code each thread is ([`HostHooks::enter`]). A panic caught by a guard
 //!   with reloaded code around it (a hot call from a hot function) is
@@ -116,10 +116,19 @@ thread_local! {
     /// In the host's copy: the guards the thread is in, innermost last,
     /// from the outermost guard of reloaded code on.
     static FRAMES: std::cell::RefCell<Vec<Frame>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// How many: the program's own hot calls check only this (a plain
+    /// thread-local load, no destructor to register).
+    static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
+
+/// In the host's copy: whether reloaded code ever ran. Until then the
+/// program's own hot calls do not even look at [`DEPTH`].
+static RELOADED_RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Pushes `frame`; returns the frame it is in.
 fn enter(frame: Frame) -> Option<Frame> {
+    RELOADED_RAN.store(true, Ordering::Relaxed);
+    DEPTH.with(|depth| depth.set(depth.get() + 1));
     FRAMES.with(|frames| {
         let mut frames = frames.borrow_mut();
         let around = frames.last().copied();
@@ -129,6 +138,7 @@ fn enter(frame: Frame) -> Option<Frame> {
 }
 
 fn leave() {
+    DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
     FRAMES.with(|frames| {
         frames.borrow_mut().pop();
     });
@@ -174,15 +184,33 @@ impl std::fmt::Display for RolledBack {
     }
 }
 
-/// Runs a hot function's body (what its thunk calls), handing a panic in
-/// it on as the module docs say. `implementation` is the thunk (what slots
-/// hold), `path` the function's registry path.
+/// Runs a hot function's body (what its thunk calls) in the program's own
+/// build, handing a panic in it on as the module docs say. Until reloaded
+/// code ever ran, just the body. Thunks choose this or [`guard_reloaded`]
+/// by the build they are compiled in (`guard!`).
 #[doc(hidden)]
-#[inline]
-pub fn guard<R>(implementation: *const (), path: &'static str, body: impl FnOnce() -> R) -> R {
-    let hooks = HOST_HOOKS.load(Ordering::Acquire);
+#[inline(always)]
+pub fn guard_program<R>(path: &'static str, body: impl FnOnce() -> R) -> R {
+    if !RELOADED_RAN.load(Ordering::Relaxed) {
+        return body();
+    }
+    guard_host(path, body)
+}
+
+/// [`guard_program`] in a reloaded build. `implementation` is the thunk
+/// (what slots hold), `path` the function's registry path.
+#[doc(hidden)]
+#[inline(never)]
+pub fn guard_reloaded<R>(
+    implementation: *const (),
+    path: &'static str,
+    body: impl FnOnce() -> R,
+) -> R {
+    // Relaxed: the host stores the hooks before any of this build's code
+    // runs as hot code, and the slot's Release store publishes both.
+    let hooks = HOST_HOOKS.load(Ordering::Relaxed);
     if hooks.is_null() {
-        return guard_host(path, body);
+        return body();
     }
     // SAFETY: the host stored a pointer to its static HostHooks, of the
     // manifest layout this build was checked to have.
@@ -196,10 +224,13 @@ pub fn guard<R>(implementation: *const (), path: &'static str, body: impl FnOnce
     }
 }
 
-/// [`guard`] in the program's own code: an ordinary call, unless reloaded
-/// code called it, whose `std` must get its panic.
-#[inline]
+/// [`guard_program`] once reloaded code ran: an ordinary call, unless
+/// reloaded code called it, whose `std` must get its panic.
+#[inline(never)]
 fn guard_host<R>(path: &'static str, body: impl FnOnce() -> R) -> R {
+    if DEPTH.with(std::cell::Cell::get) == 0 {
+        return body();
+    }
     let around = FRAMES.with(|frames| frames.borrow().last().copied());
     let Some(Frame::Reloaded(raise)) = around else {
         return body();
@@ -257,17 +288,19 @@ fn hand_over(
 }
 
 /// The future of a hot `async fn`'s body, boxed for its thunk to return,
-/// with each poll guarded as [`guard`] guards a call.
+/// with each poll guarded as a call is (`reloaded`: in a reloaded build).
 #[doc(hidden)]
 pub fn guard_future<F: std::future::Future>(
     implementation: *const (),
     path: &'static str,
+    reloaded: bool,
     future: F,
 ) -> std::pin::Pin<Box<Guarded<F>>> {
     Box::pin(Guarded {
         future,
         implementation: implementation as usize,
         path,
+        reloaded,
     })
 }
 
@@ -289,6 +322,7 @@ pub struct Guarded<F> {
     /// The thunk's address (a `usize`, so the future is `Send` when `F` is).
     implementation: usize,
     path: &'static str,
+    reloaded: bool,
 }
 
 impl<F: std::future::Future> std::future::Future for Guarded<F> {
@@ -301,15 +335,20 @@ impl<F: std::future::Future> std::future::Future for Guarded<F> {
         // SAFETY: structural pinning of `future`: it is never moved out of
         // `Guarded` (no method hands it out by value, `Guarded` has no
         // `Drop` that moves it), and `Guarded` is `Unpin` only if `F` is.
-        let (future, implementation, path) = unsafe {
+        let (future, implementation, path, reloaded) = unsafe {
             let this = self.get_unchecked_mut();
             (
                 std::pin::Pin::new_unchecked(&mut this.future),
                 this.implementation,
                 this.path,
+                this.reloaded,
             )
         };
-        guard(implementation as *const (), path, || future.poll(cx))
+        if reloaded {
+            guard_reloaded(implementation as *const (), path, || future.poll(cx))
+        } else {
+            guard_program(path, || future.poll(cx))
+        }
     }
 }
 

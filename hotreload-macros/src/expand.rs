@@ -658,21 +658,28 @@ impl HotFn<'_> {
             // Calling an `async fn` runs none of its code: guard the polls.
             return quote! {
                 #[doc(hidden)]
+                #[allow(unexpected_cfgs)]
                 #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs,)* #extra) #output {
-                    #private::guard_future(#thunk as *const (), #path, #call)
+                    #private::guard_future(
+                        #thunk as *const (),
+                        #path,
+                        #private::in_reloaded_build!(),
+                        #call,
+                    )
                 }
             };
         }
         quote! {
             #[doc(hidden)]
+            #[allow(unexpected_cfgs)]
             #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs),*) #output {
-                #private::guard(
+                #private::guard!(
                     #thunk as *const (),
                     #path,
                     move || {
                         #rebind
                         #call
-                    },
+                    }
                 )
             }
         }

@@ -328,7 +328,17 @@ fn direct(
 /// (cargo always asks rustc for colored ones and strips the colors
 /// itself).
 fn direct_args(args: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(args.len());
+    let mut out: Vec<String> = Vec::with_capacity(args.len() + 4);
+    // Thunks pick their panic guard by it (`in_reloaded_build!`).
+    out.extend(
+        [
+            "--cfg",
+            "hotreload_build",
+            "--check-cfg",
+            "cfg(hotreload_build)",
+        ]
+        .map(String::from),
+    );
     let mut args = args.into_iter().peekable();
     let mut crate_type = false;
     while let Some(arg) = args.next() {
@@ -472,7 +482,8 @@ mod tests {
         let args = args.split_whitespace().map(String::from).collect();
         assert_eq!(
             direct_args(args).join(" "),
-            "--crate-name logic src/lib.rs --crate-type cdylib --emit=dep-info,link \
+            "--cfg hotreload_build --check-cfg cfg(hotreload_build) \
+             --crate-name logic src/lib.rs --crate-type cdylib --emit=dep-info,link \
              -C metadata=89a3 -C incremental=/t/hotreload/logic/incremental-direct \
              --extern serde=/t/deps/libserde-1.rlib -C prefer-dynamic"
         );
