@@ -26,6 +26,7 @@ pub mod forward;
 pub mod layout;
 pub mod panic;
 pub mod registry;
+pub mod state;
 
 pub use hotreload_macros::{Layout, hot};
 pub use layout::{Layout, LayoutHasher};
@@ -43,6 +44,7 @@ pub mod __private {
         guard_reloaded, resume_unless_rolled_back,
     };
     pub use crate::registry::{ENTRIES, Entry, Slot};
+    pub use crate::state::{HotStatic, STATICS, StaticEntry};
     pub use linkme;
     /// For the hot expansion in `#![no_std]` crates (which have no `std`
     /// at their root but link it through this crate).

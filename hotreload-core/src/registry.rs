@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::layout::TypeLayouts;
 use crate::panic::{HOST_HOOKS, HostHooks};
+use crate::state::{STATICS, StaticEntry};
 
 /// Where a hot function's trampoline finds the code to call.
 ///
@@ -125,7 +126,7 @@ pub static ENTRIES: [Entry];
 /// Bumped whenever [`Manifest`], [`Entry`] or `HostHooks` change shape; part of the
 /// exported symbol's name, so a build with another layout has no symbol the
 /// host would misread.
-pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v3\0";
+pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v4\0";
 
 /// What a build says about itself. Read by the host after `dlopen`.
 #[repr(C)]
@@ -141,6 +142,8 @@ pub struct Manifest {
     pub debug_assertions: bool,
     /// The hot functions in this build.
     pub entries: &'static [Entry],
+    /// The hot statics in this build.
+    pub statics: &'static [StaticEntry],
     /// Where the host installs its hooks into this build.
     pub host_hooks: &'static AtomicPtr<HostHooks>,
 }
@@ -154,6 +157,7 @@ impl Manifest {
             target: env!("HOTRELOAD_TARGET"),
             debug_assertions: cfg!(debug_assertions),
             entries: &ENTRIES,
+            statics: &STATICS,
             host_hooks: &HOST_HOOKS,
         }
     }
@@ -165,6 +169,6 @@ impl Manifest {
 #[cfg(feature = "reload")]
 #[unsafe(no_mangle)]
 #[allow(improper_ctypes_definitions)]
-pub extern "C" fn hotreload_manifest_v3() -> Manifest {
+pub extern "C" fn hotreload_manifest_v4() -> Manifest {
     Manifest::current()
 }

@@ -74,10 +74,11 @@ pub fn hot(args: TokenStream, input: TokenStream) -> TokenStream {
     let expanded = match &item {
         Item::Fn(item_fn) => free_fn(&args, item_fn),
         Item::Impl(item_impl) => impl_block(&args, item_impl),
+        Item::Static(item_static) => hot_static(&args, item_static),
         other => Err(syn::Error::new_spanned(
             item_keyword(other),
-            "#[hot] goes on a `fn` or on an `impl` block; for a type that hot functions take \
-             or return, `#[derive(hotreload_runtime::Layout)]` gives a deep layout check",
+            "#[hot] goes on a `fn`, an `impl` block or a `static`; for a type that hot functions \
+             take or return, `#[derive(hotreload_runtime::Layout)]` gives a deep layout check",
         )),
     };
     match expanded {
@@ -131,6 +132,65 @@ fn free_fn(args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
     .expand(&args.krate);
     let (beside, trampoline) = (hot.beside, hot.trampoline);
     Ok(quote!(#beside #trampoline))
+}
+
+/// `#[hot] static NAME: T = init;`: the initializer becomes this build's
+/// own instance, and `NAME` a `HotStatic<T>` that dereferences to the
+/// program's instance in every build (see `hotreload_core::state`).
+fn hot_static(args: &Args, item: &syn::ItemStatic) -> syn::Result<TokenStream> {
+    if let syn::StaticMutability::Mut(mutability) = &item.mutability {
+        return Err(syn::Error::new_spanned(
+            mutability,
+            "#[hot] cannot be used on a `static mut`: give the static a type with interior \
+             mutability (an atomic, a `Mutex`) instead",
+        ));
+    }
+    let krate = &args.krate;
+    let private = quote!(#krate::__private);
+    let syn::ItemStatic {
+        attrs,
+        vis,
+        static_token,
+        ident,
+        ty,
+        expr,
+        ..
+    } = item;
+    let attrs = Attrs(attrs);
+    let cfgs = attrs.cfgs();
+    let upper = ident.to_string().to_uppercase();
+    let own = format_ident!("__HOTRELOAD_OWN_{}", upper);
+    let entry = format_ident!("__HOTRELOAD_STATIC_{}", upper);
+    let label = compact(ty);
+    let probe = probe_statement(&private, ty);
+    let traits = probe_traits(&private);
+    let linkme = quote!(#private::linkme);
+    let attrs = attrs.for_trampoline();
+    let name = ident.to_string();
+    Ok(quote! {
+        #[doc(hidden)]
+        #(#cfgs)*
+        #static_token #own: #ty = #expr;
+        #(#attrs)*
+        #vis #static_token #ident: #private::HotStatic<#ty> = #private::HotStatic::new(&#own);
+        #[doc(hidden)]
+        #(#cfgs)*
+        #[#linkme::distributed_slice(#private::STATICS)]
+        #[linkme(crate = #linkme)]
+        #static_token #entry: #private::StaticEntry = #private::StaticEntry::new(
+            &#ident,
+            ::core::concat!(::core::module_path!(), "::", #name),
+            #label,
+            {
+                fn layout(types: &mut #private::TypeLayouts) {
+                    #traits
+                    #probe
+                }
+                layout
+            },
+            ::core::env!("CARGO_PKG_NAME"),
+        );
+    })
 }
 
 /// Every method that can be hot becomes hot; every other item (a `const

@@ -188,7 +188,8 @@ impl Error {
 /// Why one function of a new build cannot replace the running one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// `HOT010` (signature) or `HOT011` (layout).
+    /// `HOT010` (signature), `HOT011` (layout) or `HOT014` (a hot static's
+    /// type).
     pub code: &'static str,
     /// The function's stable path.
     pub function: String,

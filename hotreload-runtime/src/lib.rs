@@ -42,6 +42,8 @@ pub use hotreload_core::layout;
 use hotreload_core::panic;
 #[cfg(feature = "reload")]
 use hotreload_core::registry;
+#[cfg(feature = "reload")]
+use hotreload_core::state;
 
 #[cfg(feature = "reload")]
 mod allocator;

@@ -588,6 +588,11 @@ impl Pipeline {
         let verifying = Instant::now();
         let plan = verify::verify(&package.name, &Manifest::current(), &loaded.manifest)?;
         loaded.forward_logging();
+        // Before any of its code runs: the new build's hot statics are the
+        // program's.
+        for (program, new) in &plan.statics {
+            new.program.store(program.own.cast_mut(), Ordering::Release);
+        }
         let manifest = loaded.keep();
         // Before any of its code runs as hot code: panics in it come to us.
         manifest

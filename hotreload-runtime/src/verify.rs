@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Refusal};
 use crate::registry::{Entry, Manifest};
+use crate::state::StaticEntry;
 
 /// What a verified generation will change.
 pub struct Plan {
@@ -22,6 +23,9 @@ pub struct Plan {
     /// name declared inside other functions): which is which cannot be
     /// told, so they keep the code they were built with.
     pub ambiguous: Vec<&'static str>,
+    /// `(program's, new build's)` for every hot static of the package both
+    /// have: the new build is pointed at the program's instance.
+    pub statics: Vec<(&'static StaticEntry, &'static StaticEntry)>,
 }
 
 /// Checks `new` (a build of `package`) against the running program.
@@ -75,6 +79,7 @@ pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan,
         missing: Vec::new(),
         added: Vec::new(),
         ambiguous: Vec::new(),
+        statics: Vec::new(),
     };
     let mut refusals = Vec::new();
     for old in ours(running.entries) {
@@ -108,6 +113,29 @@ pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan,
             });
         } else {
             plan.swaps.push((old, new));
+        }
+    }
+    for new_static in new.statics.iter().filter(|s| s.package == package) {
+        let Some(old) = running
+            .statics
+            .iter()
+            .find(|old| old.path == new_static.path)
+        else {
+            // New: it keeps its own instance until a restart.
+            continue;
+        };
+        if old.layouts() == new_static.layouts() {
+            plan.statics.push((old, new_static));
+        } else {
+            refusals.push(Refusal {
+                code: "HOT014",
+                function: old.path.to_string(),
+                message: format!(
+                    "the type of this hot static changed from `{}` to `{}` (or its layout). The \
+                     program's instance has the old one: undo the change, or restart the program",
+                    old.type_name, new_static.type_name
+                ),
+            });
         }
     }
     if !refusals.is_empty() {
@@ -200,6 +228,46 @@ mod tests {
         assert!(plan.swaps.is_empty(), "neither is swapped for the other");
         assert_eq!(plan.ambiguous, ["demo::inner"]);
         assert!(plan.added.is_empty() && plan.missing.is_empty());
+    }
+
+    static OWN: u32 = 0;
+    static COUNT: crate::state::HotStatic<u32> = crate::state::HotStatic::new(&OWN);
+    fn as_u32(types: &mut TypeLayouts) {
+        types.add("u32", |hasher| hasher.shape::<u32>());
+    }
+    fn as_i32(types: &mut TypeLayouts) {
+        types.add("i32", |hasher| hasher.shape::<i32>());
+    }
+    static OLD_STATICS: [StaticEntry; 1] = [StaticEntry::new(
+        &COUNT,
+        "demo::COUNT",
+        "u32",
+        as_u32,
+        "demo",
+    )];
+    static NEW_STATICS: [StaticEntry; 1] = [StaticEntry::new(
+        &COUNT,
+        "demo::COUNT",
+        "i32",
+        as_i32,
+        "demo",
+    )];
+
+    #[test]
+    fn a_hot_static_of_another_type_is_refused_and_one_of_the_same_is_connected() {
+        let running = Manifest {
+            statics: &OLD_STATICS,
+            ..manifest("rustc", "target")
+        };
+        let plan = verify("demo", &running, &running).unwrap();
+        assert_eq!(plan.statics.len(), 1);
+        let changed = Manifest {
+            statics: &NEW_STATICS,
+            ..manifest("rustc", "target")
+        };
+        let error = verify("demo", &running, &changed).err().unwrap();
+        assert_eq!(error.code(), "HOT014", "{error}");
+        assert!(error.to_string().contains("from `u32` to `i32`"), "{error}");
     }
 
     fn manifest(rustc: &'static str, target: &'static str) -> Manifest {

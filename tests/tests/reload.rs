@@ -392,3 +392,31 @@ fn log_records_and_tracing_events_of_reloaded_code_reach_the_program() {
     // The span the program entered is the event's, across the boundary.
     assert_eq!(field(&event, "span"), Some("frame"), "{event}");
 }
+
+#[test]
+fn a_hot_static_keeps_its_value_across_reloads_and_a_plain_one_does_not() {
+    let (fixture, mut program) = Fixture::running("basic");
+    let before = program.expect_stdout("some calls", |line| {
+        is_tick(line) && number(line, "hits") > 3
+    });
+    assert_eq!(
+        number(&before, "hits"),
+        number(&before, "plain_hits"),
+        "{before}"
+    );
+    fixture.edit(
+        "src/lib.rs",
+        "PLAIN_HITS.fetch_add(1, Relaxed) + 1)",
+        "PLAIN_HITS.fetch_add(1, Relaxed) + 1 + 0)",
+    );
+    let after = program.tick_after_update("reloaded");
+    // The program's HITS counted on; the new build's PLAIN_HITS began anew.
+    assert!(
+        number(&after, "hits") > number(&before, "hits"),
+        "{before} / {after}"
+    );
+    assert!(
+        number(&after, "plain_hits") < number(&before, "plain_hits"),
+        "{before} / {after}"
+    );
+}
