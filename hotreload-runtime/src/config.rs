@@ -219,10 +219,15 @@ impl BuildConfig {
     }
 }
 
-/// Colored diagnostics when the user reads them in a terminal.
+/// Colored diagnostics when the user reads them in a terminal: as cargo
+/// decides, `CARGO_TERM_COLOR=always|never` first, then `NO_COLOR`.
 pub fn color() -> bool {
     use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+    match std::env::var("CARGO_TERM_COLOR").as_deref() {
+        Ok("always") => true,
+        Ok("never") => false,
+        _ => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+    }
 }
 
 #[cfg(test)]

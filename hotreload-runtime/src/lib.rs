@@ -79,7 +79,7 @@ mod watch;
 pub use error::{Error, Refusal};
 pub use layout::{Layout, LayoutHasher};
 pub use panic::{OnPanic, RolledBack};
-pub use report::{HotPanic, Reload, Timings, Update};
+pub use report::{HotPanic, Ready, Reload, Timings, Update};
 
 #[cfg(feature = "reload")]
 pub use reloader::{Background, Reloader};

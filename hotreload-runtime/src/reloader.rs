@@ -24,7 +24,7 @@ use crate::panic::{self, HostHooks, OnPanic, Reported, RolledBack};
 use crate::published;
 use crate::registry::{ENTRIES, Manifest};
 use crate::report::HotPanic;
-use crate::report::{self, Reload, Timings, Update};
+use crate::report::{self, Ready, Reload, Timings, Update};
 use crate::stage::Staging;
 use crate::verify::{self, Plan};
 use crate::watch::{self, Change, Watch};
@@ -136,7 +136,9 @@ fn raise_reported(reported: &Reported) -> ! {
 /// What the pipeline thread hands to `update()`.
 #[allow(clippy::large_enum_variant)] // a message, moved once
 enum Outcome {
-    Ready {
+    /// The warm-up is done.
+    Ready(Ready),
+    Built {
         package: String,
         plan: Plan,
         warnings: usize,
@@ -348,7 +350,8 @@ impl Running {
         PENDING.store(true, Ordering::Release);
         match outcome {
             Outcome::Failed(error) => Update::Failed(error),
-            Outcome::Ready {
+            Outcome::Ready(ready) => Update::Ready(ready),
+            Outcome::Built {
                 package,
                 plan,
                 warnings,
@@ -453,16 +456,44 @@ impl Pipeline {
         }
         // Warm-up: the first hot build compiles the library as a cdylib
         // from scratch; do it now so the first edit is as fast as the tenth.
+        let warming = Instant::now();
+        let mut failed = Vec::new();
         for (package, recipe) in self.packages.iter_mut().zip(&mut self.recipes) {
             package.find_runtime_feature(&self.config.cargo);
             let (result, _turn) =
                 published::build_or_take(&self.config, package, recipe, &Cancel::default());
             if let Err(error) = result {
                 tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
+                failed.push((package.name.clone(), error.to_string()));
             }
         }
         // Package index -> when its newest change was seen.
         let mut dirty: BTreeMap<usize, Instant> = BTreeMap::new();
+        // Saves made during the warm-up are built now.
+        let mut waiting = 0;
+        while let Ok(event) = self.events.try_recv() {
+            match event {
+                Event::Change(change) => {
+                    waiting += 1;
+                    self.recipes[change.package]
+                        .changed(&self.packages[change.package], &change.paths);
+                    dirty.insert(change.package, change.seen);
+                }
+                Event::Stop => return,
+                Event::Built { .. } => {}
+            }
+        }
+        let ready = Ready {
+            packages: self.packages.iter().map(|p| p.name.clone()).collect(),
+            functions: ENTRIES.len(),
+            warm_up: warming.elapsed(),
+            failed,
+            waiting,
+        };
+        if self.outcomes.send(Outcome::Ready(ready)).is_err() {
+            return;
+        }
+        set_pending();
         let mut building: Option<Building> = None;
         loop {
             if building.is_none()
@@ -599,7 +630,7 @@ impl Pipeline {
             .host_hooks
             .store(std::ptr::from_ref(&HOOKS).cast_mut(), Ordering::Release);
         let verified = Instant::now();
-        Ok(Outcome::Ready {
+        Ok(Outcome::Built {
             package: package.name.clone(),
             plan,
             warnings: built.warnings,

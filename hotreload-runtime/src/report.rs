@@ -19,6 +19,49 @@ pub enum Update {
     Failed(Error),
     /// Reloaded code panicked (see [`OnPanic`](crate::OnPanic)).
     Panicked(HotPanic),
+    /// Hot reload is ready: the start-up build is done, and an edit now
+    /// reloads at full speed. Once, first.
+    Ready(Ready),
+}
+
+/// What [`Update::Ready`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Ready {
+    /// The packages watched and rebuilt.
+    pub packages: Vec<String>,
+    /// How many hot functions the program has.
+    pub functions: usize,
+    /// How long the start-up build took.
+    pub warm_up: Duration,
+    /// Packages whose start-up build failed, with the message: their first
+    /// edit builds from scratch.
+    pub failed: Vec<(String, String)>,
+    /// Saves made during the start-up build, built now.
+    pub waiting: usize,
+}
+
+impl fmt::Display for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ready: watching {} ({} hot functions), start-up build {} ms",
+            self.packages.join(", "),
+            self.functions,
+            self.warm_up.as_millis()
+        )?;
+        if self.waiting > 0 {
+            write!(f, "; building {} save(s) made meanwhile", self.waiting)?;
+        }
+        for (package, message) in &self.failed {
+            let first_line = message.lines().next().unwrap_or_default();
+            write!(
+                f,
+                "; the start-up build of `{package}` failed ({first_line})"
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// A panic in reloaded code (`HOT040`).
@@ -211,6 +254,7 @@ pub fn print(update: &Update) {
         Update::Reloaded(reload) => eprintln!("[hotreload] {reload}"),
         Update::Failed(error) => eprintln!("[hotreload] {error}"),
         Update::Panicked(panic) => eprintln!("[hotreload] {panic}"),
+        Update::Ready(ready) => eprintln!("[hotreload] {ready}"),
     }
 }
 
@@ -245,6 +289,22 @@ mod tests {
         assert_eq!(
             line,
             "reloaded rules::step (generation 3) in 150 ms, build 120 ms"
+        );
+    }
+
+    #[test]
+    fn the_ready_line_says_what_is_watched_and_what_waits() {
+        let ready = Ready {
+            packages: vec!["game".into(), "logic".into()],
+            functions: 14,
+            warm_up: Duration::from_millis(1250),
+            failed: vec![("logic".into(), "HOT001 build failed\nerror: ...".into())],
+            waiting: 1,
+        };
+        assert_eq!(
+            ready.to_string(),
+            "ready: watching game, logic (14 hot functions), start-up build 1250 ms; building \
+             1 save(s) made meanwhile; the start-up build of `logic` failed (HOT001 build failed)"
         );
     }
 

@@ -418,6 +418,12 @@ pub fn number(line: &str, key: &str) -> i64 {
         .unwrap_or_else(|| panic!("no number `{key}=` in `{line}`"))
 }
 
+/// A line of the default reporter about a reload or a failure (not the
+/// `ready` line it prints once at start).
+pub fn is_report(line: &str) -> bool {
+    line.starts_with("[hotreload]") && !line.starts_with("[hotreload] ready:")
+}
+
 /// A status line of the `basic` fixture.
 pub fn is_tick(line: &str) -> bool {
     line.starts_with("ticks=")

@@ -10,6 +10,13 @@ fn edited_free_function_runs_and_mut_state_survives() {
     let before = program.expect_stdout("a tick", has("value", "1"));
     let (ticks_before, total_before) = (number(&before, "ticks"), number(&before, "total"));
 
+    let ready = program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    assert!(
+        ready.contains("watching basic") && ready.contains("hot functions"),
+        "{ready}"
+    );
     fixture.edit("src/lib.rs", "    1\n}", "    1000\n}");
     let after = program.expect_stdout("value=1000", has("value", "1000"));
     let report = program.expect_stderr("the reload report", |line| {
@@ -124,7 +131,7 @@ fn hot_function_uses_the_new_code_of_a_plain_helper() {
     fixture.edit("src/lib.rs", "\"helper-v1\"", "\"helper-v2\"");
     program.expect_stdout("the new helper", |line| line.contains("label:helper-v2"));
     // The edit touched no #[hot] body; the report says so.
-    let report = program.expect_stderr("the report", |line| line.starts_with("[hotreload]"));
+    let report = program.expect_stderr("the report", hotreload_tests::is_report);
     assert!(report.contains("no #[hot] function changed"), "{report}");
 }
 

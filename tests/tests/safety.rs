@@ -10,7 +10,7 @@
 use hotreload_tests::{Fixture, Program, field, fixture_target_dir, has, number};
 
 fn report(line: &str) -> bool {
-    line.starts_with("[hotreload]")
+    hotreload_tests::is_report(line)
 }
 
 /// A first good edit, so that "the last good code" is a reloaded build,
