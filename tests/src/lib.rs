@@ -85,6 +85,20 @@ impl Fixture {
         Fixture::copy_of(&workspace_root().join("tests/fixtures").join(name), name)
     }
 
+    /// A copy of `examples/<name>`, made a package of its own (its
+    /// workspace-inherited fields written out, the runtime named by path).
+    pub fn example(name: &str) -> Fixture {
+        let fixture = Fixture::copy_of(&workspace_root().join("examples").join(name), name);
+        let runtime = workspace_root().join("hotreload-runtime");
+        let manifest = fixture
+            .read("Cargo.toml")
+            .replace("version.workspace = true", "version = \"0.1.0\"")
+            .replace("edition.workspace = true", "edition = \"2024\"")
+            .replace("../../hotreload-runtime", &runtime.to_string_lossy());
+        fixture.write("Cargo.toml", &format!("{manifest}\n[workspace]\n"));
+        fixture
+    }
+
     /// A private copy of the package (or workspace) in `source`, as
     /// [`Fixture::new`] makes of a fixture.
     pub fn copy_of(source: &Path, name: &str) -> Fixture {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use hotreload_tests::{Fixture, RELOAD_TIMEOUT, workspace_root};
+use hotreload_tests::{Fixture, RELOAD_TIMEOUT};
 
 /// One `GET /version`: the number it serves, or what went wrong.
 fn get_version(addr: &str) -> Result<u64, String> {
@@ -61,16 +61,7 @@ impl Newest {
 
 #[test]
 fn handlers_edited_under_load_serve_every_request_in_order() {
-    let source = workspace_root().join("examples/server");
-    let fixture = Fixture::copy_of(&source, "server");
-    // A package of its own, outside this workspace.
-    let runtime = workspace_root().join("hotreload-runtime");
-    let manifest = fixture
-        .read("Cargo.toml")
-        .replace("version.workspace = true", "version = \"0.1.0\"")
-        .replace("edition.workspace = true", "edition = \"2024\"")
-        .replace("../../hotreload-runtime", &runtime.to_string_lossy());
-    fixture.write("Cargo.toml", &format!("{manifest}\n[workspace]\n"));
+    let fixture = Fixture::example("server");
 
     let exe = fixture.build("server");
     let mut command = std::process::Command::new(exe);
