@@ -8,6 +8,10 @@
 //! `with_default` one), which assigns span ids and tracks the current
 //! span, so span parents are right across the boundary.
 //!
+//! When the build runs on the program's own `log` and `tracing-core` (the
+//! runtime's `program` module), the installers find the program's logger
+//! and dispatcher already there and do nothing.
+//!
 //! Both sides use one `log` and one `tracing-core` rlib (cargo builds a
 //! crate once per build), so their types and trait objects are the same on
 //! either side of the call.
@@ -18,6 +22,12 @@
 #[cfg(all(feature = "log", feature = "reload"))]
 #[unsafe(no_mangle)]
 pub fn hotreload_install_log_v1(logger: &'static dyn log::Log, level: log::LevelFilter) {
+    if std::ptr::addr_eq(log::logger(), logger) {
+        // One `log` on both sides (the build runs on the program's own,
+        // see the runtime's `program` module): nothing to forward, and
+        // setting it here would set the program's.
+        return;
+    }
     let _ = log::set_logger(logger);
     log::set_max_level(level);
 }
@@ -37,6 +47,14 @@ pub type WithHostDispatch = fn(&mut dyn FnMut(&tracing_core::Dispatch));
 #[cfg(all(feature = "tracing", feature = "reload"))]
 #[unsafe(no_mangle)]
 pub fn hotreload_install_tracing_v1(host: WithHostDispatch) {
+    let mut host_current = std::ptr::null();
+    host(&mut |dispatch| host_current = std::ptr::from_ref(dispatch));
+    let same = tracing_core::dispatcher::get_default(|own| std::ptr::eq(own, host_current));
+    if same {
+        // One `tracing-core` on both sides: a forwarder installed here
+        // would be the program's global dispatcher, calling itself.
+        return;
+    }
     let forward = tracing_core::Dispatch::new(ToHost(host));
     let _ = tracing_core::dispatcher::set_global_default(forward);
     // Callsites this build registered before (none normally) ask again.

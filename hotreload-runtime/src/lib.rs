@@ -62,6 +62,8 @@ mod load;
 #[cfg(feature = "reload")]
 mod package;
 #[cfg(feature = "reload")]
+mod program;
+#[cfg(feature = "reload")]
 mod published;
 #[cfg(feature = "reload")]
 mod reloader;

@@ -21,6 +21,7 @@ use crate::config::BuildConfig;
 use crate::load;
 use crate::package::Package;
 use crate::panic::{self, HostHooks, OnPanic, Reported, RolledBack};
+use crate::program;
 use crate::published;
 use crate::registry::{ENTRIES, Manifest};
 use crate::report::HotPanic;
@@ -451,6 +452,14 @@ struct Pipeline {
 
 impl Pipeline {
     fn run(mut self) {
+        // Before any build is loaded, alongside the warm-up.
+        let _ = std::thread::Builder::new()
+            .name("hotreload-program".into())
+            .spawn(|| {
+                if let Err(reason) = program::share() {
+                    tracing::warn!("reloaded code gets its own std and dependencies: {reason}");
+                }
+            });
         if let Some(first) = self.packages.first() {
             self.config.find_hot_flags(&first.manifest_dir);
         }
@@ -612,6 +621,8 @@ impl Pipeline {
     ) -> Result<Outcome, Error> {
         let package = &self.packages[index];
         let loading = Instant::now();
+        // Made at start (see `run`): waits for it if need be.
+        let _ = program::share();
         let staged = self.staging.stage(&built.artifact, &package.name)?;
         // SAFETY: the file is our own unnamed copy of the artifact that our
         // own build reported.

@@ -71,6 +71,13 @@ impl Staging {
             path: artifact.to_path_buf(),
             reason,
         })?;
+        if let Some(program) = crate::program::shared() {
+            let retargeted = program.retarget(&mut bytes);
+            tracing::debug!(
+                retargeted,
+                "thread-local relocations pointed at the program's"
+            );
+        }
         let mut file = self
             .unnamed_file()
             .map_err(|e| io_error(&self.dir, "create the staged copy", e))?;

@@ -1,0 +1,341 @@
+//! One copy: reloaded code runs on the program's own `std` and its own
+//! instances of its dependencies, not on copies of them.
+//!
+//! A reloaded build is a cdylib linked against the toolchain's shared
+//! `std` and the dependencies library ([`crate::dylib`]). Left alone, the
+//! dynamic loader binds it to those: a second `std` (its own panic runtime,
+//! stdout buffer, thread-locals) and a second instance of every dependency
+//! (tokio's runtime context unset, `log`'s logger unset, a game framework's
+//! global context missing). Two things make the loader bind it to the
+//! running program instead:
+//!
+//! 1. **Functions and statics: a shared object of the program's own
+//!    symbols**, made once per process. The program is an executable that
+//!    exports nothing, but its symbol table (kept by cargo's `dev` and
+//!    `release` profiles unless `strip = "symbols"`) names every function
+//!    and static it contains, and the running process knows where it was
+//!    loaded. [`share`] writes every Rust symbol of the program (mangled
+//!    names: the same crates built with the same hashes have the same names
+//!    in the program, in `std`'s shared library and in the dependencies
+//!    library) as an absolute symbol at its address in this process,
+//!    links that into a shared object with no code, and loads it with
+//!    `RTLD_GLOBAL`. The loader looks up a reloaded build's undefined
+//!    symbols in the global scope first, so every function and static the
+//!    program has is the program's; only what the program lacks (a `std`
+//!    function it never called, say) comes from the shared libraries. A
+//!    panic in reloaded code is then raised and caught by the program's one
+//!    panic runtime. Nothing changes in how builds are made or linked, so
+//!    one build still serves every process (see `published`).
+//!
+//!    Only symbols that keep their calling convention go in: global ones,
+//!    and hidden ones (external to their crate, made local by the final
+//!    link). A symbol that was internal to its object may have been
+//!    rewritten by the optimizer (arguments dropped or promoted), and LTO
+//!    makes most symbols internal: such a program mostly gets copies, as
+//!    before.
+//! 2. **Thread-locals: relocations pointed at the program's**. An absolute
+//!    symbol cannot stand for a thread-local; a build reaches one through a
+//!    pair of relocations (the module, the offset in its block). When a
+//!    build is staged, [`Program::retarget`] sets each pair naming a
+//!    thread-local of the program to module 1 (the executable, always) and
+//!    the program's offset, so tokio's runtime context, `tracing`'s current
+//!    dispatcher and `std`'s own thread-locals are the program's.
+//!
+//! Limits: x86-64 Linux with glibc only (elsewhere, and for a stripped
+//! program, builds get their own copies as before, said once at start).
+//! Code the program does not contain comes from the shared libraries with
+//! their own copies of the statics it uses itself. Path dependencies and
+//! the package's own crate are linked into each build (their statics are
+//! the build's own: see `#[hot] static`). `HOTRELOAD_ONE_COPY=0` turns
+//! this off.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use object::elf;
+use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, Rela, SectionHeader, Sym};
+use object::{Object, ObjectSymbol, SymbolFlags, SymbolKind};
+
+/// The running program, shared with reloaded code.
+#[derive(Debug)]
+pub struct Program {
+    /// Offset in the executable's thread-local block of each of its
+    /// thread-locals, by name.
+    tls: HashMap<Box<[u8]>, u64>,
+    /// Functions and statics the shared object gives.
+    pub symbols: usize,
+}
+
+/// What [`share`] found, once per process.
+static PROGRAM: OnceLock<Result<Program, String>> = OnceLock::new();
+
+/// Shares the program with reloaded code (once per process; later calls
+/// return the first answer). `Err` says why builds get their own copies.
+pub fn share() -> Result<&'static Program, &'static str> {
+    PROGRAM
+        .get_or_init(|| {
+            if std::env::var_os("HOTRELOAD_ONE_COPY").is_some_and(|v| v == "0") {
+                return Err("turned off by HOTRELOAD_ONE_COPY=0".into());
+            }
+            if !cfg!(all(
+                target_os = "linux",
+                target_arch = "x86_64",
+                target_env = "gnu"
+            )) {
+                return Err("only on x86-64 Linux with glibc".into());
+            }
+            Program::load()
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// The program's symbols, once [`share`] succeeded.
+pub fn shared() -> Option<&'static Program> {
+    PROGRAM.get().and_then(|program| program.as_ref().ok())
+}
+
+impl Program {
+    fn load() -> Result<Program, String> {
+        let exe = std::fs::read("/proc/self/exe")
+            .map_err(|e| format!("cannot read the program's file: {e}"))?;
+        let file = object::File::parse(&*exe)
+            .map_err(|e| format!("cannot parse the program's file: {e}"))?;
+        let base = load_address().ok_or("cannot find where the program is loaded")?;
+        let (object, program) = symbols_object(&file, base)?;
+        if program.symbols == 0 {
+            return Err(
+                "the program has no symbol table (built with `strip = \"symbols\"`?)".into(),
+            );
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("hotreload-program-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
+        let input = dir.path().join("program.o");
+        let output = dir.path().join("libhotreload_program.so");
+        std::fs::write(&input, object)
+            .map_err(|e| format!("cannot write {}: {e}", input.display()))?;
+        link(&input, &output)?;
+        // SAFETY: a shared object of absolute symbols only: no code, no
+        // initializers. RTLD_GLOBAL puts its symbols first for every
+        // library loaded after it (see the module docs).
+        let library = unsafe {
+            libloading::os::unix::Library::open(
+                Some(&output),
+                libloading::os::unix::RTLD_NOW | libc::RTLD_GLOBAL,
+            )
+        }
+        .map_err(|e| format!("cannot load the program's symbols: {e}"))?;
+        // Its symbols stand for the program's for the rest of the process.
+        std::mem::forget(library);
+        tracing::debug!(
+            symbols = program.symbols,
+            thread_locals = program.tls.len(),
+            "reloaded code shares the program's std and dependencies"
+        );
+        Ok(program)
+    }
+
+    /// Points the thread-local relocations of `library` (a build's bytes,
+    /// before it is loaded) that name a thread-local of the program at the
+    /// program's own. Returns how many were changed; a library this cannot
+    /// read is left as it is.
+    pub fn retarget(&self, library: &mut [u8]) -> usize {
+        let writes = match self.tls_writes(library) {
+            Ok(writes) => writes,
+            Err(error) => {
+                tracing::debug!("thread-locals left to the build: {error}");
+                return 0;
+            }
+        };
+        for write in &writes {
+            // The relocation becomes R_X86_64_NONE (type 0, no symbol), and
+            // its place holds the value the loader would have computed.
+            library[write.info..write.info + 8].copy_from_slice(&0u64.to_le_bytes());
+            library[write.place..write.place + 8].copy_from_slice(&write.value.to_le_bytes());
+        }
+        writes.len()
+    }
+
+    fn tls_writes(&self, library: &[u8]) -> Result<Vec<TlsWrite>, object::Error> {
+        let file = ElfFile64::<object::Endianness>::parse(library)?;
+        let endian = file.endian();
+        let header = file.elf_header();
+        let sections = header.sections(endian, library)?;
+        let segments = header.program_headers(endian, library)?;
+        let dynamic = sections.symbols(endian, library, elf::SHT_DYNSYM)?;
+        // Where an address of the library is in its file.
+        let file_offset = |address: u64| {
+            segments.iter().find_map(|segment| {
+                let start = segment.p_vaddr(endian);
+                (segment.p_type(endian) == elf::PT_LOAD
+                    && (start..start + segment.p_filesz(endian)).contains(&address))
+                .then(|| (segment.p_offset(endian) + address - start) as usize)
+            })
+        };
+        let mut writes = Vec::new();
+        for section in sections.iter() {
+            if section.sh_type(endian) != elf::SHT_RELA {
+                continue;
+            }
+            let Some((relas, _)) = section.rela(endian, library)? else {
+                continue;
+            };
+            let table = section.sh_offset(endian) as usize;
+            for (index, rela) in relas.iter().enumerate() {
+                let kind = rela.r_type(endian, false);
+                if kind != elf::R_X86_64_DTPMOD64 && kind != elf::R_X86_64_DTPOFF64 {
+                    continue;
+                }
+                let symbol = rela.r_sym(endian, false);
+                if symbol == 0 {
+                    continue; // the library's own thread-locals
+                }
+                let symbol = dynamic.symbol(object::SymbolIndex(symbol as usize))?;
+                if !symbol.is_undefined(endian) {
+                    continue;
+                }
+                let Some(&offset) = dynamic
+                    .symbol_name(endian, symbol)
+                    .ok()
+                    .and_then(|name| self.tls.get(name))
+                else {
+                    continue;
+                };
+                let Some(place) = file_offset(rela.r_offset(endian)) else {
+                    continue;
+                };
+                let value = if kind == elf::R_X86_64_DTPMOD64 {
+                    1 // the executable's module id
+                } else {
+                    offset.wrapping_add(rela.r_addend(endian) as u64)
+                };
+                writes.push(TlsWrite {
+                    // `r_info` is the second word of an `Elf64_Rela`.
+                    info: table + index * size_of::<elf::Rela64<object::Endianness>>() + 8,
+                    place,
+                    value,
+                });
+            }
+        }
+        Ok(writes)
+    }
+}
+
+/// One relocation to replace by its value.
+struct TlsWrite {
+    /// File offset of the relocation's `r_info`.
+    info: usize,
+    /// File offset of its place.
+    place: usize,
+    value: u64,
+}
+
+/// The object of the program's symbols at their addresses in this process,
+/// and what it holds.
+fn symbols_object(file: &object::File, base: u64) -> Result<(Vec<u8>, Program), String> {
+    use object::write::{Object as Output, Symbol, SymbolSection};
+    let mut output = Output::new(file.format(), file.architecture(), file.endianness());
+    let mut program = Program {
+        tls: HashMap::new(),
+        symbols: 0,
+    };
+    let mut seen = std::collections::HashSet::new();
+    // Global symbols first: a hidden one of the same name is the same item.
+    for globals in [true, false] {
+        for symbol in file.symbols() {
+            if symbol.is_undefined() || symbol.is_global() != globals {
+                continue;
+            }
+            let Ok(name) = symbol.name_bytes() else {
+                continue;
+            };
+            if !is_rust(name) {
+                continue;
+            }
+            let kind = symbol.kind();
+            if kind == SymbolKind::Tls {
+                program
+                    .tls
+                    .entry(name.into())
+                    .or_insert_with(|| symbol.address());
+                continue;
+            }
+            let hidden = matches!(symbol.flags(),
+                SymbolFlags::Elf { st_other, .. } if st_other.visibility() == elf::STV_HIDDEN);
+            if !(globals || hidden)
+                || !matches!(kind, SymbolKind::Text | SymbolKind::Data)
+                || !seen.insert(name)
+            {
+                continue;
+            }
+            output.add_symbol(Symbol {
+                name: name.to_vec(),
+                value: base + symbol.address(),
+                size: symbol.size(),
+                kind,
+                scope: object::SymbolScope::Dynamic,
+                weak: false,
+                section: SymbolSection::Absolute,
+                flags: SymbolFlags::None,
+            });
+            program.symbols += 1;
+        }
+    }
+    let bytes = output
+        .write()
+        .map_err(|e| format!("cannot write the program's symbols: {e}"))?;
+    Ok((bytes, program))
+}
+
+/// Names rustc gives Rust items (legacy and v0 mangling) and the runtime
+/// symbols `std` defines. Not C names: the program's `main`, `_init` and
+/// the C library's symbols stay where they are.
+fn is_rust(name: &[u8]) -> bool {
+    [&b"_ZN"[..], b"_R", b"rust_", b"__rust"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
+/// Links the object of absolute symbols into a shared object, with the
+/// C compiler driver rustc links with by default.
+fn link(input: &Path, output: &Path) -> Result<(), String> {
+    let linker = "cc";
+    let result = Command::new(linker)
+        .args(["-shared", "-nostdlib", "-o"])
+        .arg(output)
+        .arg(input)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {linker}: {e}"))?;
+    if result.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{linker} failed: {}",
+            String::from_utf8_lossy(&result.stderr).trim()
+        ))
+    }
+}
+
+/// Where the executable is mapped: the first object `dl_iterate_phdr`
+/// reports is the program itself.
+fn load_address() -> Option<u64> {
+    unsafe extern "C" fn first(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: glibc passes a valid `info`; `data` is the `Option<u64>`
+        // below, alive for the whole call.
+        unsafe { *data.cast::<Option<u64>>() = Some((*info).dlpi_addr) };
+        1 // stop after the first
+    }
+    let mut base: Option<u64> = None;
+    // SAFETY: `first` matches the callback type and writes only `base`.
+    unsafe { libc::dl_iterate_phdr(Some(first), (&raw mut base).cast()) };
+    base
+}
