@@ -452,14 +452,10 @@ struct Pipeline {
 
 impl Pipeline {
     fn run(mut self) {
-        // Before any build is loaded, alongside the warm-up.
-        let _ = std::thread::Builder::new()
+        // Alongside the warm-up; done before anything is loaded.
+        let sharing = std::thread::Builder::new()
             .name("hotreload-program".into())
-            .spawn(|| {
-                if let Err(reason) = program::share() {
-                    tracing::warn!("reloaded code gets its own std and dependencies: {reason}");
-                }
-            });
+            .spawn(|| program::share().err());
         if let Some(first) = self.packages.first() {
             self.config.find_hot_flags(&first.manifest_dir);
         }
@@ -498,6 +494,11 @@ impl Pipeline {
             warm_up: warming.elapsed(),
             failed,
             waiting,
+            own_copies: match sharing {
+                Ok(thread) => thread.join().ok().flatten(),
+                Err(_) => program::share().err(),
+            }
+            .map(String::from),
         };
         if self.outcomes.send(Outcome::Ready(ready)).is_err() {
             return;

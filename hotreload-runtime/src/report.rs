@@ -39,6 +39,10 @@ pub struct Ready {
     pub failed: Vec<(String, String)>,
     /// Saves made during the start-up build, built now.
     pub waiting: usize,
+    /// Why reloaded code gets its own copies of `std` and of the
+    /// dependencies instead of the program's (a stripped program, another
+    /// platform), if it does; see the README's *One copy*.
+    pub own_copies: Option<String>,
 }
 
 impl fmt::Display for Ready {
@@ -58,6 +62,12 @@ impl fmt::Display for Ready {
             write!(
                 f,
                 "; the start-up build of `{package}` failed ({first_line})"
+            )?;
+        }
+        if let Some(reason) = &self.own_copies {
+            write!(
+                f,
+                "; reloaded code gets its own std and dependencies ({reason})"
             )?;
         }
         Ok(())
@@ -300,11 +310,14 @@ mod tests {
             warm_up: Duration::from_millis(1250),
             failed: vec![("logic".into(), "HOT001 build failed\nerror: ...".into())],
             waiting: 1,
+            own_copies: Some("only on x86-64 Linux with glibc".into()),
         };
         assert_eq!(
             ready.to_string(),
             "ready: watching game, logic (14 hot functions), start-up build 1250 ms; building \
-             1 save(s) made meanwhile; the start-up build of `logic` failed (HOT001 build failed)"
+             1 save(s) made meanwhile; the start-up build of `logic` failed (HOT001 build \
+             failed); reloaded code gets its own std and dependencies (only on x86-64 Linux \
+             with glibc)"
         );
     }
 

@@ -14,9 +14,10 @@ fn reloaded_code_sees_the_programs_runtime_logger_types_and_panics() {
     let (fixture, mut program) = Fixture::running("onecopy");
     let first = program.expect_stdout("a tick", is_tick);
     assert_eq!(field(&first, "runtime"), Some("true"), "{first}");
-    program.expect_stderr("the ready line", |line| {
+    let ready = program.expect_stderr("the ready line", |line| {
         line.starts_with("[hotreload] ready:")
     });
+    assert!(!ready.contains("own std"), "{ready}");
 
     // Every hot function reloaded: the probe, both sides of a `dyn Any`,
     // and the three nested ones.
@@ -90,4 +91,19 @@ fn reloaded_code_sees_the_programs_runtime_logger_types_and_panics() {
         assert_eq!(number(&tick, "called"), 0, "{tick}");
         assert_eq!(field(&tick, "gen"), Some("1"), "{tick}");
     }
+}
+
+#[test]
+fn without_one_copy_the_ready_line_says_so() {
+    let (_fixture, mut program) = Fixture::running_with("onecopy", &[("HOTRELOAD_ONE_COPY", "0")]);
+    let ready = program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    assert!(
+        ready.ends_with(
+            "; reloaded code gets its own std and dependencies (turned off by \
+             HOTRELOAD_ONE_COPY=0)"
+        ),
+        "{ready}"
+    );
 }
