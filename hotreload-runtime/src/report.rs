@@ -257,14 +257,25 @@ fn short_names(paths: &[String]) -> String {
         .join(", ")
 }
 
+/// The line the default reporter prints (without its `[hotreload]`
+/// prefix); empty for `Idle`. A full-screen program turns the default
+/// reporter off and shows this line itself.
+impl fmt::Display for Update {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Update::Idle => Ok(()),
+            Update::Reloaded(reload) => reload.fmt(f),
+            Update::Failed(error) => error.fmt(f),
+            Update::Panicked(panic) => panic.fmt(f),
+            Update::Ready(ready) => ready.fmt(f),
+        }
+    }
+}
+
 /// The default reporter: one line per event on stderr.
 pub fn print(update: &Update) {
-    match update {
-        Update::Idle => {}
-        Update::Reloaded(reload) => eprintln!("[hotreload] {reload}"),
-        Update::Failed(error) => eprintln!("[hotreload] {error}"),
-        Update::Panicked(panic) => eprintln!("[hotreload] {panic}"),
-        Update::Ready(ready) => eprintln!("[hotreload] {ready}"),
+    if !matches!(update, Update::Idle) {
+        eprintln!("[hotreload] {update}");
     }
 }
 
