@@ -180,11 +180,22 @@ pub struct Hotreload {
     dir: PathBuf,
     target: PathBuf,
     name: String,
+    /// `HOTRELOAD_ONE_COPY=0`: reloaded code on copies of std and the
+    /// dependencies, not the program's.
+    copies: bool,
 }
 
 impl Hotreload {
-    pub fn create(fixtures: &Path, scale_name: &str) -> Hotreload {
+    /// The fixture of `spec`: a scale, or `<scale>:copies` for the same
+    /// program run with `HOTRELOAD_ONE_COPY=0` (a package of its own).
+    pub fn create(fixtures: &Path, spec: &str) -> Hotreload {
+        let (scale_name, copies) = match spec.split_once(':') {
+            Some((scale, "copies")) => (scale, true),
+            Some((_, other)) => panic!("unknown variant `{other}` of a scale: copies"),
+            None => (spec, false),
+        };
         let (deps, work, extra) = scale(scale_name);
+        let scale_name = &spec.replace(':', "_");
         let dir = fixtures.join(format!("hotreload-{scale_name}"));
         let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hotreload-runtime");
         let runtime = runtime.canonicalize().expect("hotreload-runtime directory");
@@ -202,6 +213,7 @@ impl Hotreload {
             dir,
             target: fixtures.join("target"),
             name: format!("latency_{scale_name}"),
+            copies,
         }
     }
 
@@ -234,7 +246,11 @@ impl Tool for Hotreload {
     }
 
     fn start(&self) -> Program {
-        Program::start(Command::new(self.build(false)), Duration::from_secs(60))
+        let mut command = Command::new(self.build(false));
+        if self.copies {
+            command.env("HOTRELOAD_ONE_COPY", "0");
+        }
+        Program::start(command, Duration::from_secs(60))
     }
 
     fn edit(&self, n: u64) -> Saved {

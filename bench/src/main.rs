@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy,many] [--processes N] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy,many,<scale>:copies] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -28,6 +28,10 @@
 //! run side by side and are edited in turn (one edit of each, then the next
 //! round), so a slow spell of a shared machine hits every scale alike and
 //! their ratios stay meaningful.
+//!
+//! `<scale>:copies` (`--scale small,small:copies`) is the same program run
+//! with `HOTRELOAD_ONE_COPY=0`: reloaded code on copies of `std` and of the
+//! dependencies instead of the program's own, for what one copy costs.
 
 mod fixture;
 mod stats;
@@ -81,7 +85,7 @@ fn options() -> Options {
             "--scale" => {
                 options.scales = args
                     .next()
-                    .expect("--scale takes small,deps,heavy,many")
+                    .expect("--scale takes small,deps,heavy,many (each also as <scale>:copies)")
                     .split(',')
                     .map(str::to_string)
                     .collect()
