@@ -1,4 +1,5 @@
-//! A small bevy_ecs world: creatures are born, age and retire. Every
+//! A small bevy_ecs world: creatures are born (commands), age (a query),
+//! retire (a message) and are counted (a resource). Every
 //! system is hot: edit one while it runs (how many are born per tick, how
 //! fast they age, when they retire) and the same world goes on.
 
@@ -33,24 +34,42 @@ pub fn aging(mut creatures: Query<&mut Age>) {
     }
 }
 
+/// Sent for each creature that retires, with its age.
+#[derive(Message, Debug)]
+pub struct Retired(pub u32);
+
 /// Creatures retire at this age.
 #[hot]
 pub fn retirement(
     mut commands: Commands,
     creatures: Query<(Entity, &Age)>,
-    mut census: ResMut<Census>,
+    mut retired: MessageWriter<Retired>,
 ) {
     for (creature, age) in &creatures {
         if age.0 >= 5 {
             commands.entity(creature).despawn();
-            census.retired += 1;
+            retired.write(Retired(age.0));
         }
     }
+}
+
+/// Counts the retirements sent this tick.
+#[hot]
+pub fn counting(mut retired: MessageReader<Retired>, mut census: ResMut<Census>) {
+    census.retired += retired.read().count() as u64;
+}
+
+/// A world with the resources and messages the systems use.
+pub fn world() -> World {
+    let mut world = World::new();
+    world.insert_resource(Census::default());
+    world.init_resource::<Messages<Retired>>();
+    world
 }
 
 /// The systems, in order.
 pub fn schedule() -> Schedule {
     let mut schedule = Schedule::default();
-    schedule.add_systems((birth, aging, retirement).chain());
+    schedule.add_systems((birth, aging, retirement, counting).chain());
     schedule
 }

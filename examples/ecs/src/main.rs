@@ -2,16 +2,15 @@
 //! counts the creatures with the program's own query, so a creature born
 //! in reloaded code counts as any other.
 
-use bevy_ecs::world::World;
-use ecs::{Age, Census};
+use bevy_ecs::message::Messages;
+use ecs::{Age, Census, Retired};
 
 fn main() {
     let mut hot = hotreload_runtime::Reloader::start().unwrap_or_else(|error| {
         eprintln!("no hot reload: {error}");
         hotreload_runtime::Reloader::off()
     });
-    let mut world = World::new();
-    world.insert_resource(Census::default());
+    let mut world = ecs::world();
     let mut schedule = ecs::schedule();
     let ticks: u64 = std::env::var("ECS_TICKS")
         .ok()
@@ -20,6 +19,8 @@ fn main() {
     println!("ready");
     for tick in 0..ticks {
         schedule.run(&mut world);
+        // Messages live two ticks, as in a bevy app.
+        world.resource_mut::<Messages<Retired>>().update();
         let alive = world.query::<&Age>().iter(&world).count();
         let oldest = world.query::<&Age>().iter(&world).map(|age| age.0).max();
         let census = world.resource::<Census>();
