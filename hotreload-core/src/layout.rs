@@ -93,7 +93,29 @@ impl LayoutHasher {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TypeLayouts(pub Vec<(&'static str, u64)>);
 
+/// The label of the entry [`TypeLayouts::identity`] adds.
+pub const IDENTITY: &str = "the crate's identity";
+
 impl TypeLayouts {
+    /// Adds a hash of `T`'s `TypeId`, `T` a type of the hot function's own
+    /// crate: it differs between two builds of the same source exactly when
+    /// their crate identity (`-C metadata`, from cargo's features and
+    /// flags) differs, and with it the `TypeId` of every type of the crate.
+    pub fn identity<T: 'static>(&mut self) {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::any::TypeId::of::<T>().hash(&mut hasher);
+        self.0.push((IDENTITY, hasher.finish()));
+    }
+
+    /// The hash [`TypeLayouts::identity`] added, if any.
+    pub fn identity_hash(&self) -> Option<u64> {
+        self.0
+            .iter()
+            .find(|(label, _)| *label == IDENTITY)
+            .map(|(_, hash)| *hash)
+    }
+
     /// Adds the fingerprint that `feed` computes for the type `label`.
     pub fn add(&mut self, label: &'static str, feed: impl FnOnce(&mut LayoutHasher)) {
         let mut hasher = LayoutHasher::default();

@@ -917,6 +917,9 @@ impl HotFn<'_> {
                 #signature,
                 {
                     fn layout(types: &mut #private::TypeLayouts) {
+                        // Its `TypeId` is the crate's identity.
+                        struct Identity;
+                        types.identity::<Identity>();
                         #traits
                         #(#probes)*
                     }

@@ -81,6 +81,22 @@ pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan,
         ambiguous: Vec::new(),
         statics: Vec::new(),
     };
+    // One check for the build: the crate's identity is the same in every
+    // entry.
+    let identity =
+        |entries: &'static [Entry]| ours(entries).next().map(|e| e.layouts().identity_hash());
+    if identity(running.entries) != identity(new.entries) {
+        return Err(Error::Refused(vec![Refusal {
+            code: "HOT015",
+            function: package.to_string(),
+            message: "the new build's crate identity differs from the program's, so its types \
+                      would have other `TypeId`s than the program's (a component spawned by \
+                      new code would be another component). The program was built with other \
+                      features or flags than the hot build: build it with the package's \
+                      default features (see the README, HOT015), or restart"
+                .to_string(),
+        }]));
+    }
     let mut refusals = Vec::new();
     for old in ours(running.entries) {
         if ambiguous.contains(&old.path) {
@@ -278,6 +294,49 @@ mod tests {
             host_hooks: &HOOKS,
             ..Manifest::current()
         }
+    }
+
+    struct Ours;
+    struct Theirs;
+    fn ours(types: &mut TypeLayouts) {
+        types.identity::<Ours>();
+    }
+    fn theirs(types: &mut TypeLayouts) {
+        types.identity::<Theirs>();
+    }
+    static PROGRAM: [Entry; 1] = [Entry::new(
+        &SLOT,
+        "demo::step",
+        "fn()",
+        ours,
+        1,
+        "demo",
+        "/demo",
+    )];
+    static OTHER: [Entry; 1] = [Entry::new(
+        &SLOT,
+        "demo::step",
+        "fn()",
+        theirs,
+        1,
+        "demo",
+        "/demo",
+    )];
+
+    #[test]
+    fn a_build_with_another_crate_identity_is_refused_once() {
+        let running = Manifest {
+            entries: &PROGRAM,
+            ..manifest("rustc", "target")
+        };
+        assert_eq!(verify("demo", &running, &running).unwrap().swaps.len(), 1);
+        let other = Manifest {
+            entries: &OTHER,
+            ..manifest("rustc", "target")
+        };
+        let error = verify("demo", &running, &other).err().unwrap();
+        assert_eq!(error.code(), "HOT015", "{error}");
+        assert!(error.to_string().contains("`TypeId`s"), "{error}");
     }
 
     #[test]

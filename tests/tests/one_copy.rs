@@ -3,7 +3,7 @@
 //! is polled on, the logger the program set, the program's types, and its
 //! panics, wherever they start, are caught without killing the program.
 
-use hotreload_tests::{Fixture, Stream, field, has, number};
+use hotreload_tests::{Fixture, Program, Stream, field, fixture_target_dir, has, number};
 
 fn is_tick(line: &str) -> bool {
     line.starts_with("tick=")
@@ -106,4 +106,23 @@ fn without_one_copy_the_ready_line_says_so() {
         ),
         "{ready}"
     );
+}
+
+#[test]
+fn a_program_built_with_other_features_is_refused_with_hot015() {
+    let fixture = Fixture::new("onecopy");
+    let built = fixture.cargo(&["build", "--bin", "onecopy", "--features", "extra"]);
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let exe = fixture_target_dir().join("debug/onecopy");
+    let mut program = Program::spawn(std::process::Command::new(exe));
+    program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    fixture.edit("src/lib.rs", "let generation = 0;", "let generation = 1;");
+    let refusal = program.expect_stderr("the refusal", |line| line.contains("HOT015"));
+    assert!(refusal.contains("HOT015 `onecopy`"), "{refusal}");
+    // The old code goes on (a tick printed after the failed update).
+    program.expect_stdout("update=other", has("update", "other"));
+    let tick = program.expect_stdout("a tick", is_tick);
+    assert_eq!(field(&tick, "gen"), Some("0"), "{tick}");
 }
