@@ -112,7 +112,11 @@ fn without_one_copy_the_ready_line_says_so() {
 fn a_program_built_with_other_features_is_refused_with_hot015() {
     let fixture = Fixture::new("onecopy");
     let built = fixture.cargo(&["build", "--bin", "onecopy", "--features", "extra"]);
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let exe = fixture_target_dir().join("debug/onecopy");
     let mut program = Program::spawn(std::process::Command::new(exe));
     program.expect_stderr("the ready line", |line| {
