@@ -3,7 +3,8 @@
 //! fingerprints, and the panic hand-off to the program. Use it through
 //! `hotreload-runtime`, which re-exports all of it.
 //!
-//! It is its own crate, with no dependency but `linkme`, to keep each
+//! It is its own crate, with no dependency (but the optional `log` and
+//! `tracing-core` of the forwarding features), to keep each
 //! rebuild's link small. Built as a `cdylib`, a library links every crate
 //! it reaches, and in a debug build generic code is shared between crates
 //! (`-Z share-generics`): the two functions a `#[hot]` expansion calls used
@@ -26,6 +27,7 @@ pub mod forward;
 pub mod layout;
 pub mod panic;
 pub mod registry;
+mod section;
 pub mod state;
 
 pub use hotreload_macros::{Layout, hot};
@@ -40,73 +42,12 @@ pub mod __private {
         DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
     };
     pub use crate::panic::{
-        future_must_be_send_or_mark_the_fn_hot_not_send, guard_future, guard_program,
-        guard_reloaded, resume_unless_rolled_back,
+        call_retrying, future_must_be_send_or_mark_the_fn_hot_not_send, guard, guard_future,
     };
-    pub use crate::registry::{ENTRIES, Entry, Slot};
-    pub use crate::state::{HotStatic, STATICS, StaticEntry};
-    pub use linkme;
+    /// Also read by tests (what is hot in a build).
+    pub use crate::registry::{ENTRIES, Entry};
+    pub use crate::state::{HotStatic, StaticEntry};
     /// For the hot expansion in `#![no_std]` crates (which have no `std`
     /// at their root but link it through this crate).
     pub use std;
-
-    /// The hot expansion (second group): this crate stands in for the
-    /// runtime only in hot builds. The runtime chooses by its `reload`
-    /// feature.
-    #[macro_export]
-    #[doc(hidden)]
-    macro_rules! __hotreload_core_item {
-        ({ $($as_written:tt)* } { $($hot:tt)* }) => { $($hot)* };
-    }
-
-    pub use crate::__hotreload_core_item as hot_item;
-
-    /// A thunk's guard (see `crate::panic`): `guard_reloaded` in a
-    /// reloaded build (direct builds pass `--cfg hotreload_build`),
-    /// `guard_program` in the program's own. Chosen where the thunk is
-    /// compiled, so the program's calls check nothing more.
-    #[macro_export]
-    #[doc(hidden)]
-    macro_rules! __hotreload_guard {
-        ($implementation:expr, $path:expr, $body:expr) => {{
-            // `unexpected_cfgs` is allowed on the thunk: a lint level on
-            // a statement does not reach its `cfg`.
-            #[cfg(hotreload_build)]
-            let value = $crate::__private::guard_reloaded($implementation, $path, $body);
-            #[cfg(not(hotreload_build))]
-            let value = $crate::__private::guard_program($path, $body);
-            value
-        }};
-    }
-
-    pub use crate::__hotreload_guard as guard;
-
-    /// Whether this is a reloaded build (see `guard!`).
-    #[macro_export]
-    #[doc(hidden)]
-    macro_rules! __hotreload_in_reloaded_build {
-        () => {
-            ::core::cfg!(hotreload_build)
-        };
-    }
-
-    pub use crate::__hotreload_in_reloaded_build as in_reloaded_build;
-
-    /// Names the shared library of dependencies in a hot build that links
-    /// against one (`--cfg hotreload_deps`; see the runtime's `dylib.rs`):
-    /// rustc links a dylib only if the crate names it. Nothing in any other
-    /// build.
-    #[macro_export]
-    #[doc(hidden)]
-    macro_rules! __hotreload_link_dependencies {
-        () => {
-            #[allow(unexpected_cfgs)]
-            const _: () = {
-                #[cfg(hotreload_deps)]
-                extern crate hotreload_deps as _;
-            };
-        };
-    }
-
-    pub use crate::__hotreload_link_dependencies as link_dependencies;
 }

@@ -43,6 +43,8 @@
 use std::any::Any;
 use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 
+use crate::registry::{Entry, Slot};
+
 /// What to do when reloaded code panics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnPanic {
@@ -184,10 +186,44 @@ impl std::fmt::Display for RolledBack {
     }
 }
 
+/// What a hot function's thunk runs its body under: [`guard_reloaded`] in
+/// a reloaded build, [`guard_program`] in the program's own. `reloaded` is
+/// `cfg!(hotreload_build)` where the thunk is compiled (direct builds pass
+/// `--cfg hotreload_build`), a constant the branch folds away.
+#[doc(hidden)]
+#[inline(always)]
+pub fn guard<R>(entry: &'static Entry, reloaded: bool, body: impl FnOnce() -> R) -> R {
+    if reloaded {
+        guard_reloaded(entry.slot.original(), entry.path, body)
+    } else {
+        guard_program(entry.path, body)
+    }
+}
+
+/// Calls the function in `slot` through `call` (the trampoline's
+/// arguments, reborrowed); if new code panicked and was rolled back, calls
+/// once more with the restored code.
+///
+/// # Safety
+/// `F` must be the function pointer type of the slot's functions.
+#[doc(hidden)]
+#[inline(always)]
+pub unsafe fn call_retrying<F: Copy, R>(slot: &Slot, mut call: impl FnMut(F) -> R) -> R {
+    // SAFETY (both loads): the caller's.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        call(unsafe { slot.load() })
+    })) {
+        Ok(value) => value,
+        Err(payload) => {
+            resume_unless_rolled_back(payload);
+            call(unsafe { slot.load() })
+        }
+    }
+}
+
 /// Runs a hot function's body (what its thunk calls) in the program's own
 /// build, handing a panic in it on as the module docs say. Until reloaded
-/// code ever ran, just the body. Thunks choose this or [`guard_reloaded`]
-/// by the build they are compiled in (`guard!`).
+/// code ever ran, just the body.
 #[doc(hidden)]
 #[inline(always)]
 pub fn guard_program<R>(path: &'static str, body: impl FnOnce() -> R) -> R {
@@ -291,15 +327,14 @@ fn hand_over(
 /// with each poll guarded as a call is (`reloaded`: in a reloaded build).
 #[doc(hidden)]
 pub fn guard_future<F: std::future::Future>(
-    implementation: *const (),
-    path: &'static str,
+    entry: &'static Entry,
     reloaded: bool,
     future: F,
 ) -> std::pin::Pin<Box<Guarded<F>>> {
     Box::pin(Guarded {
         future,
-        implementation: implementation as usize,
-        path,
+        implementation: entry.slot.original() as usize,
+        path: entry.path,
         reloaded,
     })
 }

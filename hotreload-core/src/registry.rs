@@ -1,6 +1,7 @@
-//! What `#[hot]` registers: one [`Slot`] and one [`Entry`] per hot function,
-//! collected by `linkme` into [`ENTRIES`], and the [`Manifest`] a reloaded
-//! build exports so the host can read its entries.
+//! What `#[hot]` registers: one [`Entry`] (with its [`Slot`]) per hot
+//! function, collected in a linker section into [`ENTRIES`] (see
+//! `crate::section`), and the [`Manifest`] a reloaded build exports so the
+//! host can read its entries.
 //!
 //! The host and every loaded generation each have their own copy of these
 //! statics; the host matches them by [`Entry::path`].
@@ -43,6 +44,17 @@ impl Slot {
         self.current.load(Ordering::Acquire)
     }
 
+    /// The function to call now, as its pointer type.
+    ///
+    /// # Safety
+    /// `F` must be the function pointer type of the slot's functions.
+    #[inline(always)]
+    pub unsafe fn load<F: Copy>(&self) -> F {
+        const { assert!(size_of::<F>() == size_of::<*mut ()>()) };
+        // SAFETY: the caller's; sizes checked above.
+        unsafe { std::mem::transmute_copy::<*mut (), F>(&self.get()) }
+    }
+
     /// Whether the slot holds the code it was compiled with.
     #[inline(always)]
     pub fn runs_original(&self) -> bool {
@@ -71,7 +83,7 @@ impl Slot {
 #[repr(C)]
 pub struct Entry {
     /// The host's (or a generation's) slot for the function.
-    pub slot: &'static Slot,
+    pub slot: Slot,
     /// `module_path!()` plus the function's name (and the self type, for
     /// methods): stable across builds of the same source.
     pub path: &'static str,
@@ -92,7 +104,7 @@ impl Entry {
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     pub const fn new(
-        slot: &'static Slot,
+        implementation: *mut (),
         path: &'static str,
         signature: &'static str,
         layout: fn(&mut TypeLayouts),
@@ -101,7 +113,7 @@ impl Entry {
         manifest_dir: &'static str,
     ) -> Entry {
         Entry {
-            slot,
+            slot: Slot::new(implementation),
             path,
             signature,
             layout,
@@ -119,14 +131,15 @@ impl Entry {
     }
 }
 
-/// Every hot function linked into this binary or dylib.
-#[linkme::distributed_slice]
-pub static ENTRIES: [Entry];
+crate::section::section! {
+    /// Every hot function linked into this binary or dylib.
+    pub static ENTRIES: [Entry] = ("hotreload_entries", "__hr_entries");
+}
 
 /// Bumped whenever [`Manifest`], [`Entry`] or `HostHooks` change shape; part of the
 /// exported symbol's name, so a build with another layout has no symbol the
 /// host would misread.
-pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v4\0";
+pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v5\0";
 
 /// What a build says about itself. Read by the host after `dlopen`.
 #[repr(C)]
@@ -169,6 +182,6 @@ impl Manifest {
 #[cfg(feature = "reload")]
 #[unsafe(no_mangle)]
 #[allow(improper_ctypes_definitions)]
-pub extern "C" fn hotreload_manifest_v4() -> Manifest {
+pub extern "C" fn hotreload_manifest_v5() -> Manifest {
     Manifest::current()
 }

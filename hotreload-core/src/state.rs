@@ -100,6 +100,7 @@ impl StaticEntry {
     }
 }
 
-/// Every hot static linked into this binary or dylib.
-#[linkme::distributed_slice]
-pub static STATICS: [StaticEntry];
+crate::section::section! {
+    /// Every hot static linked into this binary or dylib.
+    pub static STATICS: [StaticEntry] = ("hotreload_statics", "__hr_statics");
+}

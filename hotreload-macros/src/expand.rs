@@ -1,42 +1,43 @@
 //! Builds the output of `#[hot]`.
 //!
 //! For `pub fn step(world: &mut World, dt: f32) -> u32 { body }` the output
-//! is
+//! without the runtime's `reload` feature is the item as written; with it,
 //!
 //! ```ignore
-//! ::hotreload_runtime::__private::hot_item! {
-//!     // used without the runtime's `reload` feature: the item as written
-//!     { pub fn step(world: &mut World, dt: f32) -> u32 { body } }
-//!     // used with it, all in the function's own module:
-//!     {
-//!         const __HOTRELOAD_PATH_STEP: &str = concat!(module_path!(), "::step");
-//!         // the body: the function as written, renamed; every lint of the
-//!         // user's code fires here, once, and `module_path!()` is the same
-//!         fn __hotreload_impl_step(world: &mut World, dt: f32) -> u32 { body }
-//!         // what the slots point at: lifetimes spelled out and late-bound;
-//!         // a panic in the body is handed to the program
-//!         fn __hotreload_thunk_step<'__hot_l0>(
-//!             __hot_arg0: &'__hot_l0 mut World, __hot_arg1: f32,
-//!         ) -> u32 {
-//!             guard(__hotreload_thunk_step as *const (), __HOTRELOAD_PATH_STEP,
-//!                 move || { let (..) = (..); __hotreload_impl_step(__hot_arg0, __hot_arg1) })
-//!         }
-//!         // starts at the statically linked thunk: no build, no dylib
-//!         static __HOTRELOAD_SLOT_STEP: Slot = Slot::new(__hotreload_thunk_step as .. as *mut ());
-//!         #[distributed_slice(ENTRIES)]
-//!         static __HOTRELOAD_ENTRY_STEP: Entry = Entry::new(&__HOTRELOAD_SLOT_STEP, ..);
+//! // the body: the function as written, renamed; every lint of the user's
+//! // code fires here, once, and `module_path!()` is the same
+//! fn __hotreload_impl_step(world: &mut World, dt: f32) -> u32 { body }
+//! // what the slot points at: lifetimes spelled out and late-bound; a
+//! // panic in the body is handed to the program
+//! fn __hotreload_thunk_step<'__hot_l0>(__hot_arg0: &'__hot_l0 mut World, __hot_arg1: f32) -> u32 {
+//!     guard(&__HOTRELOAD_ENTRY_STEP, cfg!(hotreload_build),
+//!         move || { let (..) = (..); __hotreload_impl_step(__hot_arg0, __hot_arg1) })
+//! }
+//! // the registry entry, in the linker section the core crate reads; its
+//! // slot starts at the statically linked thunk: no build, no dylib
+//! #[used] #[unsafe(link_section = "hotreload_entries")]
+//! static __HOTRELOAD_ENTRY_STEP: Entry = Entry::new(__hotreload_thunk_step as .. as *mut (),
+//!     concat!(module_path!(), "::step"), "fn(&mut World, f32) -> u32", layouts, ..);
+//! const _: () = { #[cfg(hotreload_deps)] extern crate hotreload_deps as _; };
 //!
-//!         // the trampoline: the user's signature and attributes
-//!         #[inline]
-//!         pub fn step(__hot_arg0: &mut World, __hot_arg1: f32) -> u32 {
-//!             type __HotFn = for<'__hot_l0> fn(&'__hot_l0 mut World, f32) -> u32;
-//!             // SAFETY: the slot only ever holds functions of type __HotFn
-//!             let f = unsafe { transmute::<*mut (), __HotFn>(__HOTRELOAD_SLOT_STEP.get()) };
-//!             f(__hot_arg0, __hot_arg1) // retried once if new code panicked and was rolled back
-//!         }
-//!     }
+//! // the trampoline: the user's signature and attributes
+//! #[inline]
+//! pub fn step(__hot_arg0: &mut World, __hot_arg1: f32) -> u32 {
+//!     type __HotFn = for<'__hot_l0> fn(&'__hot_l0 mut World, f32) -> u32;
+//!     let __hot_slot = &__HOTRELOAD_ENTRY_STEP.slot;
+//!     // one load and one indirect call; retried once if new code panicked
+//!     // and was rolled back
+//!     let __hot_call = |__hot_fn: __HotFn| __hot_fn(&mut *__hot_arg0, __hot_arg1);
+//!     // SAFETY: the slot only ever holds functions of type __HotFn
+//!     unsafe { call_retrying(__hot_slot, __hot_call) }
 //! }
 //! ```
+//!
+//! Every token here is compiled again on every hot build (a proc macro's
+//! output is never reused by incremental compilation), so the expansion is
+//! kept small: one static per function, no nested macro calls, the shared
+//! work in generic helpers of the core crate. See the README's "Many hot
+//! functions" for what each function costs a rebuild.
 //!
 //! A method of an inherent impl has its body in an `impl Type` block; a
 //! method of a trait impl has it in a helper trait implemented for the self
@@ -61,7 +62,15 @@ use crate::valid::{self, Errors};
 /// Entry point: never panics; on an error the item is still emitted as the
 /// user wrote it, next to the `compile_error!`, so the user's own errors
 /// stay visible.
-pub fn hot(args: TokenStream, input: TokenStream) -> TokenStream {
+///
+/// `reload`: whether the runtime's `reload` feature is on (this crate's
+/// `reload` feature follows it). Off, the output is the input, unparsed:
+/// a build without the feature compiles as fast as one without `#[hot]`
+/// (misuse of `#[hot]` is then reported only with the feature on).
+pub fn hot(args: TokenStream, input: TokenStream, reload: bool) -> TokenStream {
+    if !reload {
+        return input;
+    }
     let args = match Args::parse("hot", args) {
         Ok(args) => args,
         Err(error) => return with_error(input, error),
@@ -82,17 +91,7 @@ pub fn hot(args: TokenStream, input: TokenStream) -> TokenStream {
         )),
     };
     match expanded {
-        Ok(on) => {
-            // The runtime's `hot_item!` keeps one of the two groups,
-            // depending on its `reload` feature.
-            let krate = &args.krate;
-            quote! {
-                #krate::__private::hot_item! {
-                    { #input }
-                    { #on }
-                }
-            }
-        }
+        Ok(on) => on,
         Err(error) => with_error(input, error),
     }
 }
@@ -164,7 +163,7 @@ fn hot_static(args: &Args, item: &syn::ItemStatic) -> syn::Result<TokenStream> {
     let label = compact(ty);
     let probe = probe_statement(&private, ty);
     let traits = probe_traits(&private);
-    let linkme = quote!(#private::linkme);
+    let section = section_attrs("hotreload_statics", "__hr_statics");
     let attrs = attrs.for_trampoline();
     let name = ident.to_string();
     Ok(quote! {
@@ -175,8 +174,7 @@ fn hot_static(args: &Args, item: &syn::ItemStatic) -> syn::Result<TokenStream> {
         #vis #static_token #ident: #private::HotStatic<#ty> = #private::HotStatic::new(&#own);
         #[doc(hidden)]
         #(#cfgs)*
-        #[#linkme::distributed_slice(#private::STATICS)]
-        #[linkme(crate = #linkme)]
+        #section
         #static_token #entry: #private::StaticEntry = #private::StaticEntry::new(
             &#ident,
             ::core::concat!(::core::module_path!(), "::", #name),
@@ -558,12 +556,12 @@ impl HotFn<'_> {
         let body = self.body(&names, &pointer);
         let body_item = &body.item;
         let thunk = self.thunk(&private, &names, &pointer, &body.call);
-        let [slot, entry] = self.registration(&private, &names, &pointer);
+        let entry = self.registration(&private, &names, &pointer);
         let trampoline = self.trampoline(&private, &names, &pointer, &body.direct);
         Expanded {
             helper_body: body.helper,
             trampoline,
-            beside: self.beside(&names, [body_item.clone(), thunk, slot, entry]),
+            beside: self.beside([body_item.clone(), thunk, entry, link_dependencies()]),
         }
     }
 
@@ -704,7 +702,7 @@ impl HotFn<'_> {
         let extra = pointer.extra.as_ref().map(|ty| quote!(_: #ty));
         let output = pointer.output.as_ref().map(|ty| quote!(-> #ty));
         let lifetimes = &pointer.lifetimes;
-        let (thunk, path) = (&names.thunk, &names.path_const);
+        let (thunk, entry) = (&names.thunk, &names.entry);
         let unsafety = pointer.unsafety.then(|| quote!(unsafe));
         let rebind = (!args.is_empty()).then(|| quote!(let (#(#args,)*) = (#(#args,)*);));
         let mut call = quote!(#call(#(#args),*));
@@ -720,12 +718,7 @@ impl HotFn<'_> {
                 #[doc(hidden)]
                 #[allow(unexpected_cfgs)]
                 #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs,)* #extra) #output {
-                    #private::guard_future(
-                        #thunk as *const (),
-                        #path,
-                        #private::in_reloaded_build!(),
-                        #call,
-                    )
+                    #private::guard_future(&#entry, ::core::cfg!(hotreload_build), #call)
                 }
             };
         }
@@ -733,14 +726,10 @@ impl HotFn<'_> {
             #[doc(hidden)]
             #[allow(unexpected_cfgs)]
             #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs),*) #output {
-                #private::guard!(
-                    #thunk as *const (),
-                    #path,
-                    move || {
-                        #rebind
-                        #call
-                    }
-                )
+                #private::guard(&#entry, ::core::cfg!(hotreload_build), move || {
+                    #rebind
+                    #call
+                })
             }
         }
     }
@@ -790,13 +779,12 @@ impl HotFn<'_> {
                 quote!(__hot_fn(#(#args),*))
             }
         };
+        // SAFETY (this and `call_retrying`): the slot only ever holds a
+        // function of type `__HotFn`: the static thunk, or one from a
+        // reloaded build whose signature and layouts were verified to
+        // match.
         let load = quote! {
-            // SAFETY: the slot only ever holds a function of type
-            // `__HotFn`: the static thunk above, or one from a reloaded
-            // build whose signature and layouts were verified to match.
-            let __hot_fn = unsafe {
-                ::core::mem::transmute::<*mut (), __HotFn>(__hot_slot.get())
-            };
+            let __hot_fn = unsafe { __hot_slot.load::<__HotFn>() };
         };
         if pointer.extra.is_some() {
             call_args.push(quote!(::core::marker::PhantomData));
@@ -814,15 +802,8 @@ impl HotFn<'_> {
             Some(first_args) if !borrows_result => {
                 let first = invoke(&first_args);
                 quote! {
-                    #load
-                    match #private::std::panic::catch_unwind(#private::std::panic::AssertUnwindSafe(|| #first)) {
-                        ::core::result::Result::Ok(value) => value,
-                        ::core::result::Result::Err(payload) => {
-                            #private::resume_unless_rolled_back(payload);
-                            #load
-                            #call
-                        }
-                    }
+                    let __hot_call = |__hot_fn: __HotFn| #first;
+                    unsafe { #private::call_retrying(__hot_slot, __hot_call) }
                 }
             }
             _ if self.sig.asyncness.is_some() => quote!(#load #call.await),
@@ -852,7 +833,7 @@ impl HotFn<'_> {
         let mut trampoline_sig = self.sig.clone();
         trampoline_sig.inputs = syn::parse_quote!(#(#params),*);
         let pointer_ty = pointer.ty();
-        let slot = &names.slot;
+        let entry = &names.entry;
         // The braces are the user's: the item's span then lies in the
         // user's code, and lints on it (`dead_code`) are not taken for
         // lints inside this macro's expansion and dropped.
@@ -860,8 +841,7 @@ impl HotFn<'_> {
             self.block,
             quote! {
                 type __HotFn = #pointer_ty;
-                #private::link_dependencies!();
-                let __hot_slot = &#slot;
+                let __hot_slot = &#entry.slot;
                 #direct
                 #call
             },
@@ -873,14 +853,9 @@ impl HotFn<'_> {
         }
     }
 
-    /// The slot, starting at the statically linked thunk (no build, no
-    /// dylib until the first edit), and the registry entry that names it.
-    fn registration(
-        &self,
-        private: &TokenStream,
-        names: &Names,
-        pointer: &Pointer,
-    ) -> [TokenStream; 2] {
+    /// The registry entry, whose slot starts at the statically linked
+    /// thunk (no build, no dylib until the first edit).
+    fn registration(&self, private: &TokenStream, names: &Names, pointer: &Pointer) -> TokenStream {
         let (inputs, output) = self.display_types(false);
         let signature = compact(&display_pointer(self.sig, &inputs, &output));
         let (inputs, output) = self.display_types(true);
@@ -898,21 +873,14 @@ impl HotFn<'_> {
             .chain(output.iter().filter(|ty| !matches!(ty, Type::Never(_))))
             .map(|ty| probe_statement(private, ty));
         let traits = probe_traits(private);
-        let linkme = quote!(#private::linkme);
         let pointer_ty = pointer.ty();
-        let (slot, entry, thunk, path) =
-            (&names.slot, &names.entry, &names.thunk, &names.path_const);
-        let slot_item = quote! {
+        let (entry, thunk, path) = (&names.entry, &names.thunk, &names.path);
+        let section = section_attrs("hotreload_entries", "__hr_entries");
+        quote! {
             #[doc(hidden)]
-            static #slot: #private::Slot =
-                #private::Slot::new(#thunk as #pointer_ty as *mut ());
-        };
-        let entry_item = quote! {
-            #[doc(hidden)]
-            #[#linkme::distributed_slice(#private::ENTRIES)]
-            #[linkme(crate = #linkme)]
+            #section
             static #entry: #private::Entry = #private::Entry::new(
-                &#slot,
+                #thunk as #pointer_ty as *mut (),
                 #path,
                 #signature,
                 {
@@ -929,8 +897,7 @@ impl HotFn<'_> {
                 ::core::env!("CARGO_PKG_NAME"),
                 ::core::env!("CARGO_MANIFEST_DIR"),
             );
-        };
-        [slot_item, entry_item]
+        }
     }
 
     /// The argument and return types as written, `Self` spelled out: what
@@ -976,24 +943,45 @@ impl HotFn<'_> {
         (inputs, output)
     }
 
-    /// Everything beside the trampoline: the registry path and `items`
-    /// (body, thunk, slot and entry), each with the function's `cfg`s.
-    fn beside(&self, names: &Names, items: [TokenStream; 4]) -> TokenStream {
+    /// Everything beside the trampoline: `items` (body, thunk, entry and
+    /// the dependencies library's name), each with the function's `cfg`s.
+    fn beside(&self, items: [TokenStream; 4]) -> TokenStream {
         let attrs = Attrs(self.attrs);
         let block_attrs = Attrs(self.impl_block.map_or(&[][..], |block| &block.item.attrs));
         let cfgs: Vec<_> = block_attrs.cfgs().into_iter().chain(attrs.cfgs()).collect();
-        let path_const = &names.path_const;
-        let path = &names.path;
         let items = items
             .iter()
             .filter(|item| !item.is_empty())
             .map(|item| quote!(#(#cfgs)* #item));
-        quote! {
-            #[doc(hidden)]
-            #(#cfgs)*
-            const #path_const: &'static str = #path;
-            #(#items)*
-        }
+        quote!(#(#items)*)
+    }
+}
+
+/// The attributes that put a static in the linker section `elf` (`macho`
+/// on Apple targets), which the core crate reads back (its `section.rs`,
+/// whose names these must be).
+fn section_attrs(elf: &str, macho: &str) -> TokenStream {
+    let macho = format!("__DATA,{macho},regular,no_dead_strip");
+    quote! {
+        #[used]
+        #[cfg_attr(not(target_vendor = "apple"), unsafe(link_section = #elf))]
+        #[cfg_attr(target_vendor = "apple", unsafe(link_section = #macho))]
+    }
+}
+
+/// Names the shared library of dependencies in a hot build that links
+/// against one (`--cfg hotreload_deps`; see the runtime's `dylib.rs`):
+/// rustc links a dylib only if the crate names it. Nothing in any other
+/// build.
+fn link_dependencies() -> TokenStream {
+    // The lint level goes on the `const`: on the `extern crate` it would
+    // not reach that item's own `cfg`.
+    quote! {
+        #[allow(unexpected_cfgs)]
+        const _: () = {
+            #[cfg(hotreload_deps)]
+            extern crate hotreload_deps as _;
+        };
     }
 }
 
@@ -1038,9 +1026,7 @@ fn receiver_lifetime(sig: &Signature) -> Option<syn::Lifetime> {
 struct Names {
     body: syn::Ident,
     thunk: syn::Ident,
-    slot: syn::Ident,
     entry: syn::Ident,
-    path_const: syn::Ident,
     /// The registry path: `module_path!()` and the function's name.
     path: TokenStream,
 }
@@ -1073,9 +1059,7 @@ impl Names {
         Names {
             body,
             thunk: format_ident!("__hotreload_thunk_{}", lower),
-            slot: format_ident!("__HOTRELOAD_SLOT_{}", key.to_uppercase()),
             entry: format_ident!("__HOTRELOAD_ENTRY_{}", key.to_uppercase()),
-            path_const: format_ident!("__HOTRELOAD_PATH_{}", key.to_uppercase()),
             path: quote!(::core::concat!(::core::module_path!(), #suffix)),
         }
     }
@@ -1310,25 +1294,17 @@ pub fn compact(tokens: &impl ToTokens) -> String {
 mod tests {
     use super::*;
 
-    /// The two halves of the output, pretty-printed: what the program
-    /// compiles without and with the runtime's `reload` feature.
+    /// The output without and with the runtime's `reload` feature,
+    /// pretty-printed.
     fn expand_both(args: TokenStream, input: TokenStream) -> (String, String) {
-        let output = hot(args, input.clone());
-        let mac: syn::Macro = syn::parse2(output).expect("output is one hot_item! call");
-        let groups: Vec<proc_macro2::TokenTree> = mac.tokens.into_iter().collect();
-        let [
-            proc_macro2::TokenTree::Group(off),
-            proc_macro2::TokenTree::Group(on),
-        ] = groups.as_slice()
-        else {
-            panic!("expected two groups, got {groups:?}");
-        };
+        let off = hot(args.clone(), input.clone(), false);
+        let on = hot(args, input.clone(), true);
         // Without `reload`, the item is exactly what the user wrote.
-        assert_eq!(off.stream().to_string(), input.to_string());
+        assert_eq!(off.to_string(), input.to_string());
         let pretty = |tokens: TokenStream| {
             prettyplease::unparse(&syn::parse2(tokens).expect("expansion parses as a file"))
         };
-        (pretty(off.stream()), pretty(on.stream()))
+        (pretty(off), pretty(on))
     }
 
     #[test]

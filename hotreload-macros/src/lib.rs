@@ -1,8 +1,8 @@
 //! The `#[hot]` attribute of [hotreload](https://docs.rs/hotreload-runtime).
 //!
 //! Use it through `hotreload_runtime::hot`: the expansion names the runtime
-//! by path and only the runtime's `reload` feature decides whether the item
-//! becomes reloadable. This crate is thin: [`attr`] reads the arguments,
+//! by path, and the runtime's `reload` feature (which turns on this crate's
+//! `reload`) decides whether the item becomes reloadable. This crate is thin: [`attr`] reads the arguments,
 //! [`valid`] checks the item and collects every error, [`expand`] emits the
 //! code; [`derive`] is `#[derive(Layout)]`.
 
@@ -33,7 +33,7 @@ use proc_macro::TokenStream;
 /// re-export the runtime under another path.
 #[proc_macro_attribute]
 pub fn hot(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::hot(args.into(), item.into()).into()
+    expand::hot(args.into(), item.into(), cfg!(feature = "reload")).into()
 }
 
 /// Derives `hotreload_runtime::Layout`: a deep layout fingerprint of the

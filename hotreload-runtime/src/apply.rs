@@ -54,7 +54,7 @@ impl Applied {
             .iter()
             .map(|entry| {
                 let function = Function {
-                    slots: vec![entry.slot],
+                    slots: vec![&entry.slot],
                     history: vec![Version {
                         implementation: entry.slot.original() as usize,
                         source_hash: entry.source_hash,
@@ -80,7 +80,7 @@ impl Applied {
             let current = *function.history.last().expect("history starts non-empty");
             // The new build's own copy of the slot is pointed at the
             // current code either way: its other functions call through it.
-            function.slots.push(new.slot);
+            function.slots.push(&new.slot);
             if function.panicked == Some(new.source_hash) {
                 function.point_slots_at(current);
                 kept.push(old.path);

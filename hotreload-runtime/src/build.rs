@@ -329,7 +329,7 @@ fn direct(
 /// itself).
 fn direct_args(args: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(args.len() + 4);
-    // Thunks pick their panic guard by it (`in_reloaded_build!`).
+    // Thunks pick their panic guard by it (`cfg!(hotreload_build)`).
     out.extend(
         [
             "--cfg",

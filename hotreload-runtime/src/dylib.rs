@@ -14,7 +14,7 @@
 //!    (same crate hashes, so rustc sees the same crates).
 //! 2. Direct builds pass `--cfg hotreload_deps` and `--extern` it; the
 //!    code `#[hot]` generates then names it
-//!    (`hotreload_runtime::__private::link_dependencies!`), so rustc links
+//!    (`extern crate hotreload_deps` under that cfg), so rustc links
 //!    it instead of the `.rlib`s. Everything else (the package's own code,
 //!    path dependencies, `hotreload-core`) is linked into each build.
 //! 3. The reloaded library finds it through an rpath. Its file name holds
@@ -39,7 +39,8 @@ use crate::registry::Manifest;
 use crate::rustc::Rustc;
 
 /// The name of the generated crate, and of the `--cfg` that makes `#[hot]`
-/// code name it (keep in step with `link_dependencies!` in `lib.rs`).
+/// code name it (keep in step with `HotFn::link_dependencies` in the macro
+/// crate's `expand.rs`).
 pub const CRATE: &str = "hotreload_deps";
 
 /// A built dependencies library.

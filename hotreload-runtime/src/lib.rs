@@ -91,28 +91,9 @@ mod inert;
 #[cfg(not(feature = "reload"))]
 pub use inert::{Background, Reloader};
 
-/// Used by the code `#[hot]` generates; not a public API. Everything but
-/// the choice of expansion comes from the core crate, which hot builds
-/// name in place of this one.
+/// Used by the code `#[hot]` generates; not a public API. All of it comes
+/// from the core crate, which hot builds name in place of this one.
 #[doc(hidden)]
 pub mod __private {
     pub use hotreload_core::__private::*;
-
-    /// Chooses between the item as written (first group) and the hot
-    /// expansion (second group), by the runtime's `reload` feature.
-    #[cfg(feature = "reload")]
-    #[macro_export]
-    #[doc(hidden)]
-    macro_rules! __hotreload_item {
-        ({ $($as_written:tt)* } { $($hot:tt)* }) => { $($hot)* };
-    }
-
-    #[cfg(not(feature = "reload"))]
-    #[macro_export]
-    #[doc(hidden)]
-    macro_rules! __hotreload_item {
-        ({ $($as_written:tt)* } { $($hot:tt)* }) => { $($as_written)* };
-    }
-
-    pub use crate::__hotreload_item as hot_item;
 }

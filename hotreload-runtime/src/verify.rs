@@ -203,15 +203,12 @@ mod tests {
     use super::*;
     use crate::layout::TypeLayouts;
     use crate::panic::HostHooks;
-    use crate::registry::Slot;
-
-    static SLOT: Slot = Slot::new(std::ptr::null_mut());
     static HOOKS: AtomicPtr<HostHooks> = AtomicPtr::new(std::ptr::null_mut());
 
     fn no_types(_: &mut TypeLayouts) {}
 
     static STEP: [Entry; 1] = [Entry::new(
-        &SLOT,
+        std::ptr::null_mut(),
         "demo::step",
         "fn()",
         no_types,
@@ -221,9 +218,17 @@ mod tests {
     )];
 
     static TWICE: [Entry; 2] = [
-        Entry::new(&SLOT, "demo::inner", "fn()", no_types, 1, "demo", "/demo"),
         Entry::new(
-            &SLOT,
+            std::ptr::null_mut(),
+            "demo::inner",
+            "fn()",
+            no_types,
+            1,
+            "demo",
+            "/demo",
+        ),
+        Entry::new(
+            std::ptr::null_mut(),
             "demo::inner",
             "fn(u32)",
             no_types,
@@ -305,7 +310,7 @@ mod tests {
         types.identity::<Theirs>();
     }
     static PROGRAM: [Entry; 1] = [Entry::new(
-        &SLOT,
+        std::ptr::null_mut(),
         "demo::step",
         "fn()",
         ours,
@@ -314,7 +319,7 @@ mod tests {
         "/demo",
     )];
     static OTHER: [Entry; 1] = [Entry::new(
-        &SLOT,
+        std::ptr::null_mut(),
         "demo::step",
         "fn()",
         theirs,
