@@ -186,13 +186,23 @@ pub struct Hotreload {
 }
 
 impl Hotreload {
-    /// The fixture of `spec`: a scale, or `<scale>:copies` for the same
-    /// program run with `HOTRELOAD_ONE_COPY=0` (a package of its own).
+    /// The fixture of `spec`: a scale, or a variant of it in a package of
+    /// its own: `<scale>:copies`, the same program run with
+    /// `HOTRELOAD_ONE_COPY=0`; `<scale>:optmacros`, built with
+    /// `[profile.dev.build-override] opt-level = 3` (optimized proc macros,
+    /// `#[hot]` among them).
     pub fn create(fixtures: &Path, spec: &str) -> Hotreload {
-        let (scale_name, copies) = match spec.split_once(':') {
-            Some((scale, "copies")) => (scale, true),
-            Some((_, other)) => panic!("unknown variant `{other}` of a scale: copies"),
-            None => (spec, false),
+        let (scale_name, variant) = match spec.split_once(':') {
+            Some((scale, variant @ ("copies" | "optmacros"))) => (scale, Some(variant)),
+            Some((_, other)) => {
+                panic!("unknown variant `{other}` of a scale: copies, optmacros")
+            }
+            None => (spec, None),
+        };
+        let copies = variant == Some("copies");
+        let profile = match variant {
+            Some("optmacros") => "\n[profile.dev.build-override]\nopt-level = 3\n",
+            _ => "",
         };
         let (deps, work, extra) = scale(scale_name);
         let scale_name = &spec.replace(':', "_");
@@ -206,7 +216,10 @@ impl Hotreload {
                 .replace("{{WORK}}", work)
                 .replace("{{MORE}}", &extra)
         };
-        write_if_changed(&dir.join("Cargo.toml"), &fill(HOTRELOAD_MANIFEST));
+        write_if_changed(
+            &dir.join("Cargo.toml"),
+            &(fill(HOTRELOAD_MANIFEST) + profile),
+        );
         write_if_changed(&dir.join("src/lib.rs"), &fill(HOTRELOAD_LIB));
         write_if_changed(&dir.join("src/main.rs"), &fill(HOTRELOAD_MAIN));
         Hotreload {

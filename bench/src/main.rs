@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy,many,<scale>:copies] [--processes N] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy,many,<scale>:copies,<scale>:optmacros] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -32,6 +32,9 @@
 //! `<scale>:copies` (`--scale small,small:copies`) is the same program run
 //! with `HOTRELOAD_ONE_COPY=0`: reloaded code on copies of `std` and of the
 //! dependencies instead of the program's own, for what one copy costs.
+//! `<scale>:optmacros` is the same program built with optimized proc
+//! macros (`[profile.dev.build-override] opt-level = 3`), for what an
+//! unoptimized `#[hot]` costs each rebuild.
 
 mod fixture;
 mod stats;
@@ -85,7 +88,7 @@ fn options() -> Options {
             "--scale" => {
                 options.scales = args
                     .next()
-                    .expect("--scale takes small,deps,heavy,many (each also as <scale>:copies)")
+                    .expect("--scale takes small,deps,heavy,many (each also as <scale>:copies or <scale>:optmacros)")
                     .split(',')
                     .map(str::to_string)
                     .collect()
