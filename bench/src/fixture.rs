@@ -420,6 +420,10 @@ pub struct Program {
 }
 
 impl Program {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts `command` and waits (up to `startup`) for `fixture ready`.
     fn start(mut command: Command, startup: Duration) -> Program {
         let mut child = command
@@ -542,5 +546,41 @@ impl Drop for Program {
         // already exited.
         unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.wait();
+    }
+}
+
+/// What a process holds, from `/proc/<pid>`.
+pub struct Memory {
+    pub rss_kb: u64,
+    pub size_kb: u64,
+    /// Distinct deleted files mapped: the staged builds (unnamed copies).
+    pub builds: usize,
+    pub fds: usize,
+}
+
+impl Memory {
+    pub fn of(pid: u32) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kb| kb.parse().ok())
+                .unwrap_or(0)
+        };
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+        let builds: std::collections::BTreeSet<&str> = maps
+            .lines()
+            .filter(|line| line.ends_with("(deleted)"))
+            .filter_map(|line| line.split_whitespace().nth(4))
+            .collect();
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count());
+        Memory {
+            rss_kb: field("VmRSS:"),
+            size_kb: field("VmSize:"),
+            builds: builds.len(),
+            fds,
+        }
     }
 }

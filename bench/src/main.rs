@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--edits N] [--scale small,deps,heavy,many,<scale>:copies,<scale>:optmacros] [--processes N] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--soak N] [--edits N] [--scale small,deps,heavy,many,<scale>:copies,<scale>:optmacros] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -32,6 +32,10 @@
 //! `<scale>:copies` (`--scale small,small:copies`) is the same program run
 //! with `HOTRELOAD_ONE_COPY=0`: reloaded code on copies of `std` and of the
 //! dependencies instead of the program's own, for what one copy costs.
+//! `--soak N` instead reloads each `--scale` program N times in a row and
+//! prints its resident and mapped memory, builds mapped and open file
+//! descriptors every 50 reloads.
+//!
 //! `<scale>:optmacros` is the same program built with optimized proc
 //! macros (`[profile.dev.build-override] opt-level = 3`), for what an
 //! unoptimized `#[hot]` costs each rebuild.
@@ -66,6 +70,9 @@ struct Options {
     subsecond: bool,
     /// Also run this many copies of the small program at once.
     processes: usize,
+    /// Instead of the comparison: this many reloads of each scale, with
+    /// its memory every 50.
+    soak: Option<usize>,
 }
 
 fn options() -> Options {
@@ -75,6 +82,7 @@ fn options() -> Options {
         peer: true,
         subsecond: false,
         processes: 0,
+        soak: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -101,6 +109,13 @@ fn options() -> Options {
                     .expect("--processes takes a number")
             }
             "--subsecond" => options.subsecond = true,
+            "--soak" => {
+                options.soak = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .expect("--soak takes a number of reloads"),
+                )
+            }
             other => panic!("unknown argument `{other}`; see the doc comment of bench/src/main.rs"),
         }
     }
@@ -124,6 +139,13 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         options.edits
     );
+
+    if let Some(reloads) = options.soak {
+        for scale in &options.scales {
+            soak(&Hotreload::create(&dir, scale), scale, reloads);
+        }
+        return;
+    }
 
     let mut medians = Vec::new();
     let scales: Vec<Hotreload> = options
@@ -193,6 +215,39 @@ fn main() {
     let base = medians.first().map(|(_, ms)| *ms).unwrap_or(1.0);
     for (name, ms) in &medians {
         println!("{name:<45} {ms:>8.1} ms  {:>5.2}x", ms / base);
+    }
+}
+
+/// `reloads` edits of one program, one after the other; every 50, what the
+/// process holds: resident memory, the builds mapped (each staged build is
+/// an unnamed file, `(deleted)` in `/proc/<pid>/maps`), open descriptors.
+fn soak(tool: &Hotreload, scale: &str, reloads: usize) {
+    let mut program = tool.start();
+    println!("\n## soak, scale `{scale}`, {reloads} reloads");
+    println!(
+        "reloads   VmRSS MB   VmSize MB   builds mapped   open fds   save -> new code, median of the last 50"
+    );
+    let mut recent = Vec::new();
+    for n in 0..=reloads as u64 {
+        if n > 0 {
+            let saved = tool.edit(5000 + n);
+            recent.push(program.wait_for_value(5000 + n, &saved, EDIT_TIMEOUT).1);
+        }
+        if n % 50 == 0 {
+            let memory = fixture::Memory::of(program.pid());
+            recent.sort_by(f64::total_cmp);
+            let median = recent
+                .get(recent.len() / 2)
+                .map_or(String::from("-"), |ms| format!("{ms:.1} ms"));
+            println!(
+                "{n:>7}   {:>8.1}   {:>9.1}   {:>13}   {:>8}   {median}",
+                memory.rss_kb as f64 / 1024.0,
+                memory.size_kb as f64 / 1024.0,
+                memory.builds,
+                memory.fds,
+            );
+            recent.clear();
+        }
     }
 }
 
