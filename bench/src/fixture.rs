@@ -553,7 +553,8 @@ impl Drop for Program {
 pub struct Memory {
     pub rss_kb: u64,
     pub size_kb: u64,
-    /// Distinct deleted files mapped: the staged builds (unnamed copies).
+    /// Distinct deleted files mapped: the staged builds (unnamed copies)
+    /// and the one-copy library of the program's symbols.
     pub builds: usize,
     pub fds: usize,
 }

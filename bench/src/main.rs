@@ -33,7 +33,7 @@
 //! with `HOTRELOAD_ONE_COPY=0`: reloaded code on copies of `std` and of the
 //! dependencies instead of the program's own, for what one copy costs.
 //! `--soak N` instead reloads each `--scale` program N times in a row and
-//! prints its resident and mapped memory, builds mapped and open file
+//! prints its resident and mapped memory, unnamed files mapped and open file
 //! descriptors every 50 reloads.
 //!
 //! `<scale>:optmacros` is the same program built with optimized proc
@@ -219,13 +219,14 @@ fn main() {
 }
 
 /// `reloads` edits of one program, one after the other; every 50, what the
-/// process holds: resident memory, the builds mapped (each staged build is
-/// an unnamed file, `(deleted)` in `/proc/<pid>/maps`), open descriptors.
+/// process holds: resident memory, the unnamed files mapped (each staged
+/// build, `(deleted)` in `/proc/<pid>/maps`, and the one-copy library of
+/// the program's symbols), open descriptors.
 fn soak(tool: &Hotreload, scale: &str, reloads: usize) {
     let mut program = tool.start();
     println!("\n## soak, scale `{scale}`, {reloads} reloads");
     println!(
-        "reloads   VmRSS MB   VmSize MB   builds mapped   open fds   save -> new code, median of the last 50"
+        "reloads   VmRSS MB   VmSize MB   files mapped    open fds   save -> new code, median of the last 50"
     );
     let mut recent = Vec::new();
     for n in 0..=reloads as u64 {
