@@ -333,12 +333,14 @@ fn make_in_scratch(
     result
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+/// Writes `bytes` to `path`; the error names the file. (Also `program`'s.)
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Runs `command`; its stderr is the error if it fails.
-fn succeed(command: &mut Command, program: &str) -> Result<(), String> {
+/// Runs `command`; its stderr is the error if it fails. (Also
+/// `program`'s.)
+pub(crate) fn succeed(command: &mut Command, program: &str) -> Result<(), String> {
     let output = command
         .stdin(Stdio::null())
         .output()

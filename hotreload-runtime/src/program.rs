@@ -51,7 +51,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use object::elf;
@@ -116,8 +116,7 @@ impl Program {
             .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
         let input = dir.path().join("program.o");
         let output = dir.path().join("libhotreload_program.so");
-        std::fs::write(&input, object)
-            .map_err(|e| format!("cannot write {}: {e}", input.display()))?;
+        crate::dylib::write(&input, &object)?;
         link(&input, &output)?;
         // SAFETY: a shared object of absolute symbols only: no code, no
         // initializers. RTLD_GLOBAL puts its symbols first for every
@@ -304,21 +303,12 @@ fn is_rust(name: &[u8]) -> bool {
 /// C compiler driver rustc links with by default.
 fn link(input: &Path, output: &Path) -> Result<(), String> {
     let linker = "cc";
-    let result = Command::new(linker)
+    let mut command = Command::new(linker);
+    command
         .args(["-shared", "-nostdlib", "-o"])
         .arg(output)
-        .arg(input)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {linker}: {e}"))?;
-    if result.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{linker} failed: {}",
-            String::from_utf8_lossy(&result.stderr).trim()
-        ))
-    }
+        .arg(input);
+    crate::dylib::succeed(&mut command, linker).map_err(|e| format!("{linker} failed: {e}"))
 }
 
 /// Where the executable is mapped: the first object `dl_iterate_phdr`
