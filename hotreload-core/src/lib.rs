@@ -42,7 +42,8 @@ pub mod __private {
         DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
     };
     pub use crate::panic::{
-        call_retrying, future_must_be_send_or_mark_the_fn_hot_not_send, guard, guard_future,
+        Compiled, call_retrying, future_must_be_send_or_mark_the_fn_hot_not_send, guard,
+        guard_future,
     };
     /// Also read by tests (what is hot in a build).
     pub use crate::registry::{ENTRIES, Entry};

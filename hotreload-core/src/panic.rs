@@ -43,7 +43,7 @@
 use std::any::Any;
 use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 
-use crate::registry::{Entry, Slot};
+use crate::registry::{CALLS, Entry, Slot};
 
 /// What to do when reloaded code panics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -186,14 +186,24 @@ impl std::fmt::Display for RolledBack {
     }
 }
 
+/// Where a thunk is compiled: `Compiled::<{ cfg!(hotreload_build) }>`
+/// (direct hot builds pass `--cfg hotreload_build`). A constant, so that a
+/// reloaded build does not even contain the program's half of [`guard`]
+/// (with its thread-locals, whose destructors would pin the build; see
+/// the runtime's `generations`), optimized or not.
+#[doc(hidden)]
+pub struct Compiled<const RELOADED: bool>;
+
 /// What a hot function's thunk runs its body under: [`guard_reloaded`] in
-/// a reloaded build, [`guard_program`] in the program's own. `reloaded` is
-/// `cfg!(hotreload_build)` where the thunk is compiled (direct builds pass
-/// `--cfg hotreload_build`), a constant the branch folds away.
+/// a reloaded build, [`guard_program`] in the program's own.
 #[doc(hidden)]
 #[inline(always)]
-pub fn guard<R>(entry: &'static Entry, reloaded: bool, body: impl FnOnce() -> R) -> R {
-    if reloaded {
+pub fn guard<const RELOADED: bool, R>(
+    entry: &'static Entry,
+    _: Compiled<RELOADED>,
+    body: impl FnOnce() -> R,
+) -> R {
+    if RELOADED {
         guard_reloaded(entry.slot.original(), entry.path, body)
     } else {
         guard_program(entry.path, body)
@@ -251,9 +261,12 @@ pub fn guard_reloaded<R>(
     // SAFETY: the host stored a pointer to its static HostHooks, of the
     // manifest layout this build was checked to have.
     let hooks = unsafe { &*hooks };
+    let counted = CALLS.enter();
     let in_reloaded = (hooks.enter)(raise_here);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
     (hooks.leave)();
+    // Before a panic is handed over: that unwinds on out of this build.
+    CALLS.leave(counted);
     match result {
         Ok(value) => value,
         Err(payload) => hand_over(hooks, in_reloaded, implementation, path, payload),
@@ -324,18 +337,19 @@ fn hand_over(
 }
 
 /// The future of a hot `async fn`'s body, boxed for its thunk to return,
-/// with each poll guarded as a call is (`reloaded`: in a reloaded build).
+/// with each poll guarded as a call is (`RELOADED`: in a reloaded build).
 #[doc(hidden)]
-pub fn guard_future<F: std::future::Future>(
+pub fn guard_future<const RELOADED: bool, F: std::future::Future>(
     entry: &'static Entry,
-    reloaded: bool,
+    _: Compiled<RELOADED>,
     future: F,
-) -> std::pin::Pin<Box<Guarded<F>>> {
+) -> std::pin::Pin<Box<Guarded<F, RELOADED>>> {
     Box::pin(Guarded {
-        future,
+        future: std::mem::ManuallyDrop::new(future),
         implementation: entry.slot.original() as usize,
         path: entry.path,
-        reloaded,
+        // A future of a reloaded build keeps its code in use until dropped.
+        counted: RELOADED && CALLS.enter(),
     })
 }
 
@@ -352,15 +366,26 @@ pub fn future_must_be_send_or_mark_the_fn_hot_not_send<F: std::future::Future + 
 
 /// See [`guard_future`].
 #[doc(hidden)]
-pub struct Guarded<F> {
-    future: F,
+pub struct Guarded<F, const RELOADED: bool> {
+    future: std::mem::ManuallyDrop<F>,
     /// The thunk's address (a `usize`, so the future is `Send` when `F` is).
     implementation: usize,
     path: &'static str,
-    reloaded: bool,
+    /// Counted in [`CALLS`] until dropped.
+    counted: bool,
 }
 
-impl<F: std::future::Future> std::future::Future for Guarded<F> {
+impl<F, const RELOADED: bool> Drop for Guarded<F, RELOADED> {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here, in place (as pinning requires), and
+        // never used again.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.future) };
+        // After the future's drop glue, which is this build's code too.
+        CALLS.leave(self.counted);
+    }
+}
+
+impl<F: std::future::Future, const RELOADED: bool> std::future::Future for Guarded<F, RELOADED> {
     type Output = F::Output;
 
     fn poll(
@@ -368,18 +393,17 @@ impl<F: std::future::Future> std::future::Future for Guarded<F> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
         // SAFETY: structural pinning of `future`: it is never moved out of
-        // `Guarded` (no method hands it out by value, `Guarded` has no
-        // `Drop` that moves it), and `Guarded` is `Unpin` only if `F` is.
-        let (future, implementation, path, reloaded) = unsafe {
+        // `Guarded` (no method hands it out by value, `Guarded`'s `Drop`
+        // drops it in place), and `Guarded` is `Unpin` only if `F` is.
+        let (future, implementation, path) = unsafe {
             let this = self.get_unchecked_mut();
             (
-                std::pin::Pin::new_unchecked(&mut this.future),
+                std::pin::Pin::new_unchecked(&mut *this.future),
                 this.implementation,
                 this.path,
-                this.reloaded,
             )
         };
-        if reloaded {
+        if RELOADED {
             guard_reloaded(implementation as *const (), path, || future.poll(cx))
         } else {
             guard_program(path, || future.poll(cx))

@@ -6,7 +6,7 @@
 //! The host and every loaded generation each have their own copy of these
 //! statics; the host matches them by [`Entry::path`].
 
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use crate::layout::TypeLayouts;
 use crate::panic::{HOST_HOOKS, HostHooks};
@@ -131,6 +131,45 @@ impl Entry {
     }
 }
 
+/// Calls running in this build's code, counted only once the host asks
+/// (`Reloader::count_calls`, or unloading old builds): each loaded build
+/// has its own copy, so its count is that generation's.
+#[repr(C)]
+pub struct Calls {
+    /// Set by the host; off, a hot call of this build only reads it.
+    pub counting: AtomicBool,
+    /// Hot calls of this build running now, and futures of its hot `async
+    /// fn`s not yet dropped.
+    pub in_flight: AtomicUsize,
+}
+
+/// This build's [`Calls`].
+pub static CALLS: Calls = Calls {
+    counting: AtomicBool::new(false),
+    in_flight: AtomicUsize::new(0),
+};
+
+impl Calls {
+    /// Counts a call in, if counting; returns whether it did (the caller
+    /// counts it out with [`Calls::leave`] then).
+    #[inline(always)]
+    pub fn enter(&self) -> bool {
+        let counting = self.counting.load(Ordering::Relaxed);
+        if counting {
+            self.in_flight.fetch_add(1, Ordering::Relaxed);
+        }
+        counting
+    }
+
+    /// Counts out a call [`Calls::enter`] counted.
+    #[inline(always)]
+    pub fn leave(&self, counted: bool) {
+        if counted {
+            self.in_flight.fetch_sub(1, Ordering::Release);
+        }
+    }
+}
+
 crate::section::section! {
     /// Every hot function linked into this binary or dylib.
     pub static ENTRIES: [Entry] = ("hotreload_entries", "__hr_entries");
@@ -139,7 +178,7 @@ crate::section::section! {
 /// Bumped whenever [`Manifest`], [`Entry`] or `HostHooks` change shape; part of the
 /// exported symbol's name, so a build with another layout has no symbol the
 /// host would misread.
-pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v5\0";
+pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v6\0";
 
 /// What a build says about itself. Read by the host after `dlopen`.
 #[repr(C)]
@@ -159,6 +198,8 @@ pub struct Manifest {
     pub statics: &'static [StaticEntry],
     /// Where the host installs its hooks into this build.
     pub host_hooks: &'static AtomicPtr<HostHooks>,
+    /// The calls running in this build.
+    pub calls: &'static Calls,
 }
 
 impl Manifest {
@@ -172,6 +213,7 @@ impl Manifest {
             entries: &ENTRIES,
             statics: &STATICS,
             host_hooks: &HOST_HOOKS,
+            calls: &CALLS,
         }
     }
 }
@@ -182,6 +224,6 @@ impl Manifest {
 #[cfg(feature = "reload")]
 #[unsafe(no_mangle)]
 #[allow(improper_ctypes_definitions)]
-pub extern "C" fn hotreload_manifest_v5() -> Manifest {
+pub extern "C" fn hotreload_manifest_v6() -> Manifest {
     Manifest::current()
 }

@@ -10,7 +10,7 @@
 //! // what the slot points at: lifetimes spelled out and late-bound; a
 //! // panic in the body is handed to the program
 //! fn __hotreload_thunk_step<'__hot_l0>(__hot_arg0: &'__hot_l0 mut World, __hot_arg1: f32) -> u32 {
-//!     guard(&__HOTRELOAD_ENTRY_STEP, cfg!(hotreload_build),
+//!     guard(&__HOTRELOAD_ENTRY_STEP, Compiled::<{ cfg!(hotreload_build) }>,
 //!         move || { let (..) = (..); __hotreload_impl_step(__hot_arg0, __hot_arg1) })
 //! }
 //! // the registry entry, in the linker section the core crate reads; its
@@ -718,7 +718,7 @@ impl HotFn<'_> {
                 #[doc(hidden)]
                 #[allow(unexpected_cfgs)]
                 #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs,)* #extra) #output {
-                    #private::guard_future(&#entry, ::core::cfg!(hotreload_build), #call)
+                    #private::guard_future(&#entry, #private::Compiled::<{ ::core::cfg!(hotreload_build) }>, #call)
                 }
             };
         }
@@ -726,7 +726,7 @@ impl HotFn<'_> {
             #[doc(hidden)]
             #[allow(unexpected_cfgs)]
             #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs),*) #output {
-                #private::guard(&#entry, ::core::cfg!(hotreload_build), move || {
+                #private::guard(&#entry, #private::Compiled::<{ ::core::cfg!(hotreload_build) }>, move || {
                     #rebind
                     #call
                 })

@@ -6,7 +6,7 @@
 //! code (a function pointer kept from an earlier generation) still reaches
 //! the current version of every hot function it calls.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::registry::{Entry, Slot};
 use crate::verify::Plan;
@@ -37,6 +37,10 @@ struct Version {
 }
 
 impl Function {
+    fn current(&self) -> Version {
+        *self.history.last().expect("history starts non-empty")
+    }
+
     fn point_slots_at(&self, version: Version) {
         for slot in &self.slots {
             // SAFETY: every version in the history was verified to have the
@@ -77,7 +81,7 @@ impl Applied {
             let Some(function) = self.functions.get_mut(old.path) else {
                 continue;
             };
-            let current = *function.history.last().expect("history starts non-empty");
+            let current = function.current();
             // The new build's own copy of the slot is pointed at the
             // current code either way: its other functions call through it.
             function.slots.push(&new.slot);
@@ -100,6 +104,43 @@ impl Applied {
         changed.sort_unstable();
         kept.sort_unstable();
         (changed, kept)
+    }
+
+    /// How many functions run one of `implementations` now.
+    pub fn current_in(&self, implementations: impl Iterator<Item = usize>) -> usize {
+        let implementations: HashSet<usize> = implementations.collect();
+        self.functions
+            .values()
+            .filter(|function| implementations.contains(&function.current().implementation))
+            .count()
+    }
+
+    /// How many functions run the program's own code now.
+    pub fn running_original(&self) -> usize {
+        self.functions
+            .values()
+            .filter(|function| {
+                function.current().implementation == function.history[0].implementation
+            })
+            .count()
+    }
+
+    /// Drops every trace of a build about to be unloaded: its copies of the
+    /// slots (`entries`), and its code (`implementations`) from the
+    /// functions' histories, so that no later apply or rollback touches it.
+    pub fn forget(&mut self, implementations: impl Iterator<Item = usize>, entries: &[Entry]) {
+        let implementations: HashSet<usize> = implementations.collect();
+        let slots: HashSet<*const Slot> =
+            entries.iter().map(|entry| &raw const entry.slot).collect();
+        for function in self.functions.values_mut() {
+            function
+                .slots
+                .retain(|slot| !slots.contains(&std::ptr::from_ref(*slot)));
+            // The program's own code (first) is never unloaded.
+            function
+                .history
+                .retain(|version| !implementations.contains(&version.implementation));
+        }
     }
 
     /// After `implementation` of `path` panicked: if it is the current

@@ -1,7 +1,7 @@
 //! [`Reloader`] without the `reload` feature: same API, does nothing, costs
 //! nothing.
 
-use crate::{Error, OnPanic, Update};
+use crate::{Error, Generation, OnPanic, Update};
 
 /// The hot-reload handle. This build has the `reload` feature off: `#[hot]`
 /// functions are ordinary functions and nothing is watched or rebuilt.
@@ -10,6 +10,13 @@ pub struct Reloader(());
 /// [`Reloader::in_background`]'s handle; inert without the `reload`
 /// feature.
 pub struct Background(());
+
+impl Background {
+    /// Always empty, as [`Reloader::generations`].
+    pub fn generations(&self) -> Vec<Generation> {
+        Vec::new()
+    }
+}
 
 impl Reloader {
     /// Returns an inert handle.
@@ -45,6 +52,21 @@ impl Reloader {
         _on_update: impl FnMut(&Update) + Send + 'static,
     ) -> Background {
         Background(())
+    }
+
+    /// Accepted for the same API as with `reload` on.
+    pub fn count_calls(self) -> Reloader {
+        self
+    }
+
+    /// Accepted for the same API as with `reload` on (nothing is loaded).
+    pub fn unload_old_builds(self, _keep: usize) -> Reloader {
+        self
+    }
+
+    /// Always empty: no code is ever loaded.
+    pub fn generations(&self) -> Vec<Generation> {
+        Vec::new()
     }
 
     /// Always [`Update::Idle`].

@@ -23,7 +23,8 @@
 //!
 //! The pipeline, one module per stage: [`watch`] -> [`build`] -> [`stage`]
 //! -> [`load`] -> [`verify`] -> [`apply`] -> [`report`]; [`reloader`] ties
-//! them together. What the build stage works from: [`package`] (a package
+//! them together, [`generations`] keeps the builds loaded (and unloads
+//! old ones when asked). What the build stage works from: [`package`] (a package
 //! with hot functions), [`config`] (how the running program was built),
 //! [`rustc`] (the compiler command cargo ran, rerun directly), [`dylib`]
 //! (the package's dependencies, linked once as a shared library),
@@ -58,6 +59,8 @@ mod config;
 #[cfg(feature = "reload")]
 mod dylib;
 #[cfg(feature = "reload")]
+mod generations;
+#[cfg(feature = "reload")]
 mod load;
 #[cfg(feature = "reload")]
 mod package;
@@ -81,7 +84,7 @@ mod watch;
 pub use error::{Error, Refusal};
 pub use layout::{Layout, LayoutHasher};
 pub use panic::{OnPanic, RolledBack};
-pub use report::{HotPanic, Ready, Reload, Timings, Update};
+pub use report::{Generation, HotPanic, Ready, Reload, Timings, Update};
 
 #[cfg(feature = "reload")]
 pub use reloader::{Background, Reloader};

@@ -1,16 +1,16 @@
 //! Stage 4, load: maps a staged build with `dlopen` and reads its manifest.
 //!
-//! Loaded libraries are never closed: code from a generation can be on
-//! another thread's stack or referenced from the program's data (a vtable, a
-//! function pointer), and Rust thread-locals with destructors make
-//! `dlclose` a no-op anyway. A generation refused before any of its code
-//! ran is closed again.
+//! A build that is refused before any of its code ran is closed again; one
+//! that goes live is handed to [`generations`](crate::generations), which
+//! keeps it loaded (or unloads it when nothing can use it any more, if the
+//! program asked for that).
 
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
 use crate::Error;
 #[cfg(any(feature = "log", feature = "tracing"))]
 use crate::forward;
+use crate::generations::{self, Build};
 use crate::registry::{MANIFEST_SYMBOL, Manifest};
 use crate::stage::Staged;
 
@@ -53,26 +53,20 @@ impl Loaded {
         let _ = library;
     }
 
-    /// Keeps the library mapped for the rest of the process: its code is
-    /// about to be called.
-    pub fn keep(mut self) -> Manifest {
-        if let Some(library) = self.library.take() {
-            std::mem::forget(library);
-        }
-        if let Some(staged) = self.staged.take() {
-            staged.keep();
-        }
-        self.manifest
+    /// Hands the build over to [`generations`](crate::generations): its
+    /// code is about to be called.
+    pub fn keep(mut self) -> Build {
+        let library = self.library.take().expect("open until kept");
+        let staged = self.staged.take().expect("open until kept");
+        Build::new(library, staged.file, self.manifest, staged.pinned)
     }
 }
 
 impl Drop for Loaded {
     fn drop(&mut self) {
-        // Refused: the library is closed (none of its code ran), but its
-        // file stays open, so that its `/proc/self/fd` name is never given
-        // to another build (see `Staged::keep`).
-        if let Some(staged) = self.staged.take() {
-            staged.keep();
+        // Refused: none of its code ran.
+        if let (Some(library), Some(staged)) = (self.library.take(), self.staged.take()) {
+            let _ = generations::close(library, staged.file);
         }
     }
 }
@@ -91,7 +85,6 @@ pub unsafe fn load(staged: Staged, package: &str) -> Result<Loaded, Error> {
     let library = match opened {
         Ok(library) => library,
         Err(error) => {
-            staged.keep();
             return Err(Error::Load {
                 package: package.to_string(),
                 path,

@@ -18,6 +18,7 @@ use crate::allocator;
 use crate::apply::Applied;
 use crate::build::{Built, Cancel, Recipe};
 use crate::config::BuildConfig;
+use crate::generations::{self, Build};
 use crate::load;
 use crate::package::Package;
 use crate::panic::{self, HostHooks, OnPanic, Reported, RolledBack};
@@ -25,7 +26,7 @@ use crate::program;
 use crate::published;
 use crate::registry::{ENTRIES, Manifest};
 use crate::report::HotPanic;
-use crate::report::{self, Ready, Reload, Timings, Update};
+use crate::report::{self, Generation, Ready, Reload, Timings, Update};
 use crate::stage::Staging;
 use crate::verify::{self, Plan};
 use crate::watch::{self, Change, Watch};
@@ -142,6 +143,8 @@ enum Outcome {
     Built {
         package: String,
         plan: Plan,
+        /// What `plan` points into.
+        build: Build,
         warnings: usize,
         /// The process that built it, if not this one.
         built_by: Option<u32>,
@@ -242,6 +245,46 @@ impl Reloader {
         self
     }
 
+    /// Counts the hot calls running in each loaded build, for
+    /// [`Reloader::generations`]: two atomic additions per hot call of
+    /// reloaded code from then on (none in the program's own code, whose
+    /// calls are not counted). Process-wide.
+    pub fn count_calls(self) -> Reloader {
+        generations::count_calls();
+        self
+    }
+
+    /// Unloads old builds that nothing can run any more, keeping the newest
+    /// `keep` (at least 1) of each package: for a program that takes
+    /// reloads for days. Counts calls ([`Reloader::count_calls`]).
+    ///
+    /// Only for programs whose hot functions hand out nothing that
+    /// outlives the call: no function pointer, closure or trait object
+    /// kept by the program, no `&'static` data of the build (a string
+    /// literal returned as `&'static str`), no thread or task left running.
+    /// Using any of these after its build is unloaded crashes the program.
+    /// Builds with thread-locals of their own or `tracing` callsites are
+    /// found and never unloaded; a build is unloaded only when no function
+    /// runs its code and no call has run in it for a second. See the
+    /// README's *Long runs*.
+    pub fn unload_old_builds(self, keep: usize) -> Reloader {
+        generations::unload_old_builds(keep);
+        if self.inner.is_some() {
+            tracing::warn!(
+                keep,
+                "old builds will be unloaded: a function pointer, trait object or &'static data \
+                 that hot code handed out and the program kept dangles after its build is unloaded"
+            );
+        }
+        self
+    }
+
+    /// The program's own code (generation 0) and every build still
+    /// loaded, oldest first.
+    pub fn generations(&self) -> Vec<Generation> {
+        generations()
+    }
+
     /// The safe point: applies a verified new build, if one is waiting, and
     /// says what happened. Call it where no hot function is on the stack
     /// (between frames, between requests). One outcome per call; with
@@ -318,6 +361,18 @@ impl Reloader {
     }
 }
 
+impl Background {
+    /// As [`Reloader::generations`].
+    pub fn generations(&self) -> Vec<Generation> {
+        generations()
+    }
+}
+
+fn generations() -> Vec<Generation> {
+    let mut applied = lock(&APPLIED);
+    generations::list(applied.get_or_insert_with(|| Applied::new(&ENTRIES)))
+}
+
 impl Drop for Background {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
@@ -355,6 +410,7 @@ impl Running {
             Outcome::Built {
                 package,
                 plan,
+                build,
                 warnings,
                 built_by,
                 mut timings,
@@ -363,11 +419,11 @@ impl Running {
             } => {
                 let applying = Instant::now();
                 timings.wait = applying - verified;
-                let (changed, kept_rolled_back) = lock(&APPLIED)
-                    .as_mut()
-                    .map(|applied| applied.apply(&plan))
-                    .unwrap_or_default();
                 self.generation += 1;
+                let mut applied = lock(&APPLIED);
+                let applied = applied.get_or_insert_with(|| Applied::new(&ENTRIES));
+                let (changed, kept_rolled_back) = applied.apply(&plan);
+                let unloaded = generations::applied(applied, self.generation, &package, build);
                 timings.apply = applying.elapsed();
                 timings.total = seen.elapsed();
                 let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
@@ -382,6 +438,7 @@ impl Running {
                     ambiguous: names(&plan.ambiguous),
                     warnings,
                     built_by,
+                    unloaded,
                     timings,
                 }))
             }
@@ -636,15 +693,17 @@ impl Pipeline {
         for (program, new) in &plan.statics {
             new.program.store(program.own.cast_mut(), Ordering::Release);
         }
-        let manifest = loaded.keep();
+        let build = loaded.keep();
         // Before any of its code runs as hot code: panics in it come to us.
-        manifest
+        build
+            .manifest
             .host_hooks
             .store(std::ptr::from_ref(&HOOKS).cast_mut(), Ordering::Release);
         let verified = Instant::now();
         Ok(Outcome::Built {
             package: package.name.clone(),
             plan,
+            build,
             warnings: built.warnings,
             built_by: built.builder,
             timings: Timings {

@@ -139,7 +139,30 @@ pub struct Reload {
     /// The process that built it, when another process of the program
     /// did (processes sharing a target directory build each save once).
     pub built_by: Option<u32>,
+    /// Older generations unloaded after this one went live (only with
+    /// `Reloader::unload_old_builds`).
+    pub unloaded: Vec<u64>,
     pub timings: Timings,
+}
+
+/// One generation of code in the process (`Reloader::generations`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Generation {
+    /// 0 for the program's own code, then as in [`Reload::generation`].
+    pub number: u64,
+    /// The package rebuilt (`None` for the program's own code, of every
+    /// package).
+    pub package: Option<String>,
+    /// How many hot functions run its code now.
+    pub functions: usize,
+    /// Hot calls running in it now, with futures of its hot `async fn`s
+    /// not yet dropped; `None` unless calls are counted
+    /// (`Reloader::count_calls`), and for the program's own code.
+    pub in_flight: Option<usize>,
+    /// Why it is never unloaded, if it is not (see
+    /// `Reloader::unload_old_builds`).
+    pub pinned: Option<String>,
 }
 
 /// Where the time of one reload went, stage by stage. The stages add up to
@@ -240,6 +263,10 @@ impl fmt::Display for Reload {
         if self.warnings > 0 {
             write!(f, " ({} warnings)", self.warnings)?;
         }
+        if !self.unloaded.is_empty() {
+            let numbers: Vec<String> = self.unloaded.iter().map(u64::to_string).collect();
+            write!(f, "; unloaded generation {}", numbers.join(", "))?;
+        }
         Ok(())
     }
 }
@@ -295,6 +322,7 @@ mod tests {
             ambiguous: vec![],
             warnings: 0,
             built_by: None,
+            unloaded: Vec::new(),
             timings: Timings {
                 build: Duration::from_millis(120),
                 load: Duration::from_millis(3),

@@ -5,8 +5,8 @@
 //! old one is mapped (a crash), and `dlopen` of a path it has already seen
 //! returns the old library. Each generation is copied into an unnamed file
 //! (`O_TMPFILE` in the temporary directory, or a file in a private 0700
-//! directory unlinked at once where the file system cannot), kept open for
-//! the rest of the process and loaded as `/proc/self/fd/<n>`: nothing can
+//! directory unlinked at once where the file system cannot), kept open
+//! while the library is mapped and loaded as `/proc/self/fd/<n>`: nothing can
 //! swap it between the copy and the load, every generation has a name of
 //! its own, backtraces still read its line tables through that path, and
 //! nothing is left behind when the process ends, even by `kill -9`.
@@ -23,6 +23,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
+use crate::generations;
 
 /// Where staged copies are made.
 pub struct Staging {
@@ -39,6 +40,7 @@ impl Staging {
                 dir.display()
             )));
         }
+        raise_open_files_limit();
         Ok(Staging { dir })
     }
 
@@ -88,6 +90,7 @@ impl Staging {
         Ok(Staged {
             path: PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd())),
             file,
+            pinned: generations::pinned(&bytes),
         })
     }
 
@@ -123,21 +126,38 @@ impl Staging {
 }
 
 /// A staged copy: an open file with no name, loaded by its
-/// `/proc/self/fd` path. It stays open for the rest of the process (see
-/// [`Staged::keep`]).
+/// `/proc/self/fd` path. It stays open for as long as the library loaded
+/// from it is mapped (see [`generations::close`]).
 pub struct Staged {
     /// `/proc/self/fd/<n>`.
     pub path: PathBuf,
-    file: fs::File,
+    pub file: fs::File,
+    /// Why the build must never be unloaded, if it must not.
+    pub pinned: Option<String>,
 }
 
-impl Staged {
-    /// Keeps the file open for good: the library loaded from it may stay
-    /// mapped, and its `/proc/self/fd` name must never be reused for
-    /// another file (`dlopen` would hand back the library it already has
-    /// under that name).
-    pub fn keep(self) {
-        std::mem::forget(self.file);
+/// Raises the soft limit of open files to the hard one (as Go's runtime
+/// does for every program): each loaded build holds one, and a common soft
+/// limit of 1024 would end reloading after about a thousand of them.
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write only `limit`.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            let soft = limit.rlim_cur;
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                tracing::debug!(
+                    from = soft,
+                    to = limit.rlim_max,
+                    "raised the open files limit"
+                );
+            }
+        }
     }
 }
 

@@ -371,6 +371,11 @@ impl Program {
         self.next_tick()
     }
 
+    /// The program's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Lines of `stream` read so far.
     pub fn seen(&self, stream: Stream) -> Vec<&str> {
         self.transcript

@@ -1,0 +1,311 @@
+//! Generations: every build that went live is numbered (the program's own
+//! code is generation 0) and stays mapped, unless the program asked for
+//! old builds to be unloaded ([`Reloader::unload_old_builds`]).
+//!
+//! What keeps a build's code in use, and so the build mapped:
+//!
+//! - a hot function whose current code is in it (rolled back to it, or a
+//!   newer build without that function);
+//! - a call running in it, or a future of one of its hot `async fn`s not
+//!   yet dropped: counted per build ([`Calls`], in each build's own copy of
+//!   the core crate) once the program asks ([`Reloader::count_calls`]);
+//! - what its code handed out and the program kept, which nothing counts:
+//!   a function pointer, a closure or trait object (its vtable and drop
+//!   glue are the build's code), a `&'static str` or other `'static`
+//!   data of the build, a thread or task it spawned that still runs;
+//! - thread-locals of its own with destructors (their destructors are its
+//!   code, run when a thread ends) and `tracing` callsites it registered
+//!   with the program (the program's `tracing` keeps a list of them):
+//!   found in the build's imports when it is staged, and such a build is
+//!   never unloaded ("pinned").
+//!
+//! Unloading is opt-in because of the third point: the program has to
+//! promise that its hot functions hand out nothing that outlives their
+//! call. A build is unloaded when it is older than the newest `keep` of
+//! its package, runs no function's current code, was counted from its
+//! load on, is not pinned, and has had no call in flight since it stopped
+//! being current, for at least [`GRACE`] (a thread that read a slot just
+//! before the swap has that long to enter the code it read). Checked at
+//! each reload, after the new build is applied. A library `dlclose` does
+//! not unmap (checked in `/proc/self/maps`) keeps its file and is reported
+//! as pinned.
+//!
+//! [`Reloader::unload_old_builds`]: crate::Reloader::unload_old_builds
+//! [`Reloader::count_calls`]: crate::Reloader::count_calls
+//! [`Calls`]: crate::registry::Calls
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use libloading::os::unix::Library;
+use object::elf;
+use object::read::elf::{ElfFile64, FileHeader, Sym};
+
+use crate::apply::Applied;
+use crate::registry::Manifest;
+use crate::report::Generation;
+
+/// How long a build must have been out of use before it is unloaded.
+pub const GRACE: Duration = Duration::from_secs(1);
+
+/// A loaded and verified build, not yet applied.
+pub struct Build {
+    library: Option<Library>,
+    file: Option<File>,
+    pub manifest: Manifest,
+    /// Why it can never be unloaded, if it cannot.
+    pinned: Option<String>,
+    /// Whether its calls were counted from the start.
+    counted: bool,
+}
+
+impl Build {
+    /// Takes over a loaded build: from here on its calls are counted if the
+    /// program asked for it.
+    pub fn new(library: Library, file: File, manifest: Manifest, pinned: Option<String>) -> Build {
+        let counted = COUNTING.load(Ordering::Acquire);
+        manifest.calls.counting.store(counted, Ordering::Release);
+        Build {
+            library: Some(library),
+            file: Some(file),
+            manifest,
+            pinned,
+            counted,
+        }
+    }
+
+    fn implementations(&self) -> impl Iterator<Item = usize> + '_ {
+        self.manifest
+            .entries
+            .iter()
+            .map(|entry| entry.slot.original() as usize)
+    }
+}
+
+impl Drop for Build {
+    /// A build that was never applied: none of its code ran as hot code.
+    fn drop(&mut self) {
+        if let (Some(library), Some(file)) = (self.library.take(), self.file.take()) {
+            let _ = close(library, file);
+        }
+    }
+}
+
+/// Closes `library`, then its staged `file` if the library is gone from
+/// this process's memory map. Otherwise the file stays open for good: its
+/// `/proc/self/fd/<n>` name is glibc's key for the library it still has,
+/// and another build under that name would be taken for it.
+pub fn close(library: Library, file: File) -> Result<(), String> {
+    let closed = library.close().map_err(|e| e.to_string());
+    match (closed, still_mapped(&file)) {
+        (Ok(()), Ok(false)) => Ok(()),
+        (closed, mapped) => {
+            std::mem::forget(file);
+            Err(match (closed, mapped) {
+                (Err(error), _) => format!("dlclose failed: {error}"),
+                (_, Err(error)) => format!("cannot read /proc/self/maps: {error}"),
+                _ => "dlclose left it mapped".to_string(),
+            })
+        }
+    }
+}
+
+/// Whether any part of `file` is mapped into this process.
+fn still_mapped(file: &File) -> std::io::Result<bool> {
+    let meta = file.metadata()?;
+    let device = format!(
+        "{:02x}:{:02x}",
+        libc::major(meta.dev()),
+        libc::minor(meta.dev())
+    );
+    let inode = meta.ino().to_string();
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    Ok(maps.lines().any(|line| {
+        let mut fields = line.split_whitespace().skip(3);
+        fields.next() == Some(device.as_str()) && fields.next() == Some(inode.as_str())
+    }))
+}
+
+/// Why the build in `library` (its bytes, as staged) must never be
+/// unloaded, if it must not.
+pub fn pinned(library: &[u8]) -> Option<String> {
+    let reasons = match pins(library) {
+        Ok(reasons) => reasons,
+        Err(error) => return Some(format!("it cannot be read ({error})")),
+    };
+    (!reasons.is_empty()).then(|| reasons.join(" and "))
+}
+
+fn pins(library: &[u8]) -> Result<Vec<&'static str>, object::Error> {
+    let file = ElfFile64::<object::Endianness>::parse(library)?;
+    let endian = file.endian();
+    let sections = file.elf_header().sections(endian, library)?;
+    let dynamic = sections.symbols(endian, library, elf::SHT_DYNSYM)?;
+    // What the build calls in `std` (or the program): mangled names, legacy
+    // or v0, both spell each path segment as <length><name>.
+    let imports = |segments: &[&[u8]]| {
+        dynamic.iter().any(|symbol| {
+            symbol.is_undefined(endian)
+                && dynamic
+                    .symbol_name(endian, symbol)
+                    .is_ok_and(|name| segments.iter().all(|segment| contains(name, segment)))
+        })
+    };
+    let mut reasons = Vec::new();
+    // A thread-local with a destructor registers it with `std` on first
+    // use; a thread that ends later runs it, in this build's code.
+    if imports(&[b"12thread_local", b"11destructors", b"8register"]) {
+        reasons.push("it has thread-locals with destructors");
+    }
+    if imports(&[b"12tracing_core", b"8callsite"]) {
+        reasons.push("it registers `tracing` callsites with the program");
+    }
+    Ok(reasons)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// Set by [`count_calls`]: builds loaded from then on count their calls.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+
+/// Counts calls in flight in every build loaded from now on (and in those
+/// loaded already, from now on, though these are then never unloaded).
+pub fn count_calls() {
+    COUNTING.store(true, Ordering::Release);
+    for live in &lock().builds {
+        live.build
+            .manifest
+            .calls
+            .counting
+            .store(true, Ordering::Release);
+    }
+}
+
+/// Unloads builds as the module docs say, keeping the newest `keep` (at
+/// least 1) of each package.
+pub fn unload_old_builds(keep: usize) {
+    count_calls();
+    lock().keep = Some(keep.max(1));
+}
+
+#[derive(Default)]
+struct Live {
+    builds: Vec<LiveBuild>,
+    /// Set by [`unload_old_builds`].
+    keep: Option<usize>,
+}
+
+struct LiveBuild {
+    number: u64,
+    package: String,
+    build: Build,
+    /// Since when no function runs its code and no call has been seen in
+    /// it.
+    idle_since: Option<Instant>,
+}
+
+static LIVE: Mutex<Live> = Mutex::new(Live {
+    builds: Vec::new(),
+    keep: None,
+});
+
+fn lock() -> std::sync::MutexGuard<'static, Live> {
+    LIVE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Records `build`, just applied as generation `number`; then unloads what
+/// can be (see the module docs) and returns their numbers.
+pub fn applied(applied: &mut Applied, number: u64, package: &str, build: Build) -> Vec<u64> {
+    let mut live = lock();
+    live.builds.push(LiveBuild {
+        number,
+        package: package.to_string(),
+        build,
+        idle_since: None,
+    });
+    let Some(keep) = live.keep else {
+        return Vec::new();
+    };
+    let now = Instant::now();
+    let mut unloaded = Vec::new();
+    let mut index = live.builds.len();
+    while index > 0 {
+        index -= 1;
+        let newer = live.builds[index + 1..]
+            .iter()
+            .filter(|other| other.package == live.builds[index].package)
+            .count();
+        let candidate = &mut live.builds[index];
+        let build = &candidate.build;
+        let idle = applied.current_in(build.implementations()) == 0
+            && build.manifest.calls.in_flight.load(Ordering::Acquire) == 0;
+        if !idle {
+            candidate.idle_since = None;
+            continue;
+        }
+        let idle_since = *candidate.idle_since.get_or_insert(now);
+        if newer < keep
+            || !build.counted
+            || build.pinned.is_some()
+            || now.duration_since(idle_since) < GRACE
+        {
+            continue;
+        }
+        let mut gone = live.builds.remove(index);
+        applied.forget(gone.build.implementations(), gone.build.manifest.entries);
+        let library = gone.build.library.take().expect("live builds are open");
+        let file = gone.build.file.take().expect("live builds are open");
+        match close(library, file) {
+            Ok(()) => unloaded.push(gone.number),
+            Err(reason) => {
+                tracing::warn!(
+                    "generation {} of `{}` stays loaded: {reason}",
+                    gone.number,
+                    gone.package
+                );
+                // Nothing of it is in the slot table any more; it stays
+                // listed, pinned.
+                gone.build.pinned = Some(reason);
+                live.builds.insert(index, gone);
+            }
+        }
+    }
+    unloaded.reverse();
+    unloaded
+}
+
+/// The program's own code and every build still loaded, oldest first.
+pub fn list(applied: &Applied) -> Vec<Generation> {
+    let live = lock();
+    let mut generations = vec![Generation {
+        number: 0,
+        package: None,
+        functions: applied.running_original(),
+        in_flight: None,
+        pinned: None,
+    }];
+    generations.extend(live.builds.iter().map(|live| {
+        let build = &live.build;
+        Generation {
+            number: live.number,
+            package: Some(live.package.clone()),
+            functions: applied.current_in(build.implementations()),
+            in_flight: build
+                .manifest
+                .calls
+                .counting
+                .load(Ordering::Acquire)
+                .then(|| build.manifest.calls.in_flight.load(Ordering::Acquire)),
+            pinned: build.pinned.clone(),
+        }
+    }));
+    generations
+}
