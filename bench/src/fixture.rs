@@ -180,9 +180,8 @@ pub struct Hotreload {
     dir: PathBuf,
     target: PathBuf,
     name: String,
-    /// `HOTRELOAD_ONE_COPY=0`: reloaded code on copies of std and the
-    /// dependencies, not the program's.
-    copies: bool,
+    /// What the variant sets in the program's environment.
+    env: Option<(&'static str, &'static str)>,
 }
 
 impl Hotreload {
@@ -190,16 +189,21 @@ impl Hotreload {
     /// its own: `<scale>:copies`, the same program run with
     /// `HOTRELOAD_ONE_COPY=0`; `<scale>:optmacros`, built with
     /// `[profile.dev.build-override] opt-level = 3` (optimized proc macros,
-    /// `#[hot]` among them).
+    /// `#[hot]` among them); `<scale>:unload`, run with old builds unloaded
+    /// (`Reloader::unload_old_builds(2)`).
     pub fn create(fixtures: &Path, spec: &str) -> Hotreload {
         let (scale_name, variant) = match spec.split_once(':') {
-            Some((scale, variant @ ("copies" | "optmacros"))) => (scale, Some(variant)),
+            Some((scale, variant @ ("copies" | "optmacros" | "unload"))) => (scale, Some(variant)),
             Some((_, other)) => {
-                panic!("unknown variant `{other}` of a scale: copies, optmacros")
+                panic!("unknown variant `{other}` of a scale: copies, optmacros, unload")
             }
             None => (spec, None),
         };
-        let copies = variant == Some("copies");
+        let env = match variant {
+            Some("copies") => Some(("HOTRELOAD_ONE_COPY", "0")),
+            Some("unload") => Some(("HOTRELOAD_BENCH_UNLOAD", "2")),
+            _ => None,
+        };
         let profile = match variant {
             Some("optmacros") => "\n[profile.dev.build-override]\nopt-level = 3\n",
             _ => "",
@@ -226,7 +230,7 @@ impl Hotreload {
             dir,
             target: fixtures.join("target"),
             name: format!("latency_{scale_name}"),
-            copies,
+            env,
         }
     }
 
@@ -260,8 +264,8 @@ impl Tool for Hotreload {
 
     fn start(&self) -> Program {
         let mut command = Command::new(self.build(false));
-        if self.copies {
-            command.env("HOTRELOAD_ONE_COPY", "0");
+        if let Some((key, value)) = self.env {
+            command.env(key, value);
         }
         Program::start(command, Duration::from_secs(60))
     }

@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--soak N] [--edits N] [--scale small,deps,heavy,many,<scale>:copies,<scale>:optmacros] [--processes N] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--soak N] [--edits N] [--scale small,deps,heavy,many,<scale>:copies,<scale>:optmacros,<scale>:unload] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -38,7 +38,9 @@
 //!
 //! `<scale>:optmacros` is the same program built with optimized proc
 //! macros (`[profile.dev.build-override] opt-level = 3`), for what an
-//! unoptimized `#[hot]` costs each rebuild.
+//! unoptimized `#[hot]` costs each rebuild. `<scale>:unload` is the same
+//! program unloading old builds (`Reloader::unload_old_builds(2)`), for
+//! `--soak`.
 
 mod fixture;
 mod stats;
@@ -96,7 +98,7 @@ fn options() -> Options {
             "--scale" => {
                 options.scales = args
                     .next()
-                    .expect("--scale takes small,deps,heavy,many (each also as <scale>:copies or <scale>:optmacros)")
+                    .expect("--scale takes small,deps,heavy,many (each also as <scale>:copies, <scale>:optmacros or <scale>:unload)")
                     .split(',')
                     .map(str::to_string)
                     .collect()
