@@ -221,10 +221,20 @@ fn lock() -> std::sync::MutexGuard<'static, Live> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// What [`applied`] did.
+#[derive(Default)]
+pub struct Swept {
+    /// Generations unloaded.
+    pub unloaded: Vec<u64>,
+    /// With unloading on: why the new build will never be unloaded.
+    pub pinned: Option<String>,
+}
+
 /// Records `build`, just applied as generation `number`; then unloads what
-/// can be (see the module docs) and returns their numbers.
-pub fn applied(applied: &mut Applied, number: u64, package: &str, build: Build) -> Vec<u64> {
+/// can be (see the module docs).
+pub fn applied(applied: &mut Applied, number: u64, package: &str, build: Build) -> Swept {
     let mut live = lock();
+    let pinned = build.pinned.clone();
     live.builds.push(LiveBuild {
         number,
         package: package.to_string(),
@@ -232,7 +242,7 @@ pub fn applied(applied: &mut Applied, number: u64, package: &str, build: Build) 
         idle_since: None,
     });
     let Some(keep) = live.keep else {
-        return Vec::new();
+        return Swept::default();
     };
     let now = Instant::now();
     let mut unloaded = Vec::new();
@@ -279,7 +289,7 @@ pub fn applied(applied: &mut Applied, number: u64, package: &str, build: Build) 
         }
     }
     unloaded.reverse();
-    unloaded
+    Swept { unloaded, pinned }
 }
 
 /// The program's own code and every build still loaded, oldest first.

@@ -269,11 +269,11 @@ impl Reloader {
     /// README's *Long runs*.
     pub fn unload_old_builds(self, keep: usize) -> Reloader {
         generations::unload_old_builds(keep);
-        if self.inner.is_some() {
-            tracing::warn!(
-                keep,
-                "old builds will be unloaded: a function pointer, trait object or &'static data \
-                 that hot code handed out and the program kept dangles after its build is unloaded"
+        if self.inner.is_some() && self.report {
+            eprintln!(
+                "[hotreload] unloading old builds (keeping {}): a function pointer, trait object \
+                 or &'static data that hot code handed out dangles once its build is unloaded",
+                keep.max(1)
             );
         }
         self
@@ -423,7 +423,7 @@ impl Running {
                 let mut applied = lock(&APPLIED);
                 let applied = applied.get_or_insert_with(|| Applied::new(&ENTRIES));
                 let (changed, kept_rolled_back) = applied.apply(&plan);
-                let unloaded = generations::applied(applied, self.generation, &package, build);
+                let swept = generations::applied(applied, self.generation, &package, build);
                 timings.apply = applying.elapsed();
                 timings.total = seen.elapsed();
                 let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
@@ -438,7 +438,8 @@ impl Running {
                     ambiguous: names(&plan.ambiguous),
                     warnings,
                     built_by,
-                    unloaded,
+                    unloaded: swept.unloaded,
+                    pinned: swept.pinned,
                     timings,
                 }))
             }

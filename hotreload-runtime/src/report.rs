@@ -142,6 +142,9 @@ pub struct Reload {
     /// Older generations unloaded after this one went live (only with
     /// `Reloader::unload_old_builds`).
     pub unloaded: Vec<u64>,
+    /// With unloading on: why this build will never be unloaded, if it will
+    /// not (it has thread-locals with destructors, or `tracing` callsites).
+    pub pinned: Option<String>,
     pub timings: Timings,
 }
 
@@ -267,6 +270,9 @@ impl fmt::Display for Reload {
             let numbers: Vec<String> = self.unloaded.iter().map(u64::to_string).collect();
             write!(f, "; unloaded generation {}", numbers.join(", "))?;
         }
+        if let Some(reason) = &self.pinned {
+            write!(f, "; this build stays loaded: {reason}")?;
+        }
         Ok(())
     }
 }
@@ -323,6 +329,7 @@ mod tests {
             warnings: 0,
             built_by: None,
             unloaded: Vec::new(),
+            pinned: None,
             timings: Timings {
                 build: Duration::from_millis(120),
                 load: Duration::from_millis(3),

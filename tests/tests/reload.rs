@@ -398,6 +398,15 @@ fn log_records_and_tracing_events_of_reloaded_code_reach_the_program() {
     });
     // The span the program entered is the event's, across the boundary.
     assert_eq!(field(&event, "span"), Some("frame"), "{event}");
+    // The program asked for old builds to be unloaded; these register
+    // callsites with its `tracing`, which keeps a list of them.
+    let report = program.expect_stderr("the report", |line| {
+        line.starts_with("[hotreload] reloaded")
+    });
+    assert!(
+        report.contains("this build stays loaded: it registers `tracing` callsites"),
+        "{report}"
+    );
 }
 
 #[test]
