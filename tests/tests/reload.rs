@@ -325,28 +325,27 @@ fn nothing_is_left_in_the_temporary_directory_even_after_kill() {
 }
 
 #[test]
-fn two_processes_of_one_program_build_each_save_once() {
-    let (fixture, mut first) = Fixture::running("basic");
-    let mut second = fixture.start("basic");
+fn three_processes_of_one_program_build_each_of_eight_saves_once() {
+    let (fixture, first) = Fixture::running("basic");
+    let mut programs = vec![first, fixture.start("basic"), fixture.start("basic")];
     let reloaded = |line: &str| line.starts_with("[hotreload] reloaded");
-    for value in ["2", "3"] {
-        let previous = if value == "2" { "1" } else { "2" };
+    for value in 2..=9 {
         fixture.edit(
             "src/lib.rs",
-            &format!("    {previous}\n}}"),
+            &format!("    {}\n}}", value - 1),
             &format!("    {value}\n}}"),
         );
-        first.expect_stdout("the first process's new code", has("value", value));
-        second.expect_stdout("the second process's new code", has("value", value));
-        let reports = [
-            first.expect_stderr("its report", reloaded),
-            second.expect_stderr("its report", reloaded),
-        ];
-        let taken = reports
-            .iter()
-            .filter(|line| line.contains("built by process"))
-            .count();
-        assert_eq!(taken, 1, "one built, the other took it: {reports:#?}");
+        let value = value.to_string();
+        let mut built_here = 0;
+        for (index, program) in programs.iter_mut().enumerate() {
+            program.expect_stdout(&format!("process {index}'s new code"), has("value", &value));
+            let report = program.expect_stderr("its report", reloaded);
+            built_here += usize::from(!report.contains("built by process"));
+        }
+        assert_eq!(
+            built_here, 1,
+            "save {value}: one process built, the others took it"
+        );
     }
 }
 
