@@ -77,6 +77,8 @@ mod rustc;
 #[cfg(feature = "reload")]
 mod stage;
 #[cfg(feature = "reload")]
+mod types;
+#[cfg(feature = "reload")]
 mod verify;
 #[cfg(feature = "reload")]
 mod watch;

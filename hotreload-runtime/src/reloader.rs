@@ -28,6 +28,7 @@ use crate::registry::{ENTRIES, Manifest};
 use crate::report::HotPanic;
 use crate::report::{self, Generation, Ready, Reload, Timings, Update};
 use crate::stage::Staging;
+use crate::types::Sources;
 use crate::verify::{self, Plan};
 use crate::watch::{self, Change, Watch};
 
@@ -187,6 +188,7 @@ impl Reloader {
         lock(&APPLIED).get_or_insert_with(|| Applied::new(&ENTRIES));
         let pipeline = Pipeline {
             recipes: vec![Recipe::default(); packages.len()],
+            sources: Vec::new(),
             packages: packages.clone(),
             config,
             staging,
@@ -500,6 +502,9 @@ struct Pipeline {
     packages: Vec<Package>,
     /// One per package: how its next build is made.
     recipes: Vec<Recipe>,
+    /// One per package: its type definitions, the program's and the
+    /// newest (read at start, on the pipeline thread).
+    sources: Vec<Sources>,
     config: BuildConfig,
     staging: Staging,
     events: Receiver<Event>,
@@ -510,6 +515,11 @@ struct Pipeline {
 
 impl Pipeline {
     fn run(mut self) {
+        self.sources = self
+            .packages
+            .iter()
+            .map(|package| Sources::read(&package.manifest_dir))
+            .collect();
         // Alongside the warm-up; done before anything is loaded.
         let sharing = std::thread::Builder::new()
             .name("hotreload-program".into())
@@ -540,6 +550,7 @@ impl Pipeline {
                     waiting += 1;
                     self.recipes[change.package]
                         .changed(&self.packages[change.package], &change.paths);
+                    self.sources[change.package].changed(&change.paths);
                     dirty.insert(change.package, change.seen);
                 }
                 Event::Stop => return,
@@ -568,6 +579,8 @@ impl Pipeline {
                 && let Some((index, seen)) = dirty.pop_first()
             {
                 building = Some(self.start_build(index, seen));
+                // While it builds: read the type definitions it is built from.
+                self.sources[index].refresh();
             }
             let Ok(event) = self.events.recv() else {
                 return;
@@ -591,6 +604,7 @@ impl Pipeline {
                     }
                     self.recipes[change.package]
                         .changed(&self.packages[change.package], &change.paths);
+                    self.sources[change.package].changed(&change.paths);
                     dirty.insert(change.package, change.seen);
                 }
                 Event::Built {
@@ -687,7 +701,14 @@ impl Pipeline {
         // own build reported.
         let loaded = unsafe { load::load(staged, &package.name) }?;
         let verifying = Instant::now();
-        let plan = verify::verify(&package.name, &Manifest::current(), &loaded.manifest)?;
+        self.sources[index].refresh();
+        let types = self.sources[index].changes();
+        let plan = verify::verify(
+            &package.name,
+            &Manifest::current(),
+            &loaded.manifest,
+            &types,
+        )?;
         loaded.forward_logging();
         // Before any of its code runs: the new build's hot statics are the
         // program's.

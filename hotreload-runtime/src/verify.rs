@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Refusal};
 use crate::registry::{Entry, Manifest};
 use crate::state::StaticEntry;
+use crate::types::Changes;
 
 /// What a verified generation will change.
 pub struct Plan {
@@ -29,7 +30,14 @@ pub struct Plan {
 }
 
 /// Checks `new` (a build of `package`) against the running program.
-pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan, Error> {
+/// `types` are the package's type definitions that differ from the
+/// program's (see [`crate::types`]).
+pub fn verify(
+    package: &str,
+    running: &Manifest,
+    new: &Manifest,
+    types: &Changes,
+) -> Result<Plan, Error> {
     let mismatch = |what, old: &str, new: &str| Error::BuildMismatch {
         package: package.to_string(),
         what,
@@ -125,6 +133,15 @@ pub fn verify(package: &str, running: &Manifest, new: &Manifest) -> Result<Plan,
                      or retyped, or its size or alignment). The running program holds its data \
                      in the old layout: undo the change to the type, or restart the program \
                      (migrate state with serde if it must survive)"
+                ),
+            });
+        } else if let Some(changed) = types.reached_from(old.signature) {
+            refusals.push(Refusal {
+                code: "HOT011",
+                function: old.path.to_string(),
+                message: format!(
+                    "a type its signature reaches changed: {changed}. The running program holds \
+                     its data in the old definition: undo the change, or restart the program"
                 ),
             });
         } else {
@@ -245,7 +262,7 @@ mod tests {
             host_hooks: &HOOKS,
             ..Manifest::current()
         };
-        let plan = verify("demo", &running, &running).unwrap();
+        let plan = verify("demo", &running, &running, &Changes::none()).unwrap();
         assert!(plan.swaps.is_empty(), "neither is swapped for the other");
         assert_eq!(plan.ambiguous, ["demo::inner"]);
         assert!(plan.added.is_empty() && plan.missing.is_empty());
@@ -280,13 +297,15 @@ mod tests {
             statics: &OLD_STATICS,
             ..manifest("rustc", "target")
         };
-        let plan = verify("demo", &running, &running).unwrap();
+        let plan = verify("demo", &running, &running, &Changes::none()).unwrap();
         assert_eq!(plan.statics.len(), 1);
         let changed = Manifest {
             statics: &NEW_STATICS,
             ..manifest("rustc", "target")
         };
-        let error = verify("demo", &running, &changed).err().unwrap();
+        let error = verify("demo", &running, &changed, &Changes::none())
+            .err()
+            .unwrap();
         assert_eq!(error.code(), "HOT014", "{error}");
         assert!(error.to_string().contains("from `u32` to `i32`"), "{error}");
     }
@@ -334,12 +353,20 @@ mod tests {
             entries: &PROGRAM,
             ..manifest("rustc", "target")
         };
-        assert_eq!(verify("demo", &running, &running).unwrap().swaps.len(), 1);
+        assert_eq!(
+            verify("demo", &running, &running, &Changes::none())
+                .unwrap()
+                .swaps
+                .len(),
+            1
+        );
         let other = Manifest {
             entries: &OTHER,
             ..manifest("rustc", "target")
         };
-        let error = verify("demo", &running, &other).err().unwrap();
+        let error = verify("demo", &running, &other, &Changes::none())
+            .err()
+            .unwrap();
         assert_eq!(error.code(), "HOT015", "{error}");
         assert!(error.to_string().contains("`TypeId`s"), "{error}");
     }
@@ -351,6 +378,7 @@ mod tests {
             "demo",
             &running,
             &manifest("rustc 1.96.0", "x86_64-unknown-linux-gnu"),
+            &Changes::none(),
         )
         .err()
         .unwrap();
@@ -364,11 +392,12 @@ mod tests {
             "demo",
             &running,
             &manifest("rustc 1.95.0", "aarch64-unknown-linux-gnu"),
+            &Changes::none(),
         )
         .err()
         .unwrap();
         assert!(error.to_string().contains("different target"), "{error}");
-        let plan = verify("demo", &running, &running).unwrap();
+        let plan = verify("demo", &running, &running, &Changes::none()).unwrap();
         assert_eq!(plan.swaps.len(), 1);
     }
 }

@@ -327,7 +327,7 @@ fn nothing_is_left_in_the_temporary_directory_even_after_kill() {
 #[test]
 fn three_processes_of_one_program_build_each_of_eight_saves_once() {
     let (fixture, first) = Fixture::running("basic");
-    let mut programs = vec![first, fixture.start("basic"), fixture.start("basic")];
+    let mut programs = [first, fixture.start("basic"), fixture.start("basic")];
     let reloaded = |line: &str| line.starts_with("[hotreload] reloaded");
     for value in 2..=9 {
         fixture.edit(

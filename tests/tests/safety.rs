@@ -253,6 +253,34 @@ fn changed_struct_layout_is_refused() {
 }
 
 #[test]
+fn two_fields_swapped_in_a_type_without_the_derive_are_refused() {
+    let (fixture, mut program) = Fixture::running("basic");
+    reload_once(&fixture, &mut program);
+
+    // `Span` has no `#[derive(Layout)]`, and swapping its two `u32`s keeps
+    // its name, size and alignment: new code would read `end` where the
+    // program keeps `start`.
+    let (in_order, swapped) = (
+        "    pub start: u32,\n    pub end: u32,\n",
+        "    pub end: u32,\n    pub start: u32,\n",
+    );
+    fixture.edit("src/lib.rs", in_order, swapped);
+    fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
+    let detail = program.expect_stderr("the refusal detail", |line| line.contains("HOT011"));
+    assert!(
+        detail.contains("basic::span_len") && detail.contains("`Span`") && detail.contains("`end`"),
+        "{detail}"
+    );
+    let after = program.tick_after_update("failed");
+    assert_last_good(&after);
+    assert_eq!(field(&after, "span"), Some("5"), "{after}");
+
+    // The revert reloads, with the body edit.
+    fixture.edit("src/lib.rs", swapped, in_order);
+    program.expect_stdout("the next good save", has("value", "2"));
+}
+
+#[test]
 fn removed_hot_function_keeps_its_old_code() {
     let (fixture, mut program) = Fixture::running("basic");
     // Its last good code is a reloaded build's.
