@@ -9,8 +9,9 @@
 //!   `#[derive(hotreload_runtime::Layout)]`): name, size, alignment, and for
 //!   each field its name, offset and type, recursively;
 //! - otherwise by type name, size and alignment. A swap of two fields of the
-//!   same type inside such a type is not detected; that is the documented
-//!   limit of the fallback.
+//!   same type inside such a type is not seen here; the runtime compares
+//!   such types' definitions in the package's sources instead
+//!   (`hotreload-runtime/src/types.rs`).
 //!
 //! References are looked through by `#[hot]`: `&mut World` is fingerprinted
 //! as `World` plus a tag. Each argument and return type gets its own
