@@ -155,6 +155,14 @@ pub enum Error {
     )]
     CustomAllocator,
 
+    /// A restart with the program's state (see `Reloader::update_with`)
+    /// could not be made.
+    #[error(
+        "HOT050 cannot restart the program with its state: {message}. It keeps running the old \
+         code with its data: undo the change, or restart it by hand"
+    )]
+    Restart { message: String },
+
     /// Some functions of the new build cannot replace the running ones.
     #[error("{}", Refusals(.0))]
     Refused(Vec<Refusal>),
@@ -180,6 +188,7 @@ impl Error {
             Error::Damaged { .. } => "HOT023",
             Error::BuildMismatch { .. } => "HOT030",
             Error::CustomAllocator => "HOT031",
+            Error::Restart { .. } => "HOT050",
             Error::Refused(refusals) => refusals.first().map_or("HOT010", |r| r.code),
         }
     }

@@ -69,6 +69,17 @@ impl Reloader {
         Vec::new()
     }
 
+    /// Always `None`: nothing restarts without the `reload` feature.
+    pub fn take_state<T: serde::de::DeserializeOwned>(&mut self) -> Option<T> {
+        None
+    }
+
+    /// Always [`Update::Idle`].
+    #[inline(always)]
+    pub fn update_with<T: serde::Serialize>(&mut self, _state: &T) -> Update {
+        Update::Idle
+    }
+
     /// Always [`Update::Idle`].
     #[inline(always)]
     pub fn update(&mut self) -> Update {

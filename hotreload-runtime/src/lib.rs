@@ -73,6 +73,8 @@ mod reloader;
 #[cfg_attr(not(feature = "reload"), allow(dead_code))]
 mod report;
 #[cfg(feature = "reload")]
+mod restart;
+#[cfg(feature = "reload")]
 mod rustc;
 #[cfg(feature = "reload")]
 mod stage;

@@ -27,6 +27,7 @@ use crate::published;
 use crate::registry::{ENTRIES, Manifest};
 use crate::report::HotPanic;
 use crate::report::{self, Generation, Ready, Reload, Timings, Update};
+use crate::restart;
 use crate::stage::Staging;
 use crate::types::Sources;
 use crate::verify::{self, Plan};
@@ -155,6 +156,8 @@ enum Outcome {
         verified: Instant,
     },
     Failed(Error),
+    /// A refused build's sources, built as a new binary to restart into.
+    Restart(Box<restart::Pending>),
 }
 
 impl Reloader {
@@ -166,6 +169,10 @@ impl Reloader {
     /// With no hot functions linked in, or with the environment variable
     /// `HOTRELOAD=0`, returns a handle that does nothing.
     pub fn start() -> Result<Reloader, Error> {
+        if restart::checking() {
+            // Run only to see whether the state fits (see `take_state`).
+            return Ok(Reloader::off());
+        }
         if std::env::var_os("HOTRELOAD").is_some_and(|v| v == "0") {
             tracing::info!("HOTRELOAD=0: hot reload is off for this run");
             return Ok(Reloader::off());
@@ -287,6 +294,46 @@ impl Reloader {
         generations()
     }
 
+    /// The state the program handed to [`Reloader::update_with`] before a
+    /// restart, as its new build's types; `None` in a program that was
+    /// started as usual. Call it first thing in `main`, right after
+    /// [`Reloader::start`]: to check that the state fits before it
+    /// restarts, the old program runs the new one up to this call (in a
+    /// mode where it exits here), and only then restarts.
+    ///
+    /// Fields the new type adds take their `#[serde(default)]` (or the
+    /// type's `Default` with `#[serde(default)]` on the struct); removed
+    /// ones are dropped; anything else (a field's type changed, a
+    /// conversion) is the type's `Deserialize`: serde's `deserialize_with`,
+    /// `from = "Old"`, or a hand-written impl are the hooks.
+    pub fn take_state<T: serde::de::DeserializeOwned>(&mut self) -> Option<T> {
+        restart::take()
+    }
+
+    /// [`Reloader::update`], for a program that keeps its state in `state`:
+    /// when an edit changes a type the program holds (HOT011) or a hot
+    /// function's signature (HOT010), which no reload can take, the
+    /// reloader builds the program's binary from the new sources, and here
+    /// hands `state` over to it (serialized with serde, checked to fit the
+    /// new types) and `exec`s it: same process, new code, the state moved
+    /// into the new types (see [`Reloader::take_state`]). If the state does
+    /// not fit, nothing changes and the update says why (HOT050). Needs
+    /// [`Reloader::take_state`] called at start.
+    pub fn update_with<T: serde::Serialize>(&mut self, state: &T) -> Update {
+        match &mut self.inner {
+            Some(running) if PENDING.load(Ordering::Acquire) => {
+                let update = running.take_outcome(Some(&|| {
+                    serde_json::to_vec(state).map_err(|e| e.to_string())
+                }));
+                if self.report {
+                    report::print(&update);
+                }
+                update
+            }
+            _ => Update::Idle,
+        }
+    }
+
     /// The safe point: applies a verified new build, if one is waiting, and
     /// says what happened. Call it where no hot function is on the stack
     /// (between frames, between requests). One outcome per call; with
@@ -295,7 +342,7 @@ impl Reloader {
     pub fn update(&mut self) -> Update {
         match &mut self.inner {
             Some(running) if PENDING.load(Ordering::Acquire) => {
-                let update = running.take_outcome();
+                let update = running.take_outcome(None);
                 if self.report {
                     report::print(&update);
                 }
@@ -389,8 +436,10 @@ impl Drop for Background {
 }
 
 impl Running {
+    /// `state` serializes the program's state, if it gave one
+    /// ([`Reloader::update_with`]).
     #[cold]
-    fn take_outcome(&mut self) -> Update {
+    fn take_outcome(&mut self, state: Option<&dyn Fn() -> Result<Vec<u8>, String>>) -> Update {
         PENDING.store(false, Ordering::Release);
         let panic = {
             let mut panics = lock(&PANICS);
@@ -408,6 +457,16 @@ impl Running {
         PENDING.store(true, Ordering::Release);
         match outcome {
             Outcome::Failed(error) => Update::Failed(error),
+            Outcome::Restart(pending) => match state {
+                // Returns only if the restart cannot be made.
+                Some(state) => Update::Failed(match state() {
+                    Ok(bytes) => restart::restart(&pending, &bytes),
+                    Err(message) => Error::Restart {
+                        message: format!("cannot serialize the state: {message}"),
+                    },
+                }),
+                None => Update::Failed(pending.because),
+            },
             Outcome::Ready(ready) => Update::Ready(ready),
             Outcome::Built {
                 package,
@@ -628,6 +687,9 @@ impl Pipeline {
                         .and_then(|built| self.load(index, build.seen, started, built))
                     {
                         Ok(outcome) => outcome,
+                        Err(error) if restart::can_take(&error) => {
+                            self.restart_build(index, build.seen, error)
+                        }
                         Err(error) => Outcome::Failed(error),
                     };
                     // Staged: the next build (of any process) may overwrite
@@ -681,6 +743,21 @@ impl Pipeline {
             seen,
             cancel,
             stale: false,
+        }
+    }
+
+    /// The program's binary built from the sources of a build that was
+    /// refused with `because`, for a restart.
+    fn restart_build(&self, index: usize, seen: Instant, because: Error) -> Outcome {
+        let building = Instant::now();
+        match restart::build(&self.config, &self.packages[index].manifest_dir) {
+            Ok(binary) => Outcome::Restart(Box::new(restart::Pending {
+                binary,
+                because,
+                seen,
+                build: building.elapsed(),
+            })),
+            Err(error) => Outcome::Failed(error),
         }
     }
 

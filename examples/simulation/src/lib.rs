@@ -3,10 +3,12 @@
 
 pub mod rules;
 
-/// The state that survives every reload. `Layout` lets the reloader refuse
-/// new code compiled against a different `World` (a field added, removed or
-/// reordered) instead of letting it misread this one.
-#[derive(hotreload_runtime::Layout)]
+/// The state that survives every reload. A reload cannot take a change to
+/// it (new code would misread the running program's `World`); instead the
+/// program restarts with the world moved into the new type, through serde
+/// (see `main.rs`): add a field with `#[serde(default)]` and it starts at
+/// its default, every other value kept.
+#[derive(hotreload_runtime::Layout, serde::Serialize, serde::Deserialize)]
 pub struct World {
     pub width: usize,
     pub height: usize,

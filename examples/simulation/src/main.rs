@@ -1,5 +1,7 @@
 //! `cargo run -p simulation`: runs Life at 30 generations a second and
-//! prints a status line each second. Edit `src/rules.rs` while it runs.
+//! prints a status line each second. Edit `src/rules.rs` while it runs, or
+//! add a field to `World` in `src/lib.rs`: the program restarts with the
+//! world it had.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,11 @@ fn main() {
         "simulation running; edit {}/src/rules.rs and save to change the rules (Ctrl-C quits)",
         env!("CARGO_MANIFEST_DIR")
     );
-    let mut world = World::new(96, 48, 0x9E37_79B9_7F4A_7C15);
+    // After a restart for a change to `World`: the world as it was, in the
+    // new type.
+    let mut world = hot
+        .take_state()
+        .unwrap_or_else(|| World::new(96, 48, 0x9E37_79B9_7F4A_7C15));
     let frame = Duration::from_millis(33);
     let mut last_status = Instant::now();
     // Stops by itself after SIMULATION_SECONDS (unset: runs until Ctrl-C).
@@ -26,7 +32,9 @@ fn main() {
             println!("{}", world.status());
             last_status = Instant::now();
         }
-        hot.update(); // the safe point: new code takes effect here
+        // The safe point: new code takes effect here, and an edit to `World`
+        // restarts the program with `world` moved over.
+        hot.update_with(&world);
         std::thread::sleep(frame);
     }
 }

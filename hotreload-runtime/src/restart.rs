@@ -1,0 +1,306 @@
+//! A restart that keeps the program's state: the way through an edit that
+//! no reload can take (a changed state type, HOT011; a changed signature,
+//! HOT010), for a program that hands its state to
+//! [`Reloader::update_with`](crate::Reloader::update_with).
+//!
+//! 1. The refused build's sources compile: the reloader builds the
+//!    program's binary from them (`cargo build --bin <name>`, the
+//!    program's profile and target), in the background.
+//! 2. At the next `update_with(&state)`, the state is serialized by the
+//!    running code (serde, JSON) and handed to the new binary started in
+//!    check mode: it runs up to [`Reloader::take_state`], deserializes
+//!    into the new types, and exits saying whether that worked. A field
+//!    whose type changed with nothing to convert it fails here: the
+//!    program keeps running, old code and data untouched, and the message
+//!    names the field (HOT050).
+//! 3. Otherwise the process `exec`s the new binary (same pid, arguments,
+//!    environment, stdin/stdout/stderr and every open descriptor not
+//!    marked close-on-exec), with the state in an unnamed memory file; the
+//!    new program's `take_state()` returns it.
+//!
+//! Why it is sound: no code ever sees data in a layout it was not compiled
+//! for. The old process serializes with its own code and ends; the new one
+//! deserializes with its own. What crosses is JSON.
+//!
+//! [`Reloader::take_state`]: crate::Reloader::take_state
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::Error;
+use crate::config::BuildConfig;
+
+/// The memory file descriptor holding the state, in the new process.
+const STATE_FD: &str = "HOTRELOAD_STATE_FD";
+/// Set for the check run: the state comes on stdin, and `take_state`
+/// exits with the verdict.
+const CHECK: &str = "HOTRELOAD_STATE_CHECK";
+/// When the save that led to the restart was seen (Unix ns).
+const SAVED_AT: &str = "HOTRELOAD_RESTART_SAVED_AT";
+/// How long the check run may take to reach `take_state`.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+/// `take_state`'s exit code when the state does not fit the new types.
+const DOES_NOT_FIT: i32 = 3;
+
+/// Set once the program takes state ([`take`]): refused builds that a
+/// restart can take are then built as a new binary.
+static WANTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process is a check run (its `Reloader::start` does
+/// nothing).
+pub fn checking() -> bool {
+    std::env::var_os(CHECK).is_some()
+}
+
+/// Whether `error` is a refusal that a restart gets past, and the program
+/// takes state.
+pub fn can_take(error: &Error) -> bool {
+    WANTED.load(Ordering::Acquire)
+        && matches!(error, Error::Refused(refusals)
+            if refusals.iter().all(|r| matches!(r.code, "HOT010" | "HOT011" | "HOT014")))
+}
+
+/// A new binary, built from sources a reload could not take.
+pub struct Pending {
+    pub binary: PathBuf,
+    /// The refusal.
+    pub because: Error,
+    /// The first file event of the save.
+    pub seen: Instant,
+    pub build: Duration,
+}
+
+/// Builds the running program's binary (or example) from the current
+/// sources, in the workspace of `package_dir`.
+pub fn build(config: &BuildConfig, package_dir: &Path) -> Result<PathBuf, Error> {
+    let failed = |message: String| Error::Restart { message };
+    let exe = std::env::current_exe().map_err(|e| failed(format!("no executable path: {e}")))?;
+    // Replaced by a later build while this one runs (a restart before).
+    let exe = match exe
+        .to_str()
+        .and_then(|path| path.strip_suffix(" (deleted)"))
+    {
+        Some(path) => PathBuf::from(path),
+        None => exe,
+    };
+    let name = exe
+        .file_name()
+        .ok_or_else(|| failed("no executable name".into()))?
+        .to_string_lossy()
+        .into_owned();
+    let kind = if exe.parent().and_then(Path::file_name) == Some("examples".as_ref()) {
+        "--example"
+    } else {
+        "--bin"
+    };
+    let mut command = Command::new(&config.cargo);
+    command
+        .current_dir(package_dir)
+        .env("CARGO_TARGET_DIR", &config.target_dir)
+        .args([
+            "build",
+            "--workspace",
+            kind,
+            &name,
+            "--profile",
+            &config.profile,
+        ])
+        .stdin(Stdio::null());
+    if let Some(target) = &config.target {
+        command.args(["--target", target]);
+    }
+    let output = command
+        .output()
+        .map_err(|e| failed(format!("cannot run cargo: {e}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(failed(format!(
+            "`cargo build {kind} {name}` failed: {}",
+            stderr.trim_end()
+        )));
+    }
+    Ok(exe)
+}
+
+/// Hands `state` to `pending`'s binary and becomes it; returns only if
+/// that cannot be done, with why (the program goes on as it was).
+pub fn restart(pending: &Pending, state: &[u8]) -> Error {
+    let failed = |message: String| Error::Restart { message };
+    let checking = Instant::now();
+    if let Err(message) = check(&pending.binary, state) {
+        return failed(message);
+    }
+    let memfd = match state_file(state) {
+        Ok(file) => file,
+        Err(e) => return failed(format!("cannot hand the state over: {e}")),
+    };
+    let saved_at = SystemTime::now() - pending.seen.elapsed();
+    let because = match &pending.because {
+        Error::Refused(refusals) => refusals
+            .iter()
+            .map(|r| format!("{} {}: {}", r.code, r.function, r.message))
+            .next()
+            .unwrap_or_default(),
+        other => other.to_string(),
+    };
+    eprintln!(
+        "[hotreload] restarting with the state moved over, for what no reload can take ({}): \
+         build {} ms, state {} bytes checked in {} ms",
+        because.split(". ").next().unwrap_or_default(),
+        pending.build.as_millis(),
+        state.len(),
+        checking.elapsed().as_millis()
+    );
+    let _ = std::io::stdout().flush();
+    let error = Command::new(&pending.binary)
+        .args(std::env::args_os().skip(1))
+        .env(STATE_FD, memfd.as_raw_fd().to_string())
+        .env(
+            SAVED_AT,
+            saved_at
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
+                .to_string(),
+        )
+        .env_remove(CHECK)
+        .exec();
+    failed(format!(
+        "cannot start `{}`: {error}",
+        pending.binary.display()
+    ))
+}
+
+/// Runs `binary` in check mode with `state` on its stdin.
+fn check(binary: &Path, state: &[u8]) -> Result<(), String> {
+    let mut child = Command::new(binary)
+        .args(std::env::args_os().skip(1))
+        .env(CHECK, "1")
+        .env_remove(STATE_FD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start `{}` to check the state: {e}",
+                binary.display()
+            )
+        })?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let state = state.to_vec();
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(&state);
+    });
+    let mut stderr = child.stderr.take().expect("piped");
+    let (done, verdict) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = done.send((child.wait(), text));
+    });
+    match verdict.recv_timeout(CHECK_TIMEOUT) {
+        Ok((Ok(status), _)) if status.success() => Ok(()),
+        // `take` says why on its last line (the program may print before).
+        Ok((Ok(status), text)) if status.code() == Some(DOES_NOT_FIT) => Err(format!(
+            "the state does not fit the new types: {}",
+            text.trim().lines().last().unwrap_or_default()
+        )),
+        Ok((status, text)) => Err(format!(
+            "the new program ended ({status:?}) before it took the state (does it call \
+             `Reloader::take_state` first thing?): {}",
+            text.trim()
+        )),
+        Err(_) => Err(format!(
+            "the new program did not take the state within {} s (call `Reloader::take_state` \
+             first thing in main)",
+            CHECK_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// An unnamed memory file with `state`, inherited across `exec`.
+fn state_file(state: &[u8]) -> std::io::Result<std::fs::File> {
+    // SAFETY: memfd_create(2) with a NUL-terminated name and no flags (not
+    // close-on-exec: the new program reads it).
+    let fd = unsafe { libc::memfd_create(c"hotreload-state".as_ptr(), 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a new descriptor that nothing else owns.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(state)?;
+    std::io::Seek::rewind(&mut file)?;
+    Ok(file)
+}
+
+/// The state the previous process handed over, if this process is a
+/// restart; in a check run, exits with the verdict.
+pub fn take<T: serde::de::DeserializeOwned>() -> Option<T> {
+    WANTED.store(true, Ordering::Release);
+    let bytes = if checking() {
+        let mut bytes = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut bytes);
+        bytes
+    } else {
+        static TAKEN: AtomicBool = AtomicBool::new(false);
+        let fd: i32 = std::env::var(STATE_FD).ok()?.parse().ok()?;
+        if TAKEN.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: the descriptor the previous process left open for us
+        // (its number in STATE_FD), read once.
+        let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).ok()?;
+        bytes
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    if checking() {
+        match result {
+            Ok(_) => std::process::exit(0),
+            Err(error) => {
+                eprintln!("`{}`: {}", error.path(), error.inner());
+                std::process::exit(DOES_NOT_FIT)
+            }
+        }
+    }
+    match result {
+        Ok(state) => {
+            let since_save = std::env::var(SAVED_AT)
+                .ok()
+                .and_then(|ns| ns.parse::<u64>().ok())
+                .and_then(|ns| {
+                    SystemTime::now()
+                        .duration_since(UNIX_EPOCH + Duration::from_nanos(ns))
+                        .ok()
+                });
+            eprintln!(
+                "[hotreload] restarted with the state moved over{}",
+                since_save.map_or(String::new(), |d| format!(
+                    ", {} ms after the save",
+                    d.as_millis()
+                ))
+            );
+            Some(state)
+        }
+        Err(error) => {
+            // Checked before the exec: only a program that takes another
+            // type than the one it handed over gets here.
+            eprintln!(
+                "[hotreload] HOT050 the state handed over does not fit `{}` at `{}`: {}; \
+                 starting without it",
+                std::any::type_name::<T>(),
+                error.path(),
+                error.inner()
+            );
+            None
+        }
+    }
+}

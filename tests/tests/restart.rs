@@ -1,0 +1,138 @@
+//! A change to the state a program holds: the program restarts with its
+//! state moved into the new type (`Reloader::update_with`), on the
+//! simulation example. A field added (defaulted), a field retyped with no
+//! conversion (refused: nothing lost), the same with a conversion (a serde
+//! hook), a field removed.
+
+use std::process::Command;
+
+use hotreload_tests::{Fixture, Program};
+
+/// The word after `key` in a status line (`births 0 generation    42 | ...`).
+fn after<'a>(line: &'a str, key: &str) -> &'a str {
+    let (_, rest) = line
+        .split_once(key)
+        .unwrap_or_else(|| panic!("no `{key}` in `{line}`"));
+    rest.split_whitespace().next().unwrap_or_default()
+}
+
+fn generation(line: &str) -> u64 {
+    after(line, "generation")
+        .parse()
+        .unwrap_or_else(|_| panic!("no generation in `{line}`"))
+}
+
+fn status(program: &mut Program, what: &str) -> String {
+    program.expect_stdout(what, |line| line.contains("generation"))
+}
+
+/// Waits for the restart and the new program's reloader, then for the
+/// first status line that `new_code` tells from the old program's.
+fn restarted(program: &mut Program, new_code: impl Fn(&str) -> bool) -> String {
+    let restarting = program.expect_stderr("the restart", |line| {
+        line.starts_with("[hotreload] restarting") || line.contains("HOT0")
+    });
+    assert!(
+        restarting.starts_with("[hotreload] restarting"),
+        "{restarting}"
+    );
+    let taken = program.expect_stderr("the new program taking the state", |line| {
+        line.starts_with("[hotreload] restarted with the state moved over")
+    });
+    eprintln!("{restarting}\n{taken}");
+    program.expect_stderr("its reloader", |line| line.starts_with("[hotreload] ready"));
+    program.expect_stdout("a status line of the new program", |line| {
+        line.contains("generation") && new_code(line)
+    })
+}
+
+#[test]
+fn a_changed_state_type_restarts_the_program_with_its_state() {
+    let fixture = Fixture::example("simulation");
+    let mut command = Command::new(fixture.build("simulation"));
+    command.env("SIMULATION_SECONDS", "600");
+    let mut program = Program::spawn(command);
+    program.expect_stderr("the reloader", |line| line.starts_with("[hotreload] ready"));
+    let before = generation(&status(&mut program, "a status line"));
+
+    // A field added (`World::new` would give 7; the old world has none, so
+    // it takes its default), and shown.
+    fixture.edit(
+        "src/lib.rs",
+        "    pub generation: u64,\n}",
+        "    pub generation: u64,\n    #[serde(default)]\n    pub births: u64,\n}",
+    );
+    fixture.edit(
+        "src/lib.rs",
+        "            generation: 0,\n",
+        "            generation: 0,\n            births: 7,\n",
+    );
+    fixture.edit(
+        "src/rules.rs",
+        "            \"generation {:>6}",
+        "            \"births {} generation {:>6}",
+    );
+    fixture.edit(
+        "src/rules.rs",
+        "            self.generation, alive",
+        "            self.births, self.generation, alive",
+    );
+    let line = restarted(&mut program, |line| line.starts_with("births"));
+    assert_eq!(after(&line, "births"), "0", "{line}");
+    let added = generation(&line);
+    assert!(
+        added > before,
+        "the old world goes on: {line} after {before}"
+    );
+
+    // Retyped with nothing to convert the old value: refused, and the
+    // program goes on with its world and code.
+    fixture.edit("src/lib.rs", "pub births: u64,", "pub births: String,");
+    fixture.edit("src/lib.rs", "births: 7,", "births: String::new(),");
+    let refusal = program.expect_stderr("the refusal", |line| line.contains("HOT0"));
+    assert!(
+        refusal.contains("HOT050") && refusal.contains("births"),
+        "{refusal}"
+    );
+    // A status line printed at least two seconds after the refusal: the
+    // one before it was read already.
+    let seen = generation(&status(&mut program, "the next status line"));
+    let line = program.expect_stdout("a later status line", |line| {
+        line.contains("generation") && generation(line) > seen + 30
+    });
+    assert_eq!(after(&line, "births"), "0", "the old code runs: {line}");
+    let refused = generation(&line);
+
+    // With a conversion (serde's hook): moved over.
+    fixture.edit(
+        "src/lib.rs",
+        "    #[serde(default)]\n    pub births: String,",
+        "    #[serde(default, deserialize_with = \"births_from_count\")]\n    pub births: String,",
+    );
+    fixture.write(
+        "src/lib.rs",
+        &(fixture.read("src/lib.rs")
+            + "\nfn births_from_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {\n    \
+               let count: u64 = serde::Deserialize::deserialize(d)?;\n    Ok(format!(\"#{count}\"))\n}\n"),
+    );
+    let line = restarted(&mut program, |line| after(line, "births") != "0");
+    assert_eq!(after(&line, "births"), "#0", "{line}");
+    let converted = generation(&line);
+    assert!(converted > refused, "{line} after {refused}");
+
+    // Removed: dropped, the rest kept.
+    fixture.edit(
+        "src/lib.rs",
+        "    #[serde(default, deserialize_with = \"births_from_count\")]\n    pub births: String,\n",
+        "",
+    );
+    fixture.edit("src/lib.rs", "            births: String::new(),\n", "");
+    fixture.edit("src/rules.rs", "\"births {} generation", "\"generation");
+    fixture.edit(
+        "src/rules.rs",
+        "self.births, self.generation",
+        "self.generation",
+    );
+    let line = restarted(&mut program, |line| line.starts_with("generation"));
+    assert!(generation(&line) > converted, "{line} after {converted}");
+}
