@@ -71,22 +71,45 @@ impl Applied {
         Applied { functions }
     }
 
+    /// What `plan` will do to each function it swaps: `Some(true)` if its
+    /// source changed, `Some(false)` if not, `None` if it is kept rolled
+    /// back (the new build has the very code that panicked).
+    fn effect(&self, old: &Entry, new: &Entry) -> Option<Option<bool>> {
+        let function = self.functions.get(old.path)?;
+        if function.panicked == Some(new.source_hash) {
+            return Some(None);
+        }
+        Some(Some(function.current().source_hash != new.source_hash))
+    }
+
+    /// The paths whose source `plan` changes, sorted.
+    pub fn changes(&self, plan: &Plan) -> Vec<&'static str> {
+        let mut changed: Vec<&'static str> = plan
+            .swaps
+            .iter()
+            .filter(|(old, new)| self.effect(old, new) == Some(Some(true)))
+            .map(|(old, _)| old.path)
+            .collect();
+        changed.sort_unstable();
+        changed
+    }
+
     /// Carries out `plan`; returns the paths whose source changed since the
     /// code they ran before, and those kept rolled back (the new build has
     /// the very code that panicked).
     pub fn apply(&mut self, plan: &Plan) -> (Vec<&'static str>, Vec<&'static str>) {
-        let mut changed = Vec::new();
+        let changed = self.changes(plan);
         let mut kept = Vec::new();
         for (old, new) in &plan.swaps {
-            let Some(function) = self.functions.get_mut(old.path) else {
+            let Some(effect) = self.effect(old, new) else {
                 continue;
             };
-            let current = function.current();
+            let function = self.functions.get_mut(old.path).expect("effect found it");
             // The new build's own copy of the slot is pointed at the
             // current code either way: its other functions call through it.
             function.slots.push(&new.slot);
-            if function.panicked == Some(new.source_hash) {
-                function.point_slots_at(current);
+            if effect.is_none() {
+                function.point_slots_at(function.current());
                 kept.push(old.path);
                 continue;
             }
@@ -97,11 +120,7 @@ impl Applied {
             };
             function.history.push(version);
             function.point_slots_at(version);
-            if current.source_hash != version.source_hash {
-                changed.push(old.path);
-            }
         }
-        changed.sort_unstable();
         kept.sort_unstable();
         (changed, kept)
     }

@@ -1,7 +1,7 @@
 //! [`Reloader`] without the `reload` feature: same API, does nothing, costs
 //! nothing.
 
-use crate::{Error, Generation, OnPanic, Update};
+use crate::{BeforeReload, Error, Generation, OnPanic, Update};
 
 /// The hot-reload handle. This build has the `reload` feature off: `#[hot]`
 /// functions are ordinary functions and nothing is watched or rebuilt.
@@ -52,6 +52,11 @@ impl Reloader {
         _on_update: impl FnMut(&Update) + Send + 'static,
     ) -> Background {
         Background(())
+    }
+
+    /// Accepted for the same API as with `reload` on: `hook` never runs.
+    pub fn before_reload(self, _hook: impl FnMut(&BeforeReload) + Send + 'static) -> Reloader {
+        self
     }
 
     /// Accepted for the same API as with `reload` on.

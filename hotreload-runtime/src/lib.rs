@@ -88,7 +88,7 @@ mod watch;
 pub use error::{Error, Refusal};
 pub use layout::{Layout, LayoutHasher};
 pub use panic::{OnPanic, RolledBack};
-pub use report::{Generation, HotPanic, Ready, Reload, Timings, Update};
+pub use report::{BeforeReload, Generation, HotPanic, Ready, Reload, Timings, Update};
 
 #[cfg(feature = "reload")]
 pub use reloader::{Background, Reloader};

@@ -26,10 +26,10 @@ use crate::program;
 use crate::published;
 use crate::registry::{ENTRIES, Manifest};
 use crate::report::HotPanic;
-use crate::report::{self, Generation, Ready, Reload, Timings, Update};
+use crate::report::{self, BeforeReload, Generation, Ready, Reload, Timings, Update};
 use crate::restart;
 use crate::stage::Staging;
-use crate::types::Sources;
+use crate::types::{Snapshot, Sources};
 use crate::verify::{self, Plan};
 use crate::watch::{self, Change, Watch};
 
@@ -44,6 +44,8 @@ pub struct Reloader {
 struct Running {
     outcomes: Receiver<Outcome>,
     generation: u64,
+    /// Set by [`Reloader::before_reload`].
+    before: Option<Box<dyn FnMut(&BeforeReload) + Send>>,
     _watch: Watch,
     /// Tells the pipeline thread to end when the `Reloader` is dropped.
     stop: Sender<Event>,
@@ -147,6 +149,8 @@ enum Outcome {
         plan: Plan,
         /// What `plan` points into.
         build: Build,
+        /// See [`Reload::changed_types`].
+        changed_types: Vec<String>,
         warnings: usize,
         /// The process that built it, if not this one.
         built_by: Option<u32>,
@@ -196,6 +200,10 @@ impl Reloader {
         let pipeline = Pipeline {
             recipes: vec![Recipe::default(); packages.len()],
             sources: Vec::new(),
+            snapshots: packages
+                .iter()
+                .map(|package| Sources::snapshot(&package.manifest_dir))
+                .collect(),
             packages: packages.clone(),
             config,
             staging,
@@ -216,6 +224,7 @@ impl Reloader {
             inner: Some(Running {
                 outcomes,
                 generation: 0,
+                before: None,
                 _watch: watch,
                 stop: events_tx,
             }),
@@ -251,6 +260,18 @@ impl Reloader {
     /// set. Process-wide.
     pub fn on_panic(self, policy: OnPanic) -> Reloader {
         panic::set_policy(policy);
+        self
+    }
+
+    /// Runs `hook` at the safe point just before each reload's new code is
+    /// swapped in, with what it changes (functions, and types no hot
+    /// signature reaches): to drop a cache or resources the old code made.
+    /// What happened after is the [`Update::Reloaded`] that `update()` (or
+    /// the background handle's callback) hands back.
+    pub fn before_reload(mut self, hook: impl FnMut(&BeforeReload) + Send + 'static) -> Reloader {
+        if let Some(running) = &mut self.inner {
+            running.before = Some(Box::new(hook));
+        }
         self
     }
 
@@ -472,6 +493,7 @@ impl Running {
                 package,
                 plan,
                 build,
+                changed_types,
                 warnings,
                 built_by,
                 mut timings,
@@ -483,11 +505,19 @@ impl Running {
                 self.generation += 1;
                 let mut applied = lock(&APPLIED);
                 let applied = applied.get_or_insert_with(|| Applied::new(&ENTRIES));
+                let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
+                if let Some(before) = &mut self.before {
+                    before(&BeforeReload {
+                        package: package.clone(),
+                        generation: self.generation,
+                        changed: names(&applied.changes(&plan)),
+                        changed_types: changed_types.clone(),
+                    });
+                }
                 let (changed, kept_rolled_back) = applied.apply(&plan);
                 let swept = generations::applied(applied, self.generation, &package, build);
                 timings.apply = applying.elapsed();
                 timings.total = seen.elapsed();
-                let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
                 Update::Reloaded(Box::new(Reload {
                     package,
                     generation: self.generation,
@@ -499,6 +529,7 @@ impl Running {
                     ambiguous: names(&plan.ambiguous),
                     warnings,
                     built_by,
+                    changed_types,
                     unloaded: swept.unloaded,
                     pinned: swept.pinned,
                     timings,
@@ -562,8 +593,10 @@ struct Pipeline {
     /// One per package: how its next build is made.
     recipes: Vec<Recipe>,
     /// One per package: its type definitions, the program's and the
-    /// newest (read at start, on the pipeline thread).
+    /// newest (parsed on the pipeline thread from `snapshots`, read in
+    /// `start()`).
     sources: Vec<Sources>,
+    snapshots: Vec<Snapshot>,
     config: BuildConfig,
     staging: Staging,
     events: Receiver<Event>,
@@ -574,10 +607,9 @@ struct Pipeline {
 
 impl Pipeline {
     fn run(mut self) {
-        self.sources = self
-            .packages
-            .iter()
-            .map(|package| Sources::read(&package.manifest_dir))
+        self.sources = std::mem::take(&mut self.snapshots)
+            .into_iter()
+            .map(Sources::new)
             .collect();
         // Alongside the warm-up; done before anything is loaded.
         let sharing = std::thread::Builder::new()
@@ -803,6 +835,7 @@ impl Pipeline {
             package: package.name.clone(),
             plan,
             build,
+            changed_types: self.sources[index].went_live(),
             warnings: built.warnings,
             built_by: built.builder,
             timings: Timings {

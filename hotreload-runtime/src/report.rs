@@ -139,6 +139,10 @@ pub struct Reload {
     /// The process that built it, when another process of the program
     /// did (processes sharing a target directory build each save once).
     pub built_by: Option<u32>,
+    /// Types of the package defined differently since the last reload
+    /// (added or removed included); only types no hot function's signature
+    /// reaches can change in a reload (see `HOT011`).
+    pub changed_types: Vec<String>,
     /// Older generations unloaded after this one went live (only with
     /// `Reloader::unload_old_builds`).
     pub unloaded: Vec<u64>,
@@ -146,6 +150,22 @@ pub struct Reload {
     /// not (it has thread-locals with destructors, or `tracing` callsites).
     pub pinned: Option<String>,
     pub timings: Timings,
+}
+
+/// What a reload is about to change, for the hook of
+/// `Reloader::before_reload`: it runs at the safe point, just before the
+/// new code is swapped in (the old code still runs while it does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BeforeReload {
+    /// The package rebuilt.
+    pub package: String,
+    /// The generation it will be.
+    pub generation: u64,
+    /// Hot functions whose source changed.
+    pub changed: Vec<String>,
+    /// As [`Reload::changed_types`].
+    pub changed_types: Vec<String>,
 }
 
 /// One generation of code in the process (`Reloader::generations`).
@@ -266,6 +286,9 @@ impl fmt::Display for Reload {
         if self.warnings > 0 {
             write!(f, " ({} warnings)", self.warnings)?;
         }
+        if !self.changed_types.is_empty() {
+            write!(f, "; types changed: {}", self.changed_types.join(", "))?;
+        }
         if !self.unloaded.is_empty() {
             let numbers: Vec<String> = self.unloaded.iter().map(u64::to_string).collect();
             write!(f, "; unloaded generation {}", numbers.join(", "))?;
@@ -330,6 +353,7 @@ mod tests {
             built_by: None,
             unloaded: Vec::new(),
             pinned: None,
+            changed_types: Vec::new(),
             timings: Timings {
                 build: Duration::from_millis(120),
                 load: Duration::from_millis(3),

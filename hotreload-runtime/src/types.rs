@@ -37,6 +37,13 @@ struct Definition {
 
 type Definitions = HashMap<String, Vec<Definition>>;
 
+/// What [`Sources::snapshot`] read: each file, its text, and whether it
+/// changed after the executable was built.
+pub struct Snapshot {
+    src: PathBuf,
+    files: Vec<(PathBuf, String, bool)>,
+}
+
 /// A package's type definitions: the program's and the newest.
 pub struct Sources {
     src: PathBuf,
@@ -48,33 +55,52 @@ pub struct Sources {
     unknown: HashSet<String>,
     /// Files changed since they were last read.
     dirty: HashSet<PathBuf>,
+    /// By file, as the last build that went live saw them.
+    live: HashMap<PathBuf, Definitions>,
 }
 
 impl Sources {
-    /// Reads every `.rs` file under `package_dir/src`.
-    pub fn read(package_dir: &Path) -> Sources {
+    /// The text of every `.rs` file under `package_dir/src`, as the
+    /// program has it: read in `Reloader::start`, before any edit the
+    /// user makes after it, and parsed later by [`Sources::new`].
+    pub fn snapshot(package_dir: &Path) -> Snapshot {
         let src = package_dir.join("src");
         let built = std::fs::metadata("/proc/self/exe")
             .and_then(|meta| meta.modified())
             .ok();
         let mut files = Vec::new();
         rust_files(&src, &mut files);
+        let files = files
+            .into_iter()
+            .map(|file| {
+                let modified = std::fs::metadata(&file).and_then(|meta| meta.modified());
+                let newer =
+                    modified.is_ok_and(|modified| built.is_none_or(|built| modified > built));
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                (file, text, newer)
+            })
+            .collect();
+        Snapshot { src, files }
+    }
+
+    /// Parses a [`Sources::snapshot`].
+    pub fn new(snapshot: Snapshot) -> Sources {
         let mut base = HashMap::new();
         let mut unknown = HashSet::new();
-        for file in files {
-            let Some(definitions) = parse(&file) else {
+        for (file, text, newer) in snapshot.files {
+            let Some(definitions) = parse(&text) else {
                 continue;
             };
-            let modified = std::fs::metadata(&file).and_then(|meta| meta.modified());
-            if modified.is_ok_and(|modified| built.is_none_or(|built| modified > built)) {
+            if newer {
                 unknown.extend(definitions.into_keys());
             } else {
                 base.insert(file, definitions);
             }
         }
         Sources {
-            src,
+            src: snapshot.src,
             current: base.clone(),
+            live: base.clone(),
             base,
             unknown,
             dirty: HashSet::new(),
@@ -95,27 +121,37 @@ impl Sources {
     /// that it costs the reload nothing, and before verifying one.
     pub fn refresh(&mut self) {
         for path in std::mem::take(&mut self.dirty) {
-            if !path.exists() {
-                self.current.remove(&path);
-            } else if let Some(definitions) = parse(&path) {
-                self.current.insert(path, definitions);
+            match std::fs::read_to_string(&path) {
+                Err(_) => {
+                    self.current.remove(&path);
+                }
+                Ok(text) => {
+                    if let Some(definitions) = parse(&text) {
+                        self.current.insert(path, definitions);
+                    }
+                }
             }
         }
     }
 
+    /// The types defined differently (or added, or removed) since the last
+    /// build that went live; that build is now the current one.
+    pub fn went_live(&mut self) -> Vec<String> {
+        let (live, current) = (merge(&self.live), merge(&self.current));
+        let mut changed: Vec<String> = live
+            .keys()
+            .chain(current.keys())
+            .filter(|name| live.get(*name) != current.get(*name))
+            .cloned()
+            .collect();
+        changed.sort_unstable();
+        changed.dedup();
+        self.live = self.current.clone();
+        changed
+    }
+
     /// The types whose definition differs from the program's.
     pub fn changes(&self) -> Changes {
-        let merge = |files: &HashMap<PathBuf, Definitions>| {
-            let mut all: Definitions = HashMap::new();
-            for definitions in files.values() {
-                for (name, list) in definitions {
-                    all.entry(name.clone())
-                        .or_default()
-                        .extend(list.iter().cloned());
-                }
-            }
-            all
-        };
         let (base, current) = (merge(&self.base), merge(&self.current));
         let mut changed = HashMap::new();
         for (name, old) in &base {
@@ -129,6 +165,19 @@ impl Sources {
         }
         Changes { base, changed }
     }
+}
+
+/// The definitions of all files, by type name.
+fn merge(files: &HashMap<PathBuf, Definitions>) -> Definitions {
+    let mut all: Definitions = HashMap::new();
+    for definitions in files.values() {
+        for (name, list) in definitions {
+            all.entry(name.clone())
+                .or_default()
+                .extend(list.iter().cloned());
+        }
+    }
+    all
 }
 
 /// What [`Sources::changes`] found.
@@ -228,11 +277,10 @@ fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
-/// The type definitions of one file, in every module; `None` if it does
-/// not parse.
-fn parse(path: &Path) -> Option<Definitions> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let file = syn::parse_file(&text).ok()?;
+/// The type definitions of one file's text, in every module; `None` if it
+/// does not parse.
+fn parse(text: &str) -> Option<Definitions> {
+    let file = syn::parse_file(text).ok()?;
     let mut definitions = Definitions::new();
     collect(&file.items, &mut definitions);
     Some(definitions)
@@ -353,6 +401,7 @@ mod tests {
             current: definitions(current),
             unknown: HashSet::new(),
             dirty: HashSet::new(),
+            live: HashMap::new(),
         }
         .changes()
     }

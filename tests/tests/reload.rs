@@ -325,6 +325,29 @@ fn nothing_is_left_in_the_temporary_directory_even_after_kill() {
 }
 
 #[test]
+fn a_hook_runs_before_each_reload_and_learns_what_changed() {
+    let (fixture, mut program) = Fixture::running("basic");
+    // A body edited and a type added that no hot signature reaches, in one
+    // save.
+    fixture.edit(
+        "src/lib.rs",
+        "    1\n}",
+        "    2\n}\n\npub struct Fresh {\n    pub a: u8,\n}",
+    );
+    let hook = program.expect_stdout("the hook", |line| line.starts_with("before_reload"));
+    assert_eq!(field(&hook, "changed"), Some("basic::value"), "{hook}");
+    assert_eq!(field(&hook, "types"), Some("Fresh"), "{hook}");
+    // It ran before the swap: a hot call in it ran the old code.
+    assert_eq!(field(&hook, "value"), Some("1"), "{hook}");
+    let after = program.tick_after_update("reloaded");
+    assert_eq!(field(&after, "value"), Some("2"), "{after}");
+    let report = program.expect_stderr("the report", |line| {
+        line.starts_with("[hotreload] reloaded")
+    });
+    assert!(report.contains("types changed: Fresh"), "{report}");
+}
+
+#[test]
 fn three_processes_of_one_program_build_each_of_eight_saves_once() {
     let (fixture, first) = Fixture::running("basic");
     let mut programs = [first, fixture.start("basic"), fixture.start("basic")];
