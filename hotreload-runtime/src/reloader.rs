@@ -41,11 +41,14 @@ pub struct Reloader {
     report: bool,
 }
 
+/// What [`Reloader::before_reload`] installs.
+type BeforeHook = Box<dyn FnMut(&BeforeReload) + Send>;
+
 struct Running {
     outcomes: Receiver<Outcome>,
     generation: u64,
     /// Set by [`Reloader::before_reload`].
-    before: Option<Box<dyn FnMut(&BeforeReload) + Send>>,
+    before: Option<BeforeHook>,
     _watch: Watch,
     /// Tells the pipeline thread to end when the `Reloader` is dropped.
     stop: Sender<Event>,
