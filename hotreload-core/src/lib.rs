@@ -46,7 +46,7 @@ pub mod __private {
         guard_future,
     };
     /// Also read by tests (what is hot in a build).
-    pub use crate::registry::{ENTRIES, Entry};
+    pub use crate::registry::{ENTRIES, Entry, Slot, Thin};
     pub use crate::state::{HotStatic, StaticEntry};
     /// For the hot expansion in `#![no_std]` crates (which have no `std`
     /// at their root but link it through this crate).

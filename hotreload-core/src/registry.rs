@@ -175,10 +175,62 @@ crate::section::section! {
     pub static ENTRIES: [Entry] = ("hotreload_entries", "__hr_entries");
 }
 
+/// A hot function that a quick build left unchanged: no body, no entry,
+/// only its trampoline, which calls through the program's own slot (found
+/// by the host by `path` when it loads the build, before any of its code
+/// runs). See the runtime's `thin` module.
+#[repr(C)]
+pub struct Thin {
+    /// As [`Entry::path`].
+    pub path: &'static str,
+    /// The program's slot for the function; null until the host links it.
+    pub slot: AtomicPtr<Slot>,
+}
+
+impl Thin {
+    #[doc(hidden)]
+    pub const fn new(path: &'static str) -> Thin {
+        Thin {
+            path,
+            slot: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// The program's slot.
+    #[inline(always)]
+    pub fn slot(&self) -> &'static Slot {
+        let slot = self.slot.load(Ordering::Relaxed);
+        if slot.is_null() {
+            unlinked(self.path)
+        }
+        // SAFETY: the host stores a pointer to its own static entry's slot
+        // before any code of this build runs (the slot store that makes
+        // this build's code reachable publishes it).
+        unsafe { &*slot }
+    }
+
+    /// Points this thin function at the program's `slot`.
+    pub fn link(&self, slot: &'static Slot) {
+        self.slot
+            .store(std::ptr::from_ref(slot).cast_mut(), Ordering::Relaxed);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn unlinked(path: &str) -> ! {
+    panic!("hotreload: the quick build's `{path}` was not linked to the program's slot")
+}
+
+crate::section::section! {
+    /// The thin functions of a quick build (none in the program).
+    pub static THIN: [Thin] = ("hotreload_thin", "__hr_thin");
+}
+
 /// Bumped whenever [`Manifest`], [`Entry`] or `HostHooks` change shape; part of the
 /// exported symbol's name, so a build with another layout has no symbol the
 /// host would misread.
-pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v6\0";
+pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v7\0";
 
 /// What a build says about itself. Read by the host after `dlopen`.
 #[repr(C)]
@@ -200,6 +252,8 @@ pub struct Manifest {
     pub host_hooks: &'static AtomicPtr<HostHooks>,
     /// The calls running in this build.
     pub calls: &'static Calls,
+    /// The functions this build left to the program's code.
+    pub thin: &'static [Thin],
 }
 
 impl Manifest {
@@ -214,6 +268,7 @@ impl Manifest {
             statics: &STATICS,
             host_hooks: &HOST_HOOKS,
             calls: &CALLS,
+            thin: &THIN,
         }
     }
 }
@@ -224,6 +279,6 @@ impl Manifest {
 #[cfg(feature = "reload")]
 #[unsafe(no_mangle)]
 #[allow(improper_ctypes_definitions)]
-pub extern "C" fn hotreload_manifest_v6() -> Manifest {
+pub extern "C" fn hotreload_manifest_v7() -> Manifest {
     Manifest::current()
 }

@@ -128,7 +128,7 @@ fn free_fn(args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
         block: &item.block,
         impl_block: None,
     }
-    .expand(&args.krate);
+    .expand_as_needed(&args.krate);
     let (beside, trampoline) = (hot.beside, hot.trampoline);
     Ok(quote!(#beside #trampoline))
 }
@@ -212,7 +212,7 @@ fn impl_block(args: &Args, item: &ItemImpl) -> syn::Result<TokenStream> {
                     block: &method.block,
                     impl_block: Some(&block),
                 }
-                .expand(&args.krate);
+                .expand_as_needed(&args.krate);
                 items.push(hot.trampoline);
                 beside.push(hot.beside);
                 helper_bodies.extend(hot.helper_body);
@@ -221,7 +221,9 @@ fn impl_block(args: &Args, item: &ItemImpl) -> syn::Result<TokenStream> {
         }
     }
     let cfgs = Attrs(&item.attrs).cfgs();
-    beside.push(block.helper_items(&helper_bodies, &cfgs));
+    if !helper_bodies.is_empty() {
+        beside.push(block.helper_items(&helper_bodies, &cfgs));
+    }
     let ItemImpl {
         attrs,
         impl_token,
@@ -543,6 +545,46 @@ struct HotFn<'a> {
 }
 
 impl HotFn<'_> {
+    /// [`HotFn::expand`], or [`HotFn::expand_thin`] for a function a quick
+    /// build leaves to the program (see [`crate::thin`]).
+    fn expand_as_needed(&self, krate: &syn::Path) -> Expanded {
+        if crate::thin::is_thin(&self.sig.ident) {
+            self.expand_thin(krate)
+        } else {
+            self.expand(krate)
+        }
+    }
+
+    /// Only the trampoline, calling through the program's slot: no body,
+    /// thunk or entry. The slot is found by path when the build is loaded.
+    fn expand_thin(&self, krate: &syn::Path) -> Expanded {
+        let private = quote!(#krate::__private);
+        let names = Names::new(self);
+        let pointer = Pointer::new(
+            self.sig,
+            self.impl_block.map(ImplBlock::of),
+            &private,
+            self.send,
+        );
+        let path = &names.path;
+        let section = section_attrs("hotreload_thin", "__hr_thin");
+        let slot = quote! {{
+            #section
+            static __HOTRELOAD_THIN: #private::Thin = #private::Thin::new(#path);
+            __HOTRELOAD_THIN.slot()
+        }};
+        Expanded {
+            helper_body: None,
+            trampoline: self.trampoline(&private, &slot, &pointer, None),
+            beside: self.beside([
+                TokenStream::new(),
+                TokenStream::new(),
+                TokenStream::new(),
+                link_dependencies(),
+            ]),
+        }
+    }
+
     /// The steps, each its own method below.
     fn expand(&self, krate: &syn::Path) -> Expanded {
         let private = quote!(#krate::__private);
@@ -556,12 +598,14 @@ impl HotFn<'_> {
         let body = self.body(&names, &pointer);
         let body_item = &body.item;
         let thunk = self.thunk(&private, &names, &pointer, &body.call);
-        let entry = self.registration(&private, &names, &pointer);
-        let trampoline = self.trampoline(&private, &names, &pointer, &body.direct);
+        let registration = self.registration(&private, &names, &pointer);
+        let entry = &names.entry;
+        let slot = quote!(&#entry.slot);
+        let trampoline = self.trampoline(&private, &slot, &pointer, Some(&body.direct));
         Expanded {
             helper_body: body.helper,
             trampoline,
-            beside: self.beside([body_item.clone(), thunk, entry, link_dependencies()]),
+            beside: self.beside([body_item.clone(), thunk, registration, link_dependencies()]),
         }
     }
 
@@ -736,12 +780,15 @@ impl HotFn<'_> {
 
     /// The function the program calls: the user's signature and
     /// attributes, its registry entry, and one indirect call.
+    /// The function the program calls, calling through `slot` (an
+    /// expression of type `&'static Slot`); `direct` is the body's path,
+    /// for `#[track_caller]` functions, if this build has the body.
     fn trampoline(
         &self,
         private: &TokenStream,
-        names: &Names,
+        slot: &TokenStream,
         pointer: &Pointer,
-        direct: &TokenStream,
+        direct: Option<&TokenStream>,
     ) -> TokenStream {
         let (_, output) = self.display_types(true);
         let mut params = Vec::new();
@@ -812,7 +859,8 @@ impl HotFn<'_> {
         // `#[track_caller]`: while the program runs its own code, call the
         // body directly, so `Location::caller()` is the caller's (a call
         // through a function pointer cannot pass it on).
-        let direct = (self.is_track_caller() && self.sig.asyncness.is_none()).then(|| {
+        let direct = direct.filter(|_| self.is_track_caller() && self.sig.asyncness.is_none());
+        let direct = direct.map(|direct| {
             let call = quote!(#direct(#(#call_args),*));
             let call = if pointer.unsafety {
                 quote!(unsafe { #call })
@@ -833,7 +881,6 @@ impl HotFn<'_> {
         let mut trampoline_sig = self.sig.clone();
         trampoline_sig.inputs = syn::parse_quote!(#(#params),*);
         let pointer_ty = pointer.ty();
-        let entry = &names.entry;
         // The braces are the user's: the item's span then lies in the
         // user's code, and lints on it (`dead_code`) are not taken for
         // lints inside this macro's expansion and dropped.
@@ -841,7 +888,7 @@ impl HotFn<'_> {
             self.block,
             quote! {
                 type __HotFn = #pointer_ty;
-                let __hot_slot = &#entry.slot;
+                let __hot_slot = #slot;
                 #direct
                 #call
             },
@@ -1320,6 +1367,32 @@ mod tests {
         );
         insta::assert_snapshot!("free_function_reload_off", off);
         insta::assert_snapshot!("free_function_reload_on", on);
+    }
+
+    #[test]
+    fn thin_in_a_quick_build() {
+        crate::thin::ALL_THIN.with(|thin| thin.set(true));
+        let (_, free) = expand_both(
+            quote!(),
+            quote! {
+                pub fn step(world: &mut World, dt: f32) -> usize {
+                    world.advance(dt)
+                }
+            },
+        );
+        let (_, methods) = expand_both(
+            quote!(),
+            quote! {
+                impl std::fmt::Display for Player {
+                    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        write!(f, "player")
+                    }
+                }
+            },
+        );
+        crate::thin::ALL_THIN.with(|thin| thin.set(false));
+        insta::assert_snapshot!("thin_free_function", free);
+        insta::assert_snapshot!("thin_trait_impl", methods);
     }
 
     #[test]

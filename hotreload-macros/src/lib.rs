@@ -12,6 +12,7 @@ mod expand;
 mod free_body;
 mod probe;
 mod signature;
+mod thin;
 mod valid;
 
 /// The stable hash of `#[hot]`'s source hashes: the very file the core

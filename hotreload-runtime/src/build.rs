@@ -48,6 +48,10 @@ pub struct Recipe {
     links: Links,
     /// The core crate's rlib, from the last cargo build.
     core: Option<PathBuf>,
+    /// For a quick build: the functions it leaves to the program (see
+    /// `crate::thin`), given to the compiler as `HOTRELOAD_THIN`. Set by
+    /// the pipeline for each build; direct builds only.
+    pub thin: Option<String>,
 }
 
 impl Default for Recipe {
@@ -57,6 +61,7 @@ impl Default for Recipe {
             cargo_needed: true,
             links: Links::default(),
             core: None,
+            thin: None,
         }
     }
 }
@@ -182,7 +187,8 @@ fn direct_with_fallback(
     rustc: &Rustc,
     cancel: &Cancel,
 ) -> Result<Built, Error> {
-    match direct(package, rustc, &recipe.links, cancel) {
+    let thin = recipe.thin.as_deref();
+    match direct(package, rustc, &recipe.links, thin, cancel) {
         Err(Error::Build { rendered, .. })
             if !cancel.cancelled()
                 && recipe
@@ -192,7 +198,7 @@ fn direct_with_fallback(
                     .is_some_and(|(name, _)| rendered.contains(name.as_str())) =>
         {
             recipe.links.runtime = None;
-            direct(package, rustc, &recipe.links, cancel)
+            direct(package, rustc, &recipe.links, thin, cancel)
         }
         built => built,
     }
@@ -224,7 +230,7 @@ fn after_cargo(
     candidates.dedup();
     let last = candidates.len() - 1;
     for (index, links) in candidates.into_iter().enumerate() {
-        match direct(package, rustc, &links, cancel) {
+        match direct(package, rustc, &links, None, cancel) {
             Ok(built) => {
                 if index > 0 && shares_dependencies && links.dependencies.is_none() {
                     tracing::warn!(
@@ -291,11 +297,15 @@ fn direct(
     package: &Package,
     rustc: &Rustc,
     links: &Links,
+    thin: Option<&str>,
     cancel: &Cancel,
 ) -> Result<Built, Error> {
     let started = Instant::now();
     let mut command = rustc.base_command();
     command.args(direct_args(links.args(rustc)));
+    if let Some(list) = thin {
+        command.env("HOTRELOAD_THIN", list);
+    }
     let program = PathBuf::from(&rustc.program);
     // JSON diagnostics and artifacts on stderr; stdout is normally empty.
     let run = run(

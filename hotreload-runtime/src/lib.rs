@@ -79,6 +79,8 @@ mod rustc;
 #[cfg(feature = "reload")]
 mod stage;
 #[cfg(feature = "reload")]
+mod thin;
+#[cfg(feature = "reload")]
 mod types;
 #[cfg(feature = "reload")]
 mod verify;

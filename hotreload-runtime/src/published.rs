@@ -171,10 +171,18 @@ pub fn build_or_take(
         .inspect_err(|error| tracing::debug!("building without taking turns: {error}"))
         .ok();
     let dir = &package.manifest_dir;
-    let stamp = stamp(
+    let mut stamp = stamp(
         &[dir.join("src")],
         &[dir.join("Cargo.toml"), dir.join("build.rs")],
     );
+    // A quick build is another build of the same sources: only a process
+    // that would leave the same functions to its program can take it.
+    if let Some(thin) = &recipe.thin {
+        let mut hasher = LayoutHasher::default();
+        hasher.number(stamp as usize);
+        hasher.tag(thin);
+        stamp = hasher.finish();
+    }
     let published = turn.as_ref().and_then(|turn| place.read(turn));
     match published.filter(|published| published.stamp == stamp && !cancel.cancelled()) {
         Some(Published {

@@ -24,11 +24,12 @@ use crate::package::Package;
 use crate::panic::{self, HostHooks, OnPanic, Reported, RolledBack};
 use crate::program;
 use crate::published;
-use crate::registry::{ENTRIES, Manifest};
+use crate::registry::{ENTRIES, Entry, Manifest};
 use crate::report::HotPanic;
 use crate::report::{self, BeforeReload, Generation, Ready, Reload, Timings, Update};
 use crate::restart;
 use crate::stage::Staging;
+use crate::thin::Quick;
 use crate::types::{Snapshot, Sources};
 use crate::verify::{self, Plan};
 use crate::watch::{self, Change, Watch};
@@ -203,6 +204,7 @@ impl Reloader {
         let pipeline = Pipeline {
             recipes: vec![Recipe::default(); packages.len()],
             sources: Vec::new(),
+            quick: Vec::new(),
             snapshots: packages
                 .iter()
                 .map(|package| Sources::snapshot(&package.manifest_dir))
@@ -347,7 +349,7 @@ impl Reloader {
         match &mut self.inner {
             Some(running) if PENDING.load(Ordering::Acquire) => {
                 let update = running.take_outcome(Some(&|| {
-                    serde_json::to_vec(state).map_err(|e| e.to_string())
+                    rmp_serde::to_vec_named(state).map_err(|e| e.to_string())
                 }));
                 if self.report {
                     report::print(&update);
@@ -572,6 +574,36 @@ enum Event {
     },
 }
 
+/// A quick build whose thin functions the program cannot link: built again
+/// in full, at once (not shown to the user).
+const QUICK_UNLINKED: &str = "HOT016";
+
+/// Points each thin function of a quick build at the program's slot of
+/// the function of the same path.
+fn link_thin(package: &str, manifest: &Manifest) -> Result<(), Error> {
+    for thin in manifest.thin {
+        let same: Vec<&Entry> = ENTRIES
+            .iter()
+            .filter(|entry| entry.path == thin.path)
+            .collect();
+        match same.as_slice() {
+            [entry] => thin.link(&entry.slot),
+            _ => {
+                return Err(Error::Refused(vec![crate::Refusal {
+                    code: QUICK_UNLINKED,
+                    function: thin.path.to_string(),
+                    message: format!(
+                        "a quick build of `{package}` left this function to the program, which \
+                         has {} functions of that path; building it in full",
+                        same.len()
+                    ),
+                }]));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl From<Change> for Event {
     fn from(change: Change) -> Event {
         Event::Change(change)
@@ -600,6 +632,9 @@ struct Pipeline {
     /// `start()`).
     sources: Vec<Sources>,
     snapshots: Vec<Snapshot>,
+    /// One per package: what its next quick build leaves to the program
+    /// (`None` with `HOTRELOAD_QUICK=0`).
+    quick: Vec<Option<Quick>>,
     config: BuildConfig,
     staging: Staging,
     events: Receiver<Event>,
@@ -610,10 +645,13 @@ struct Pipeline {
 
 impl Pipeline {
     fn run(mut self) {
-        self.sources = std::mem::take(&mut self.snapshots)
-            .into_iter()
-            .map(Sources::new)
-            .collect();
+        let snapshots = std::mem::take(&mut self.snapshots);
+        if std::env::var_os("HOTRELOAD_QUICK").is_none_or(|v| v != "0") {
+            self.quick = snapshots.iter().map(|s| Some(Quick::new(s))).collect();
+        } else {
+            self.quick = snapshots.iter().map(|_| None).collect();
+        }
+        self.sources = snapshots.into_iter().map(Sources::new).collect();
         // Alongside the warm-up; done before anything is loaded.
         let sharing = std::thread::Builder::new()
             .name("hotreload-program".into())
@@ -722,6 +760,17 @@ impl Pipeline {
                         .and_then(|built| self.load(index, build.seen, started, built))
                     {
                         Ok(outcome) => outcome,
+                        Err(Error::Refused(refusals))
+                            if refusals.iter().any(|r| r.code == QUICK_UNLINKED) =>
+                        {
+                            tracing::debug!(?refusals, "quick build not linkable; a full one");
+                            if let Some(quick) = &mut self.quick[index] {
+                                quick.forget();
+                            }
+                            drop(turn);
+                            dirty.insert(index, build.seen);
+                            continue;
+                        }
                         Err(error) if restart::can_take(&error) => {
                             self.restart_build(index, build.seen, error)
                         }
@@ -744,6 +793,7 @@ impl Pipeline {
         let cancel = Arc::new(Cancel::default());
         let package = self.packages[index].clone();
         let mut recipe = self.recipes[index].clone();
+        recipe.thin = self.quick[index].as_mut().and_then(Quick::plan);
         let config = self.config.clone();
         let events = self.events_tx.clone();
         let worker_cancel = Arc::clone(&cancel);
@@ -814,6 +864,9 @@ impl Pipeline {
         let loaded = unsafe { load::load(staged, &package.name) }?;
         let verifying = Instant::now();
         self.sources[index].refresh();
+        // Before any of its code runs: its thin functions call through the
+        // program's slots.
+        link_thin(&package.name, &loaded.manifest)?;
         let types = self.sources[index].changes();
         let plan = verify::verify(
             &package.name,
@@ -838,7 +891,12 @@ impl Pipeline {
             package: package.name.clone(),
             plan,
             build,
-            changed_types: self.sources[index].went_live(),
+            changed_types: {
+                if let Some(quick) = &mut self.quick[index] {
+                    quick.went_live();
+                }
+                self.sources[index].went_live()
+            },
             warnings: built.warnings,
             built_by: built.builder,
             timings: Timings {

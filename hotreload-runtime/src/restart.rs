@@ -7,7 +7,7 @@
 //!    program's binary from them (`cargo build --bin <name>`, the
 //!    program's profile and target), in the background.
 //! 2. At the next `update_with(&state)`, the state is serialized by the
-//!    running code (serde, JSON) and handed to the new binary started in
+//!    running code (serde, MessagePack with field names) and handed to the new binary started in
 //!    check mode: it runs up to [`Reloader::take_state`], deserializes
 //!    into the new types, and exits saying whether that worked. A field
 //!    whose type changed with nothing to convert it fails here: the
@@ -20,7 +20,7 @@
 //!
 //! Why it is sound: no code ever sees data in a layout it was not compiled
 //! for. The old process serializes with its own code and ends; the new one
-//! deserializes with its own. What crosses is JSON.
+//! deserializes with its own. What crosses is self-describing data.
 //!
 //! [`Reloader::take_state`]: crate::Reloader::take_state
 
@@ -260,7 +260,7 @@ pub fn take<T: serde::de::DeserializeOwned>() -> Option<T> {
         file.read_to_end(&mut bytes).ok()?;
         bytes
     };
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let mut deserializer = rmp_serde::Deserializer::new(bytes.as_slice());
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
     if checking() {
         match result {

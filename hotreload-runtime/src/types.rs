@@ -44,6 +44,21 @@ pub struct Snapshot {
     files: Vec<(PathBuf, String, bool)>,
 }
 
+impl Snapshot {
+    /// The package's `src/`.
+    pub fn src(&self) -> &Path {
+        &self.src
+    }
+
+    /// Each file, its text, and whether it changed after the executable
+    /// was built.
+    pub fn files(&self) -> impl Iterator<Item = (&Path, &str, bool)> {
+        self.files
+            .iter()
+            .map(|(file, text, newer)| (file.as_path(), text.as_str(), *newer))
+    }
+}
+
 /// A package's type definitions: the program's and the newest.
 pub struct Sources {
     src: PathBuf,
@@ -263,7 +278,8 @@ fn describe(name: &str, old: &[Definition], new: &[Definition]) -> String {
     format!("`{name}` is defined more than once and one of them changed")
 }
 
-fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+/// Every `.rs` file under `dir`.
+pub fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
