@@ -190,18 +190,22 @@ impl Hotreload {
     /// `HOTRELOAD_ONE_COPY=0`; `<scale>:optmacros`, built with
     /// `[profile.dev.build-override] opt-level = 3` (optimized proc macros,
     /// `#[hot]` among them); `<scale>:unload`, run with old builds unloaded
-    /// (`Reloader::unload_old_builds(2)`).
+    /// (`Reloader::unload_old_builds(2)`); `<scale>:full`, run with
+    /// `HOTRELOAD_QUICK=0` (every build compiles every hot function).
     pub fn create(fixtures: &Path, spec: &str) -> Hotreload {
         let (scale_name, variant) = match spec.split_once(':') {
-            Some((scale, variant @ ("copies" | "optmacros" | "unload"))) => (scale, Some(variant)),
+            Some((scale, variant @ ("copies" | "optmacros" | "unload" | "full"))) => {
+                (scale, Some(variant))
+            }
             Some((_, other)) => {
-                panic!("unknown variant `{other}` of a scale: copies, optmacros, unload")
+                panic!("unknown variant `{other}` of a scale: copies, optmacros, unload, full")
             }
             None => (spec, None),
         };
         let env = match variant {
             Some("copies") => Some(("HOTRELOAD_ONE_COPY", "0")),
             Some("unload") => Some(("HOTRELOAD_BENCH_UNLOAD", "2")),
+            Some("full") => Some(("HOTRELOAD_QUICK", "0")),
             _ => None,
         };
         let profile = match variant {

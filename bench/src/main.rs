@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--soak N] [--edits N] [--scale small,deps,heavy,many,<scale>:copies,<scale>:optmacros,<scale>:unload] [--processes N] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--soak N] [--edits N] [--scale small,deps,heavy,many,<scale>:copies,<scale>:optmacros,<scale>:unload,<scale>:full] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -40,7 +40,7 @@
 //! macros (`[profile.dev.build-override] opt-level = 3`), for what an
 //! unoptimized `#[hot]` costs each rebuild. `<scale>:unload` is the same
 //! program unloading old builds (`Reloader::unload_old_builds(2)`), for
-//! `--soak`.
+//! `--soak`; `<scale>:full` with quick builds off (`HOTRELOAD_QUICK=0`).
 
 mod fixture;
 mod stats;
@@ -98,7 +98,7 @@ fn options() -> Options {
             "--scale" => {
                 options.scales = args
                     .next()
-                    .expect("--scale takes small,deps,heavy,many (each also as <scale>:copies, <scale>:optmacros or <scale>:unload)")
+                    .expect("--scale takes small,deps,heavy,many (each also as <scale>:copies, <scale>:optmacros, <scale>:unload or <scale>:full)")
                     .split(',')
                     .map(str::to_string)
                     .collect()

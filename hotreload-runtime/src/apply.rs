@@ -125,6 +125,17 @@ impl Applied {
         (changed, kept)
     }
 
+    /// Those of `paths` that are rolled back from code that panicked.
+    pub fn rolled_back<'a>(&self, paths: impl Iterator<Item = &'a str>) -> Vec<&'static str> {
+        let mut rolled_back: Vec<&'static str> = paths
+            .filter_map(|path| self.functions.get_key_value(path))
+            .filter(|(_, function)| function.panicked.is_some())
+            .map(|(path, _)| *path)
+            .collect();
+        rolled_back.sort_unstable();
+        rolled_back
+    }
+
     /// How many functions run one of `implementations` now.
     pub fn current_in(&self, implementations: impl Iterator<Item = usize>) -> usize {
         let implementations: HashSet<usize> = implementations.collect();

@@ -519,7 +519,10 @@ impl Running {
                         changed_types: changed_types.clone(),
                     });
                 }
-                let (changed, kept_rolled_back) = applied.apply(&plan);
+                let (changed, mut kept_rolled_back) = applied.apply(&plan);
+                // A quick build left them to the program: still rolled back.
+                kept_rolled_back
+                    .extend(applied.rolled_back(build.manifest.thin.iter().map(|t| t.path)));
                 let swept = generations::applied(applied, self.generation, &package, build);
                 timings.apply = applying.elapsed();
                 timings.total = seen.elapsed();
@@ -855,6 +858,7 @@ impl Pipeline {
         built: Built,
     ) -> Result<Outcome, Error> {
         let package = &self.packages[index];
+        let quick = self.recipes[index].thin.is_some();
         let loading = Instant::now();
         // Made at start (see `run`): waits for it if need be.
         let _ = program::share();
@@ -897,7 +901,9 @@ impl Pipeline {
                 }
                 self.sources[index].went_live()
             },
-            warnings: built.warnings,
+            // A quick build warns about code only the bodies it left out
+            // use (`dead_code`); the full builds say what the code has.
+            warnings: if quick { 0 } else { built.warnings },
             built_by: built.builder,
             timings: Timings {
                 saved_at: SystemTime::now() - seen.elapsed(),

@@ -25,35 +25,49 @@
 //! file, the lines of the thin functions' names (the macro finds itself by
 //! the span of its name).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::ops::Range;
+use std::path::PathBuf;
 
 use quote::ToTokens;
 use syn::visit_mut::VisitMut;
 
 use crate::types::Snapshot;
 
-/// One file as the thin decision needs it.
-#[derive(Clone, PartialEq, Eq)]
-struct Parsed {
-    /// The file's tokens with the hot functions' bodies left out.
-    skeleton: String,
-    /// Each hot function: its key (module path in the file, impl, name),
-    /// the line of its name, its body's tokens.
-    hot: Vec<(String, usize, String)>,
+/// A hot function of a file, where it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct HotFn {
+    /// Module path in the file, impl, name.
+    key: String,
+    /// The line of its name.
+    line: usize,
+    /// Its body, braces included, in the file's text.
+    body: Range<usize>,
+    /// Its body changed since the build that went live.
+    dirty: bool,
 }
 
-/// The package's files as the live build saw them, and as now.
+/// A file as the thin decision knows it.
+struct File {
+    text: String,
+    /// Its tokens with the hot functions' bodies left out.
+    skeleton: String,
+    hot: Vec<HotFn>,
+    /// Deleted (or unreadable) since.
+    gone: bool,
+}
+
+/// The package's files: as now, and what the build that went live had.
 pub struct Quick {
     src: PathBuf,
-    /// `None` when the program's sources are not known (a file changed
-    /// after the executable was built): the next build is a full one.
-    live: Option<HashMap<PathBuf, Parsed>>,
-    /// As the build in flight sees them.
-    planned: Option<HashMap<PathBuf, Parsed>>,
-    /// Parsed texts, by file, with the text they came from.
-    cache: HashMap<PathBuf, (String, Option<Parsed>)>,
+    files: HashMap<PathBuf, File>,
+    /// The skeletons of the build that went live, by file.
+    live: HashMap<PathBuf, String>,
+    /// The base is not known (a file changed after the executable was
+    /// built, or a quick build could not be linked): full until a build
+    /// goes live.
+    unknown: bool,
 }
 
 impl Quick {
@@ -61,22 +75,20 @@ impl Quick {
     pub fn new(snapshot: &Snapshot) -> Quick {
         let mut quick = Quick {
             src: snapshot.src().to_path_buf(),
-            live: None,
-            planned: None,
-            cache: HashMap::new(),
+            files: HashMap::new(),
+            live: HashMap::new(),
+            unknown: false,
         };
-        let mut live = HashMap::new();
-        let mut known = true;
-        for (file, text, newer) in snapshot.files() {
-            known &= !newer;
-            match quick.parse(file, text) {
-                Some(parsed) => {
-                    live.insert(file.to_path_buf(), parsed);
+        for (path, text, newer) in snapshot.files() {
+            quick.unknown |= newer;
+            match parse(text) {
+                Some(file) => {
+                    quick.live.insert(path.to_path_buf(), file.skeleton.clone());
+                    quick.files.insert(path.to_path_buf(), file);
                 }
-                None => known = false,
+                None => quick.unknown = true,
             }
         }
-        quick.live = known.then_some(live);
         quick
     }
 
@@ -85,102 +97,173 @@ impl Quick {
     /// a tab, the lines of their names joined by commas), or `None` for a
     /// full build.
     pub fn plan(&mut self) -> Option<String> {
-        self.planned = None;
-        let mut files = Vec::new();
-        crate::types::rust_files(&self.src, &mut files);
-        let mut now = HashMap::new();
-        for file in files {
-            let text = std::fs::read_to_string(&file).ok()?;
-            let parsed = self.parse(&file, &text)?;
-            now.insert(file, parsed);
+        let mut paths = Vec::new();
+        crate::types::rust_files(&self.src, &mut paths);
+        // A file gone is kept as it was (a full build until it is back; if
+        // it comes back, it is compared with what it was).
+        for (path, file) in &mut self.files {
+            file.gone = !paths.contains(path);
         }
-        let thin = self.thin(&now);
-        self.planned = Some(now);
-        let thin = thin.filter(|thin| !thin.is_empty())?;
-        let mut by_file: BTreeMap<&Path, Vec<String>> = BTreeMap::new();
-        for (line, file) in &thin {
-            by_file.entry(file).or_default().push(line.to_string());
+        for path in paths {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                self.update(path, text);
+            } else if let Some(file) = self.files.get_mut(&path) {
+                file.gone = true;
+            }
         }
-        let mut list = String::new();
-        for (file, lines) in by_file {
-            let _ = writeln!(list, "{}\t{}", file.display(), lines.join(","));
-        }
-        Some(list)
+        self.decide()
     }
 
-    /// The thin functions of a build of `now`, or `None` for a full one.
-    fn thin(&self, now: &HashMap<PathBuf, Parsed>) -> Option<Vec<(usize, PathBuf)>> {
-        let live = self.live.as_ref()?;
-        if live.len() != now.len() {
+    /// [`Quick::plan`] for the files as known.
+    fn decide(&self) -> Option<String> {
+        let full = self.unknown
+            || self.files.len() != self.live.len()
+            || self.files.values().any(|file| file.gone)
+            || self
+                .files
+                .iter()
+                .any(|(path, file)| self.live.get(path) != Some(&file.skeleton));
+        if full {
             return None;
         }
-        let mut thin = Vec::new();
-        for (file, parsed) in now {
-            let before = live.get(file)?;
-            if before.skeleton != parsed.skeleton {
-                return None;
-            }
-            for (key, line, body) in &parsed.hot {
-                let same = before
-                    .hot
-                    .iter()
-                    .filter(|(k, _, _)| k == key)
-                    .collect::<Vec<_>>();
-                // A key twice (same name in two `cfg`s): full, both.
-                if let [(_, _, old_body)] = same.as_slice()
-                    && old_body == body
-                    && parsed.hot.iter().filter(|(k, _, _)| k == key).count() == 1
-                {
-                    thin.push((*line, file.clone()));
-                }
+        let mut list = String::new();
+        let mut files: Vec<(&PathBuf, &File)> = self.files.iter().collect();
+        files.sort_by_key(|(path, _)| *path);
+        for (path, file) in files {
+            let lines: Vec<String> = file
+                .hot
+                .iter()
+                .filter(|hot| !hot.dirty && unique(&file.hot, &hot.key))
+                .map(|hot| hot.line.to_string())
+                .collect();
+            if !lines.is_empty() {
+                let _ = writeln!(list, "{}\t{}", path.display(), lines.join(","));
             }
         }
-        thin.sort_unstable();
-        Some(thin)
+        (!list.is_empty()).then_some(list)
+    }
+
+    /// Takes the file's new text: an edit inside one hot body moves the
+    /// others (no parse); anything else is parsed again.
+    fn update(&mut self, path: PathBuf, text: String) {
+        let Some(file) = self.files.get_mut(&path) else {
+            // A new file: full (the set of files changed).
+            if let Some(mut file) = parse(&text) {
+                for hot in &mut file.hot {
+                    hot.dirty = true;
+                }
+                self.files.insert(path, file);
+            }
+            return;
+        };
+        file.gone = false;
+        if file.text == text {
+            return;
+        }
+        if !edit_one_body(file, &text)
+            && let Some(mut parsed) = parse(&text)
+        {
+            // Dirty: dirty before, new, or its body reads differently.
+            for hot in &mut parsed.hot {
+                let before = file.hot.iter().find(|old| old.key == hot.key);
+                hot.dirty = before.is_none_or(|old| {
+                    old.dirty || file.text.get(old.body.clone()) != text.get(hot.body.clone())
+                });
+            }
+            *file = parsed;
+        }
+        file.text = text;
     }
 
     /// The base is not known any more: the next build is a full one.
     pub fn forget(&mut self) {
-        self.live = None;
+        self.unknown = true;
     }
 
-    /// The build planned last went live: it is the base from now on.
+    /// The build planned last went live (a build made stale by a later
+    /// save never does): it is the base from now on.
     pub fn went_live(&mut self) {
-        if let Some(planned) = self.planned.take() {
-            self.live = Some(planned);
+        self.unknown = false;
+        self.files.retain(|_, file| !file.gone);
+        self.live = self
+            .files
+            .iter()
+            .map(|(path, file)| (path.clone(), file.skeleton.clone()))
+            .collect();
+        for file in self.files.values_mut() {
+            for hot in &mut file.hot {
+                hot.dirty = false;
+            }
         }
-    }
-
-    fn parse(&mut self, file: &Path, text: &str) -> Option<Parsed> {
-        if let Some((cached, parsed)) = self.cache.get(file)
-            && cached == text
-        {
-            return parsed.clone();
-        }
-        let parsed = parse(text);
-        self.cache
-            .insert(file.to_path_buf(), (text.to_string(), parsed.clone()));
-        parsed
     }
 }
 
-fn parse(text: &str) -> Option<Parsed> {
-    let mut file = syn::parse_file(text).ok()?;
-    let mut hollow = Hollow {
-        module: Vec::new(),
-        hot: Vec::new(),
+/// Whether `key` names one hot function of the file (the same name under
+/// two `cfg`s is built in full).
+fn unique(hot: &[HotFn], key: &str) -> bool {
+    hot.iter().filter(|other| other.key == key).count() == 1
+}
+
+/// If `text` differs from the file's text only inside one hot function's
+/// body, marks that function dirty, moves the others, and returns true.
+fn edit_one_body(file: &mut File, text: &str) -> bool {
+    let (old, new) = (file.text.as_bytes(), text.as_bytes());
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let longest = old.len().min(new.len()) - prefix;
+    let suffix = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(longest)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (old_end, new_end) = (old.len() - suffix, new.len() - suffix);
+    let Some(index) = file
+        .hot
+        .iter()
+        .position(|hot| hot.body.start < prefix && old_end < hot.body.end)
+    else {
+        return false;
     };
-    hollow.visit_file_mut(&mut file);
-    Some(Parsed {
-        skeleton: file.to_token_stream().to_string(),
-        hot: hollow.hot,
-    })
+    let newlines = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'\n').count() as isize;
+    let lines = newlines(&new[prefix..new_end]) - newlines(&old[prefix..old_end]);
+    let bytes = new_end as isize - old_end as isize;
+    let moved = |at: usize, by: isize| (at as isize + by) as usize;
+    for (other, hot) in file.hot.iter_mut().enumerate() {
+        if other == index {
+            hot.dirty = true;
+            hot.body.end = moved(hot.body.end, bytes);
+        } else if hot.body.start >= old_end {
+            hot.line = moved(hot.line, lines);
+            hot.body = moved(hot.body.start, bytes)..moved(hot.body.end, bytes);
+        }
+    }
+    true
+}
+
+fn parse(text: &str) -> Option<File> {
+    let parsed = syn::parse_file(text).ok().map(|mut file| {
+        let mut hollow = Hollow {
+            module: Vec::new(),
+            hot: Vec::new(),
+        };
+        hollow.visit_file_mut(&mut file);
+        File {
+            text: text.to_string(),
+            skeleton: file.to_token_stream().to_string(),
+            hot: hollow.hot,
+            gone: false,
+        }
+    });
+    // Spans were read: free the text proc-macro2 keeps for them.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    parsed
 }
 
 /// Empties the bodies of hot functions, noting them.
 struct Hollow {
     module: Vec<String>,
-    hot: Vec<(String, usize, String)>,
+    hot: Vec<HotFn>,
 }
 
 fn is_hot(attrs: &[syn::Attribute]) -> bool {
@@ -205,9 +288,12 @@ fn can_be_hot(sig: &syn::Signature) -> bool {
 
 impl Hollow {
     fn take(&mut self, owner: &str, sig: &syn::Signature, block: &mut syn::Block) {
-        let key = format!("{}::{owner}{}", self.module.join("::"), sig.ident);
-        let body = block.to_token_stream().to_string();
-        self.hot.push((key, sig.ident.span().start().line, body));
+        self.hot.push(HotFn {
+            key: format!("{}::{owner}{}", self.module.join("::"), sig.ident),
+            line: sig.ident.span().start().line,
+            body: block.brace_token.span.join().byte_range(),
+            dirty: false,
+        });
         block.stmts.clear();
     }
 }
@@ -253,39 +339,65 @@ impl VisitMut for Hollow {
 mod tests {
     use super::*;
 
-    fn quick(live: &str) -> Quick {
-        let mut quick = Quick {
-            src: PathBuf::from("src"),
-            live: None,
-            planned: None,
-            cache: HashMap::new(),
-        };
-        quick.live = Some(HashMap::from([(
-            PathBuf::from("src/lib.rs"),
-            parse(live).unwrap(),
-        )]));
-        quick
-    }
-
-    fn thin(live: &str, now: &str) -> Option<Vec<usize>> {
-        let now = HashMap::from([(PathBuf::from("src/lib.rs"), parse(now).unwrap())]);
-        quick(live)
-            .thin(&now)
-            .map(|thin| thin.into_iter().map(|(line, _)| line).collect())
-    }
-
     const LIB: &str = "const K: u32 = 1;\n\
                        #[hot]\nfn a() -> u32 { K }\n\
                        #[hot]\nfn b() -> u32 { 2 }\n\
                        struct S;\n\
                        #[hot]\nimpl S {\n    fn c(&self) -> u32 { 3 }\n    const fn d() -> u32 { 4 }\n}\n";
 
+    fn quick() -> Quick {
+        let path = PathBuf::from("src/lib.rs");
+        let file = parse(LIB).unwrap();
+        Quick {
+            src: PathBuf::from("src"),
+            live: HashMap::from([(path.clone(), file.skeleton.clone())]),
+            files: HashMap::from([(path, file)]),
+            unknown: false,
+        }
+    }
+
+    /// The thin functions' lines after `edit`.
+    fn thin_after(quick: &mut Quick, edit: (&str, &str)) -> Option<String> {
+        let text = quick.files[&PathBuf::from("src/lib.rs")]
+            .text
+            .replace(edit.0, edit.1);
+        quick.update(PathBuf::from("src/lib.rs"), text);
+        quick
+            .decide()
+            .map(|list| list.trim_end().split_once('\t').unwrap().1.to_string())
+    }
+
     #[test]
     fn only_hot_bodies_changed_leaves_the_others_thin() {
-        // `b`'s body changed: `a` (line 3) and `c` (line 9) are thin.
-        assert_eq!(thin(LIB, &LIB.replace("{ 2 }", "{ 20 }")), Some(vec![3, 9]));
-        // Nothing changed: all three.
-        assert_eq!(thin(LIB, LIB), Some(vec![3, 5, 9]));
+        let mut quick = quick();
+        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t3,5,9\n"));
+        // `b`'s body: `a` and `c` are thin.
+        assert_eq!(
+            thin_after(&mut quick, ("{ 2 }", "{ 20 }")).as_deref(),
+            Some("3,9")
+        );
+        // Two more lines in `a`'s body: `c` moved down, and `a` is dirty too.
+        let thin = thin_after(&mut quick, ("{ K }", "{\n    K\n}"));
+        assert_eq!(thin.as_deref(), Some("11"));
+        // Once that build is live, all are thin again, where they are now.
+        quick.went_live();
+        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t3,7,11\n"));
+        // Reformatting outside the bodies: parsed again, still thin.
+        assert_eq!(
+            thin_after(&mut quick, ("struct S;", "struct  S ;")).as_deref(),
+            Some("3,7,11")
+        );
+    }
+
+    #[test]
+    fn a_file_deleted_and_restored_with_an_edit_has_that_function_built() {
+        let mut quick = quick();
+        let path = PathBuf::from("src/lib.rs");
+        quick.files.get_mut(&path).unwrap().gone = true;
+        assert_eq!(quick.decide(), None);
+        let text = LIB.replace("{ 2 }", "{ 20 }");
+        quick.update(path, text);
+        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t3,9\n"));
     }
 
     #[test]
@@ -297,7 +409,7 @@ mod tests {
             // A `const fn` in a hot impl is not hot: its body counts.
             ("{ 4 }", "{ 40 }"),
         ] {
-            assert_eq!(thin(LIB, &LIB.replace(edit.0, edit.1)), None, "{edit:?}");
+            assert_eq!(thin_after(&mut quick(), edit), None, "{edit:?}");
         }
     }
 }

@@ -296,10 +296,16 @@ pub fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
 /// The type definitions of one file's text, in every module; `None` if it
 /// does not parse.
 fn parse(text: &str) -> Option<Definitions> {
-    let file = syn::parse_file(text).ok()?;
-    let mut definitions = Definitions::new();
-    collect(&file.items, &mut definitions);
-    Some(definitions)
+    let file = syn::parse_file(text).ok();
+    let definitions = file.map(|file| {
+        let mut definitions = Definitions::new();
+        collect(&file.items, &mut definitions);
+        definitions
+    });
+    // Free the text proc-macro2 keeps for the spans (it would grow with
+    // every save otherwise).
+    proc_macro2::extra::invalidate_current_thread_spans();
+    definitions
 }
 
 fn collect(items: &[syn::Item], definitions: &mut Definitions) {

@@ -91,11 +91,15 @@ pub fn verify(
     };
     // One check for the build: the crate's identity is the same in every
     // entry.
-    let identity =
-        |entries: &'static [Entry]| ours(entries).next().map(|e| e.layouts().identity_hash());
-    // (A quick build that left every function to the program has no
-    // entry, and no code of it runs as hot code.)
-    if ours(new.entries).next().is_some() && identity(running.entries) != identity(new.entries) {
+    // The identity is the `TypeId` of a type declared in each entry's
+    // expansion: compared for one function both builds have (a quick build
+    // has entries only for the functions it compiled).
+    let identity_differs = ours(new.entries).find_map(|new| {
+        ours(running.entries)
+            .find(|old| old.path == new.path)
+            .map(|old| old.layouts().identity_hash() != new.layouts().identity_hash())
+    });
+    if identity_differs == Some(true) {
         return Err(Error::Refused(vec![Refusal {
             code: "HOT015",
             function: package.to_string(),
