@@ -38,6 +38,8 @@ pub use panic::{OnPanic, RolledBack};
 /// `hotreload_runtime::__private`; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    /// Also read by tests (what is hot in a build).
+    pub use crate::__hotreload_thin_slot as thin_slot;
     pub use crate::layout::{
         DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
     };
@@ -45,7 +47,6 @@ pub mod __private {
         Compiled, call_retrying, future_must_be_send_or_mark_the_fn_hot_not_send, guard,
         guard_future,
     };
-    /// Also read by tests (what is hot in a build).
     pub use crate::registry::{ENTRIES, Entry, Slot, Thin};
     pub use crate::state::{HotStatic, StaticEntry};
     /// For the hot expansion in `#![no_std]` crates (which have no `std`

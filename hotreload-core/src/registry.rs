@@ -222,6 +222,26 @@ fn unlinked(path: &str) -> ! {
     panic!("hotreload: the quick build's `{path}` was not linked to the program's slot")
 }
 
+/// The program's slot for a thin function (`#[hot]` in a quick build):
+/// `thin_slot!("::name")` declares the function's [`Thin`] in its section.
+/// A `macro_rules!`, so that `#[hot]` emits a few tokens per function
+/// instead of the declaration.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __hotreload_thin_slot {
+    ($suffix:literal) => {{
+        #[used]
+        #[cfg_attr(not(target_vendor = "apple"), unsafe(link_section = "hotreload_thin"))]
+        #[cfg_attr(
+            target_vendor = "apple",
+            unsafe(link_section = "__DATA,__hr_thin,regular,no_dead_strip")
+        )]
+        static __HOTRELOAD_THIN: $crate::registry::Thin =
+            $crate::registry::Thin::new(::core::concat!(::core::module_path!(), $suffix));
+        __HOTRELOAD_THIN.slot()
+    }};
+}
+
 crate::section::section! {
     /// The thin functions of a quick build (none in the program).
     pub static THIN: [Thin] = ("hotreload_thin", "__hr_thin");

@@ -75,6 +75,17 @@ pub fn hot(args: TokenStream, input: TokenStream, reload: bool) -> TokenStream {
         Ok(args) => args,
         Err(error) => return with_error(input, error),
     };
+    // In a quick build, a free function left to the program is not parsed
+    // beyond its signature.
+    if crate::thin::active()
+        && let Ok(header) = syn::parse2::<FnHeader>(input.clone())
+        && crate::thin::is_thin(&header.sig.ident)
+    {
+        return match thin_fn(&args, &header) {
+            Ok(on) => on,
+            Err(error) => with_error(input, error),
+        };
+    }
     // An item that does not parse is handed back untouched: rustc then
     // reports the user's own syntax error instead of ours.
     let Ok(item) = syn::parse2::<Item>(input.clone()) else {
@@ -129,6 +140,56 @@ fn free_fn(args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
         impl_block: None,
     }
     .expand_as_needed(&args.krate);
+    let (beside, trampoline) = (hot.beside, hot.trampoline);
+    Ok(quote!(#beside #trampoline))
+}
+
+/// A free function up to its body, which is kept unparsed.
+struct FnHeader {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    sig: Signature,
+    body: syn::Block,
+}
+
+impl syn::parse::Parse for FnHeader {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<FnHeader> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body = input.step(|cursor| match cursor.group(proc_macro2::Delimiter::Brace) {
+            Some((_, span, rest)) => Ok((
+                syn::Block {
+                    brace_token: syn::token::Brace(span),
+                    stmts: Vec::new(),
+                },
+                rest,
+            )),
+            None => Err(cursor.error("expected a function body")),
+        })?;
+        Ok(FnHeader {
+            attrs,
+            vis,
+            sig,
+            body,
+        })
+    }
+}
+
+/// [`free_fn`] for a function a quick build leaves to the program.
+fn thin_fn(args: &Args, item: &FnHeader) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    valid::signature(&item.sig, false, &mut errors);
+    errors.finish()?;
+    let hot = HotFn {
+        send: args.send,
+        attrs: &item.attrs,
+        vis: &item.vis,
+        sig: &item.sig,
+        block: &item.body,
+        impl_block: None,
+    }
+    .expand_thin(&args.krate);
     let (beside, trampoline) = (hot.beside, hot.trampoline);
     Ok(quote!(#beside #trampoline))
 }
@@ -566,22 +627,21 @@ impl HotFn<'_> {
             &private,
             self.send,
         );
-        let path = &names.path;
-        let section = section_attrs("hotreload_thin", "__hr_thin");
-        let slot = quote! {{
-            #section
-            static __HOTRELOAD_THIN: #private::Thin = #private::Thin::new(#path);
-            __HOTRELOAD_THIN.slot()
-        }};
+        let suffix = &names.suffix;
+        let slot = quote!(#private::thin_slot!(#suffix));
+        // The dependencies library is named once per crate: by the first
+        // thin function this compiler process expands (a full one names it
+        // too).
+        static NAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let first = !NAMED.swap(true, std::sync::atomic::Ordering::Relaxed);
         Expanded {
             helper_body: None,
             trampoline: self.trampoline(&private, &slot, &pointer, None),
-            beside: self.beside([
-                TokenStream::new(),
-                TokenStream::new(),
-                TokenStream::new(),
-                link_dependencies(),
-            ]),
+            beside: if first {
+                link_dependencies()
+            } else {
+                TokenStream::new()
+            },
         }
     }
 
@@ -1076,6 +1136,8 @@ struct Names {
     entry: syn::Ident,
     /// The registry path: `module_path!()` and the function's name.
     path: TokenStream,
+    /// What follows `module_path!()` in it.
+    suffix: String,
 }
 
 impl Names {
@@ -1108,6 +1170,7 @@ impl Names {
             thunk: format_ident!("__hotreload_thunk_{}", lower),
             entry: format_ident!("__HOTRELOAD_ENTRY_{}", key.to_uppercase()),
             path: quote!(::core::concat!(::core::module_path!(), #suffix)),
+            suffix,
         }
     }
 }

@@ -16,17 +16,19 @@ thread_local! {
     pub static ALL_THIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Whether the function named `ident` is to be thin in this build.
-pub fn is_thin(ident: &syn::Ident) -> bool {
-    static THIN: OnceLock<HashSet<(usize, PathBuf)>> = OnceLock::new();
+/// Whether this is a quick build.
+pub fn active() -> bool {
     #[cfg(test)]
     if ALL_THIN.with(std::cell::Cell::get) {
         return true;
     }
-    if !proc_macro::is_available() {
-        return false;
-    }
-    let thin = THIN.get_or_init(|| {
+    proc_macro::is_available() && !thin().is_empty()
+}
+
+/// The thin functions of this build: (line, file).
+fn thin() -> &'static HashSet<(usize, PathBuf)> {
+    static THIN: OnceLock<HashSet<(usize, PathBuf)>> = OnceLock::new();
+    THIN.get_or_init(|| {
         let list = std::env::var("HOTRELOAD_THIN").unwrap_or_default();
         let mut thin = HashSet::new();
         for entry in list.lines() {
@@ -38,7 +40,19 @@ pub fn is_thin(ident: &syn::Ident) -> bool {
             }
         }
         thin
-    });
+    })
+}
+
+/// Whether the function named `ident` is to be thin in this build.
+pub fn is_thin(ident: &syn::Ident) -> bool {
+    #[cfg(test)]
+    if ALL_THIN.with(std::cell::Cell::get) {
+        return true;
+    }
+    if !proc_macro::is_available() {
+        return false;
+    }
+    let thin = thin();
     if thin.is_empty() {
         return false;
     }
