@@ -49,7 +49,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::visit_mut::VisitMut;
 use syn::{
-    Attribute, FnArg, ImplItem, Item, ItemFn, ItemImpl, ReceiverKind, ReturnType, Signature, Type,
+    Attribute, FnArg, ImplItem, Item, ItemImpl, ReceiverKind, ReturnType, Signature, Type,
     Visibility,
 };
 
@@ -81,7 +81,8 @@ pub fn hot(args: TokenStream, input: TokenStream, reload: bool) -> TokenStream {
         && let Ok(header) = syn::parse2::<FnHeader>(input.clone())
         && crate::thin::is_thin(&header.sig.ident)
     {
-        return match thin_fn(&args, &header) {
+        let parts = (&header.attrs[..], &header.vis, &header.sig, &header.body);
+        return match free_fn(&args, parts, true) {
             Ok(on) => on,
             Err(error) => with_error(input, error),
         };
@@ -92,7 +93,7 @@ pub fn hot(args: TokenStream, input: TokenStream, reload: bool) -> TokenStream {
         return input;
     };
     let expanded = match &item {
-        Item::Fn(item_fn) => free_fn(&args, item_fn),
+        Item::Fn(f) => free_fn(&args, (&f.attrs, &f.vis, &f.sig, &f.block), false),
         Item::Impl(item_impl) => impl_block(&args, item_impl),
         Item::Static(item_static) => hot_static(&args, item_static),
         other => Err(syn::Error::new_spanned(
@@ -127,19 +128,29 @@ fn item_keyword(item: &Item) -> TokenStream {
     }
 }
 
-fn free_fn(args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
+/// A hot free function (its attributes, visibility, signature, body);
+/// `thin`: left to the program by a quick build.
+fn free_fn(
+    args: &Args,
+    (attrs, vis, sig, block): (&[Attribute], &Visibility, &Signature, &syn::Block),
+    thin: bool,
+) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    valid::signature(&item.sig, false, &mut errors);
+    valid::signature(sig, false, &mut errors);
     errors.finish()?;
     let hot = HotFn {
         send: args.send,
-        attrs: &item.attrs,
-        vis: &item.vis,
-        sig: &item.sig,
-        block: &item.block,
+        attrs,
+        vis,
+        sig,
+        block,
         impl_block: None,
-    }
-    .expand_as_needed(&args.krate);
+    };
+    let hot = if thin {
+        hot.expand_thin(&args.krate)
+    } else {
+        hot.expand_as_needed(&args.krate)
+    };
     let (beside, trampoline) = (hot.beside, hot.trampoline);
     Ok(quote!(#beside #trampoline))
 }
@@ -174,24 +185,6 @@ impl syn::parse::Parse for FnHeader {
             body,
         })
     }
-}
-
-/// [`free_fn`] for a function a quick build leaves to the program.
-fn thin_fn(args: &Args, item: &FnHeader) -> syn::Result<TokenStream> {
-    let mut errors = Errors::default();
-    valid::signature(&item.sig, false, &mut errors);
-    errors.finish()?;
-    let hot = HotFn {
-        send: args.send,
-        attrs: &item.attrs,
-        vis: &item.vis,
-        sig: &item.sig,
-        block: &item.body,
-        impl_block: None,
-    }
-    .expand_thin(&args.krate);
-    let (beside, trampoline) = (hot.beside, hot.trampoline);
-    Ok(quote!(#beside #trampoline))
 }
 
 /// `#[hot] static NAME: T = init;`: the initializer becomes this build's
