@@ -261,15 +261,25 @@ pub fn guard_reloaded<R>(
     // SAFETY: the host stored a pointer to its static HostHooks, of the
     // manifest layout this build was checked to have.
     let hooks = unsafe { &*hooks };
-    let counted = CALLS.enter();
+    // Counted out when this frame ends, returning or unwinding: a panic
+    // handed over below still runs this build's code (and may wait for the
+    // host's lock that unloading holds).
+    let _counted = Counted(CALLS.enter());
     let in_reloaded = (hooks.enter)(raise_here);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
     (hooks.leave)();
-    // Before a panic is handed over: that unwinds on out of this build.
-    CALLS.leave(counted);
     match result {
         Ok(value) => value,
         Err(payload) => hand_over(hooks, in_reloaded, implementation, path, payload),
+    }
+}
+
+/// A call counted in [`CALLS`] while it lives.
+struct Counted(bool);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        CALLS.leave(self.0);
     }
 }
 

@@ -205,6 +205,7 @@ impl Reloader {
             recipes: vec![Recipe::default(); packages.len()],
             sources: Vec::new(),
             quick: Vec::new(),
+            full_next: vec![false; packages.len()],
             snapshots: packages
                 .iter()
                 .map(|package| Sources::snapshot(&package.manifest_dir))
@@ -638,6 +639,8 @@ struct Pipeline {
     /// One per package: what its next quick build leaves to the program
     /// (`None` with `HOTRELOAD_QUICK=0`).
     quick: Vec<Option<Quick>>,
+    /// One per package: the next build is a full one (a quick one failed).
+    full_next: Vec<bool>,
     config: BuildConfig,
     staging: Staging,
     events: Receiver<Event>,
@@ -759,6 +762,18 @@ impl Pipeline {
                     // No change of this package arrived while it built, so
                     // the build's recipe is current.
                     self.recipes[index] = *recipe;
+                    let quick = self.recipes[index].thin.is_some();
+                    if quick && matches!(result, Err(Error::Build { .. })) {
+                        // A quick build fails where a full one would not on
+                        // lints the crate denies (the left-out bodies' code
+                        // is unused there): what the user sees is a full
+                        // build's verdict.
+                        tracing::debug!("quick build failed; a full one");
+                        self.full_next[index] = true;
+                        drop(turn);
+                        dirty.insert(index, build.seen);
+                        continue;
+                    }
                     let outcome = match result
                         .and_then(|built| self.load(index, build.seen, started, built))
                     {
@@ -768,7 +783,7 @@ impl Pipeline {
                         {
                             tracing::debug!(?refusals, "quick build not linkable; a full one");
                             if let Some(quick) = &mut self.quick[index] {
-                                quick.forget();
+                                quick.disable();
                             }
                             drop(turn);
                             dirty.insert(index, build.seen);
@@ -797,6 +812,9 @@ impl Pipeline {
         let package = self.packages[index].clone();
         let mut recipe = self.recipes[index].clone();
         recipe.thin = self.quick[index].as_mut().and_then(Quick::plan);
+        if std::mem::take(&mut self.full_next[index]) {
+            recipe.thin = None;
+        }
         let config = self.config.clone();
         let events = self.events_tx.clone();
         let worker_cancel = Arc::clone(&cancel);
@@ -878,6 +896,7 @@ impl Pipeline {
             &loaded.manifest,
             &types,
         )?;
+        let added = !plan.added.is_empty();
         loaded.forward_logging();
         // Before any of its code runs: the new build's hot statics are the
         // program's.
@@ -898,6 +917,9 @@ impl Pipeline {
             changed_types: {
                 if let Some(quick) = &mut self.quick[index] {
                     quick.went_live();
+                    if added {
+                        quick.disable();
+                    }
                 }
                 self.sources[index].went_live()
             },

@@ -159,7 +159,12 @@ pub fn restart(pending: &Pending, state: &[u8]) -> Error {
     let _ = std::io::stdout().flush();
     let error = Command::new(&pending.binary)
         .args(std::env::args_os().skip(1))
-        .env(STATE_FD, memfd.as_raw_fd().to_string())
+        // For this process only (the pid stays across `exec`): a child
+        // that inherits the variable must not take what is not its own.
+        .env(
+            STATE_FD,
+            format!("{}:{}", std::process::id(), memfd.as_raw_fd()),
+        )
         .env(
             SAVED_AT,
             saved_at
@@ -199,12 +204,19 @@ fn check(binary: &Path, state: &[u8]) -> Result<(), String> {
     });
     let mut stderr = child.stderr.take().expect("piped");
     let (done, verdict) = std::sync::mpsc::channel();
+    let pid = child.id();
     std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stderr.read_to_string(&mut text);
         let _ = done.send((child.wait(), text));
     });
-    match verdict.recv_timeout(CHECK_TIMEOUT) {
+    let verdict = verdict.recv_timeout(CHECK_TIMEOUT);
+    if verdict.is_err() {
+        // SAFETY: kill(2) of the child we started and have not waited for
+        // (its waiting thread reaps it).
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    match verdict {
         Ok((Ok(status), _)) if status.success() => Ok(()),
         // `take` says why on its last line (the program may print before).
         Ok((Ok(status), text)) if status.code() == Some(DOES_NOT_FIT) => Err(format!(
@@ -249,7 +261,12 @@ pub fn take<T: serde::de::DeserializeOwned>() -> Option<T> {
         bytes
     } else {
         static TAKEN: AtomicBool = AtomicBool::new(false);
-        let fd: i32 = std::env::var(STATE_FD).ok()?.parse().ok()?;
+        let value = std::env::var(STATE_FD).ok()?;
+        let (pid, fd) = value.split_once(':')?;
+        if pid.parse::<u32>().ok()? != std::process::id() {
+            return None;
+        }
+        let fd: i32 = fd.parse().ok()?;
         if TAKEN.swap(true, Ordering::AcqRel) {
             return None;
         }

@@ -17,9 +17,12 @@
 //! the same are thin.
 //!
 //! The base is the last build that went live (a refused or failed build
-//! does not count). At start it is the program's own sources, unless a
-//! file changed after the executable was built: then the first build is a
-//! full one.
+//! does not count); the first build after start is a full one (which
+//! sources the program was built from is not known for sure). Never thin:
+//! a function whose body declares items (an `impl` in it applies to the
+//! whole crate), and nothing in a program that lacks some hot function of
+//! the sources (added since it started; see [`Quick::disable`]). A file
+//! that does not parse makes builds full until it does.
 //!
 //! The list is the build's `HOTRELOAD_THIN` environment variable: per
 //! file, the lines of the thin functions' names (the macro finds itself by
@@ -46,6 +49,8 @@ struct HotFn {
     body: Range<usize>,
     /// Its body changed since the build that went live.
     dirty: bool,
+    /// Its body declares items: never thin.
+    has_items: bool,
 }
 
 /// A file as the thin decision knows it.
@@ -56,6 +61,10 @@ struct File {
     hot: Vec<HotFn>,
     /// Deleted (or unreadable) since.
     gone: bool,
+    /// Its newest text does not parse (a save half-way, or a fragment for
+    /// `include!`): full builds until it does; `text` and `hot` are the
+    /// last parsed ones.
+    broken: bool,
 }
 
 /// The package's files: as now, and what the build that went live had.
@@ -68,6 +77,8 @@ pub struct Quick {
     /// built, or a quick build could not be linked): full until a build
     /// goes live.
     unknown: bool,
+    /// See [`Quick::disable`].
+    off: bool,
 }
 
 impl Quick {
@@ -77,16 +88,17 @@ impl Quick {
             src: snapshot.src().to_path_buf(),
             files: HashMap::new(),
             live: HashMap::new(),
-            unknown: false,
+            // Which sources the program was built from is not known for
+            // sure (a file saved while cargo built it is older than the
+            // executable but not in it): the first build is a full one,
+            // and the base from then on.
+            unknown: true,
+            off: false,
         };
-        for (path, text, newer) in snapshot.files() {
-            quick.unknown |= newer;
-            match parse(text) {
-                Some(file) => {
-                    quick.live.insert(path.to_path_buf(), file.skeleton.clone());
-                    quick.files.insert(path.to_path_buf(), file);
-                }
-                None => quick.unknown = true,
+        for (path, text) in snapshot.files().map(|(path, text, _)| (path, text)) {
+            if let Some(file) = parse(text) {
+                quick.live.insert(path.to_path_buf(), file.skeleton.clone());
+                quick.files.insert(path.to_path_buf(), file);
             }
         }
         quick
@@ -117,8 +129,9 @@ impl Quick {
     /// [`Quick::plan`] for the files as known.
     fn decide(&self) -> Option<String> {
         let full = self.unknown
+            || self.off
             || self.files.len() != self.live.len()
-            || self.files.values().any(|file| file.gone)
+            || self.files.values().any(|file| file.gone || file.broken)
             || self
                 .files
                 .iter()
@@ -148,36 +161,51 @@ impl Quick {
     fn update(&mut self, path: PathBuf, text: String) {
         let Some(file) = self.files.get_mut(&path) else {
             // A new file: full (the set of files changed).
-            if let Some(mut file) = parse(&text) {
-                for hot in &mut file.hot {
-                    hot.dirty = true;
-                }
-                self.files.insert(path, file);
+            let file = parse(&text).unwrap_or_else(|| File {
+                text: String::new(),
+                skeleton: String::new(),
+                hot: Vec::new(),
+                gone: false,
+                broken: true,
+            });
+            let mut file = file;
+            for hot in &mut file.hot {
+                hot.dirty = true;
             }
+            self.files.insert(path, file);
             return;
         };
         file.gone = false;
         if file.text == text {
+            file.broken = false;
             return;
         }
-        if !edit_one_body(file, &text)
-            && let Some(mut parsed) = parse(&text)
-        {
-            // Dirty: dirty before, new, or its body reads differently.
-            for hot in &mut parsed.hot {
-                let before = file.hot.iter().find(|old| old.key == hot.key);
-                hot.dirty = before.is_none_or(|old| {
-                    old.dirty || file.text.get(old.body.clone()) != text.get(hot.body.clone())
-                });
-            }
-            *file = parsed;
+        if edit_one_body(file, &text) {
+            file.text = text;
+            file.broken = false;
+            return;
         }
-        file.text = text;
+        let Some(mut parsed) = parse(&text) else {
+            // Compared again with the last text that parsed, once it does.
+            file.broken = true;
+            return;
+        };
+        // Dirty: dirty before, new, or its body reads differently.
+        for hot in &mut parsed.hot {
+            let before = file.hot.iter().find(|old| old.key == hot.key);
+            hot.dirty |= before.is_none_or(|old| {
+                old.dirty || file.text.get(old.body.clone()) != text.get(hot.body.clone())
+            });
+        }
+        *file = parsed;
     }
 
-    /// The base is not known any more: the next build is a full one.
-    pub fn forget(&mut self) {
-        self.unknown = true;
+    /// No more quick builds for this program: it lacks hot functions the
+    /// sources have (added since it started; a new function's callers
+    /// reach it through their own build's slot, which only a full build
+    /// renews), or a thin one could not be linked.
+    pub fn disable(&mut self) {
+        self.off = true;
     }
 
     /// The build planned last went live (a build made stale by a later
@@ -192,7 +220,7 @@ impl Quick {
             .collect();
         for file in self.files.values_mut() {
             for hot in &mut file.hot {
-                hot.dirty = false;
+                hot.dirty = hot.has_items;
             }
         }
     }
@@ -253,6 +281,7 @@ fn parse(text: &str) -> Option<File> {
             skeleton: file.to_token_stream().to_string(),
             hot: hollow.hot,
             gone: false,
+            broken: false,
         }
     });
     // Spans were read: free the text proc-macro2 keeps for them.
@@ -275,24 +304,27 @@ fn is_hot(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
-/// What `#[hot]` makes hot in an impl block (the macros' `valid::can_be_hot`):
-/// not a `const fn`, no type or const parameters.
-fn can_be_hot(sig: &syn::Signature) -> bool {
-    sig.constness.is_none()
-        && sig
-            .generics
-            .params
-            .iter()
-            .all(|param| matches!(param, syn::GenericParam::Lifetime(_)))
-}
+/// What `#[hot]` makes hot in an impl block: the macros' own rules, the
+/// very file they compile (a method they leave as written must keep its
+/// body in the skeleton).
+#[path = "../../hotreload-macros/src/valid.rs"]
+#[allow(dead_code)]
+mod valid;
 
 impl Hollow {
     fn take(&mut self, owner: &str, sig: &syn::Signature, block: &mut syn::Block) {
+        // An item declared in the body (an `impl` applies to the whole
+        // crate) would vanish with it: such a function is never thin.
+        let has_items = block
+            .stmts
+            .iter()
+            .any(|stmt| matches!(stmt, syn::Stmt::Item(_)));
         self.hot.push(HotFn {
             key: format!("{}::{owner}{}", self.module.join("::"), sig.ident),
             line: sig.ident.span().start().line,
             body: block.brace_token.span.join().byte_range(),
-            dirty: false,
+            dirty: has_items,
+            has_items,
         });
         block.stmts.clear();
     }
@@ -327,7 +359,7 @@ impl VisitMut for Hollow {
         };
         for impl_item in &mut item.items {
             if let syn::ImplItem::Fn(method) = impl_item
-                && can_be_hot(&method.sig)
+                && valid::can_be_hot(&method.sig)
             {
                 self.take(&owner, &method.sig, &mut method.block);
             }
@@ -353,6 +385,7 @@ mod tests {
             live: HashMap::from([(path.clone(), file.skeleton.clone())]),
             files: HashMap::from([(path, file)]),
             unknown: false,
+            off: false,
         }
     }
 
@@ -397,6 +430,38 @@ mod tests {
         assert_eq!(quick.decide(), None);
         let text = LIB.replace("{ 2 }", "{ 20 }");
         quick.update(path, text);
+        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t3,9\n"));
+    }
+
+    #[test]
+    fn a_save_that_does_not_parse_is_full_and_its_edits_are_kept() {
+        let mut quick = quick();
+        // Two bodies edited, one left broken: full.
+        let broken = LIB.replace("{ 2 }", "{ 20 }").replace("{ K }", "{ K + }");
+        quick.update(PathBuf::from("src/lib.rs"), broken);
+        assert_eq!(quick.decide(), None);
+        // Fixed: both edited functions are built, `c` alone is thin.
+        let fixed = LIB.replace("{ 2 }", "{ 20 }").replace("{ K }", "{ K + 1 }");
+        quick.update(PathBuf::from("src/lib.rs"), fixed);
+        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t9\n"));
+    }
+
+    #[test]
+    fn a_body_that_declares_items_is_never_thin() {
+        let lib = LIB.replace(
+            "{ 2 }",
+            "{ impl Default for S { fn default() -> S { S } } 2 }",
+        );
+        let path = PathBuf::from("src/lib.rs");
+        let file = parse(&lib).unwrap();
+        let mut quick = Quick {
+            src: PathBuf::from("src"),
+            live: HashMap::from([(path.clone(), file.skeleton.clone())]),
+            files: HashMap::from([(path, file)]),
+            unknown: false,
+            off: false,
+        };
+        quick.went_live();
         assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t3,9\n"));
     }
 

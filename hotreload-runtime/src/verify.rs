@@ -166,7 +166,7 @@ pub fn verify(
             // New: it keeps its own instance until a restart.
             continue;
         };
-        if old.layouts() == new_static.layouts() {
+        if old.layouts() == new_static.layouts() && types.reached_from(old.type_name).is_none() {
             plan.statics.push((old, new_static));
         } else {
             refusals.push(Refusal {
