@@ -77,7 +77,12 @@ fn scale(name: &str) -> (&'static str, &'static str, String) {
             String::new(),
         ),
         "many" => ("", "seed.wrapping_mul(3)", many_hot_functions(20, 20)),
-        other => panic!("unknown scale `{other}`: small, deps, heavy or many"),
+        "realistic" => (
+            "bevy_ecs = \"0.17\"",
+            "seed.wrapping_mul(3)",
+            realistic_library(10),
+        ),
+        other => panic!("unknown scale `{other}`: small, deps, heavy, many or realistic"),
     }
 }
 
@@ -95,6 +100,44 @@ fn many_hot_functions(modules: usize, each: usize) -> String {
                  *state = state.wrapping_mul({}).wrapping_add(x);\n        *state >> {}\n    }}\n",
                 m * each + f + 3,
                 f % 60 + 1
+            ));
+        }
+        text.push_str("}\n");
+    }
+    text
+}
+
+/// A library of the size the reload-time issue names: `modules` modules
+/// of about 500 lines each (a component, 10 hot functions that spawn and
+/// query it in a `bevy_ecs` world, 40 plain helpers), so 5 000 lines and
+/// 100 hot functions beside the 3 every scale has.
+fn realistic_library(modules: usize) -> String {
+    let mut text = String::new();
+    for m in 0..modules {
+        text.push_str(&format!(
+            "\npub mod m{m} {{\n    use hotreload_runtime::hot;\n\n    \
+             #[derive(bevy_ecs::component::Component, Debug, Clone, Copy, Default)]\n    \
+             pub struct Body{m} {{\n        pub x: u64,\n        pub y: u64,\n        pub mass: u64,\n    }}\n"
+        ));
+        for f in 0..10 {
+            text.push_str(&format!(
+                "\n    #[hot]\n    pub fn rule{f}(world: &mut bevy_ecs::world::World, seed: u64) -> u64 {{\n        \
+                 world.spawn(Body{m} {{ x: seed, y: helper{f}(seed), mass: {f} }});\n        \
+                 let mut query = world.query::<&Body{m}>();\n        \
+                 query.iter(world).map(|body| body.x ^ body.y).fold({f}, u64::wrapping_add)\n    }}\n"
+            ));
+        }
+        for h in 0..40 {
+            text.push_str(&format!(
+                "\n    /// Plain code the hot functions call.\n    \
+                 pub fn helper{h}(seed: u64) -> u64 {{\n        \
+                 let mut value = seed.wrapping_mul({});\n        \
+                 for step in 0..{} {{\n            \
+                 value = value.rotate_left(step).wrapping_add(step as u64);\n        }}\n        \
+                 if value % 2 == 0 {{\n            value / 2\n        }} else {{\n            \
+                 value.wrapping_mul(3).wrapping_add(1)\n        }}\n    }}\n",
+                h + 3,
+                h % 7 + 1
             ));
         }
         text.push_str("}\n");
