@@ -524,6 +524,7 @@ impl Running {
                 // A quick build left them to the program: still rolled back.
                 kept_rolled_back
                     .extend(applied.rolled_back(build.manifest.thin.iter().map(|t| t.path)));
+                let left_out = build.manifest.thin.len();
                 let swept = generations::applied(applied, self.generation, &package, build);
                 timings.apply = applying.elapsed();
                 timings.total = seen.elapsed();
@@ -539,6 +540,7 @@ impl Running {
                     warnings,
                     built_by,
                     changed_types,
+                    left_out,
                     unloaded: swept.unloaded,
                     pinned: swept.pinned,
                     timings,

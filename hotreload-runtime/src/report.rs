@@ -139,6 +139,10 @@ pub struct Reload {
     /// The process that built it, when another process of the program
     /// did (processes sharing a target directory build each save once).
     pub built_by: Option<u32>,
+    /// Hot functions a quick build left to the code they ran (their body
+    /// did not change; see the README's *Many hot functions*); 0 for a
+    /// full build.
+    pub left_out: usize,
     /// Types of the package defined differently since the last reload
     /// (added or removed included); only types no hot function's signature
     /// reaches can change in a reload (see `HOT011`).
@@ -286,6 +290,13 @@ impl fmt::Display for Reload {
         if self.warnings > 0 {
             write!(f, " ({} warnings)", self.warnings)?;
         }
+        if self.left_out > 0 {
+            write!(
+                f,
+                "; quick build, {} unchanged left as they were",
+                self.left_out
+            )?;
+        }
         if !self.changed_types.is_empty() {
             write!(f, "; types changed: {}", self.changed_types.join(", "))?;
         }
@@ -354,6 +365,7 @@ mod tests {
             unloaded: Vec::new(),
             pinned: None,
             changed_types: Vec::new(),
+            left_out: 0,
             timings: Timings {
                 build: Duration::from_millis(120),
                 load: Duration::from_millis(3),

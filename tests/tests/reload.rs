@@ -73,6 +73,12 @@ fn four_edits_in_a_row_each_show_up() {
         let next = format!("    {value}\n}}");
         fixture.edit("src/lib.rs", &current, &next);
         program.expect_stdout(&format!("value={value}"), has("value", value));
+        let report = program.expect_stderr("its report", |line| {
+            line.starts_with("[hotreload] reloaded")
+        });
+        // The first build after start compiles everything; the others,
+        // only `value`.
+        assert_eq!(report.contains("quick build"), value != "2", "{report}");
         current = next;
     }
 }
