@@ -30,9 +30,12 @@
 //! (the package's dependencies, linked once as a shared library),
 //! [`cargo_json`] (what cargo and rustc print, and `cargo metadata`),
 //! [`published`] (processes sharing a target directory take turns and
-//! share each build). Checked
-//! once at start: [`allocator`] (a custom global allocator cannot be
-//! shared with reloaded code).
+//! share each build), [`thin`] (which hot functions a quick build leaves
+//! to the program). What verify works from besides the builds: [`types`]
+//! (the package's type definitions, the program's and the newest). When a
+//! build cannot be taken: [`restart`] (the program restarts into a new
+//! binary with its state). Checked once at start: [`allocator`] (a custom
+//! global allocator cannot be shared with reloaded code).
 
 pub use hotreload_macros::{Layout, hot};
 
