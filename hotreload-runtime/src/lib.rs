@@ -98,6 +98,19 @@ pub use report::{BeforeReload, Generation, HotPanic, Ready, Reload, Timings, Upd
 #[cfg(feature = "reload")]
 pub use reloader::{Background, Reloader};
 
+/// A TCP listener on `address` (`"127.0.0.1:3000"`) that survives a
+/// restart with the state (see `Reloader::update_with`): the new program
+/// gets the very socket the old one listened on, with the connections
+/// waiting in it, when it asks for the same `address`. Without a restart
+/// (or without the `reload` feature), `TcpListener::bind(address)`. For
+/// tokio: `set_nonblocking(true)`, then `tokio::net::TcpListener::from_std`.
+pub fn listener(address: &str) -> std::io::Result<std::net::TcpListener> {
+    #[cfg(feature = "reload")]
+    return restart::listener(address);
+    #[cfg(not(feature = "reload"))]
+    std::net::TcpListener::bind(address)
+}
+
 #[cfg(not(feature = "reload"))]
 mod inert;
 #[cfg(not(feature = "reload"))]

@@ -42,6 +42,8 @@ const STATE_FD: &str = "HOTRELOAD_STATE_FD";
 const CHECK: &str = "HOTRELOAD_STATE_CHECK";
 /// When the save that led to the restart was seen (Unix ns).
 const SAVED_AT: &str = "HOTRELOAD_RESTART_SAVED_AT";
+/// Listening sockets handed to the new program: `<pid>;<address>=<fd>;...`.
+const LISTENERS: &str = "HOTRELOAD_LISTENERS";
 /// How long the check run may take to reach `take_state`.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 /// `take_state`'s exit code when the state does not fit the new types.
@@ -173,12 +175,75 @@ pub fn restart(pending: &Pending, state: &[u8]) -> Error {
                 .as_nanos()
                 .to_string(),
         )
+        .env(LISTENERS, hand_over_listeners())
         .env_remove(CHECK)
         .exec();
     failed(format!(
         "cannot start `{}`: {error}",
         pending.binary.display()
     ))
+}
+
+/// The listeners [`listener`] made or took, by the address asked for.
+static LISTENING: std::sync::Mutex<Vec<(String, i32)>> = std::sync::Mutex::new(Vec::new());
+
+/// A TCP listener on `address` that survives a restart: the one the
+/// previous program (before `exec`) had for the same `address`, or a new
+/// one. See `hotreload_runtime::listener`.
+pub fn listener(address: &str) -> std::io::Result<std::net::TcpListener> {
+    let mut listening = LISTENING.lock().unwrap_or_else(|e| e.into_inner());
+    let inherited = std::env::var(LISTENERS).ok().and_then(|value| {
+        let (pid, rest) = value.split_once(';')?;
+        (pid.parse::<u32>().ok()? == std::process::id()).then_some(())?;
+        rest.split(';').find_map(|entry| {
+            let (at, fd) = entry.rsplit_once('=')?;
+            (at == address).then(|| fd.parse::<i32>().ok())?
+        })
+    });
+    let listener = match inherited.filter(|fd| !listening.iter().any(|(_, own)| own == fd)) {
+        // SAFETY: the previous program left this descriptor open for the
+        // listener on `address` (checked to be a listening socket before
+        // the `exec`), and nothing here owns it yet.
+        Some(fd) if is_listening(fd) => unsafe { std::net::TcpListener::from_raw_fd(fd) },
+        _ => std::net::TcpListener::bind(address)?,
+    };
+    listening.push((address.to_string(), listener.as_raw_fd()));
+    Ok(listener)
+}
+
+/// Whether `fd` is a socket that listens.
+fn is_listening(fd: i32) -> bool {
+    let mut accepting: libc::c_int = 0;
+    let mut size = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt(2) writes at most `size` bytes to `accepting`.
+    let read = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&raw mut accepting).cast(),
+            &mut size,
+        )
+    };
+    read == 0 && accepting == 1
+}
+
+/// The listeners to hand over, kept open across `exec`, as `LISTENERS`.
+fn hand_over_listeners() -> String {
+    let listening = LISTENING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut value = std::process::id().to_string();
+    for (address, fd) in listening.iter() {
+        // A listener the program dropped: its number may be another file's.
+        if !is_listening(*fd) {
+            continue;
+        }
+        // SAFETY: fcntl(2) on a descriptor this process has open: clears
+        // close-on-exec.
+        if unsafe { libc::fcntl(*fd, libc::F_SETFD, 0) } == 0 {
+            value.push_str(&format!(";{address}={fd}"));
+        }
+    }
+    value
 }
 
 /// Runs `binary` in check mode with `state` on its stdin.

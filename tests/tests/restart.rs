@@ -136,3 +136,42 @@ fn a_changed_state_type_restarts_the_program_with_its_state() {
     let line = restarted(&mut program, |line| line.starts_with("generation"));
     assert!(generation(&line) > converted, "{line} after {converted}");
 }
+
+/// One line from the server on `port`.
+fn ask(port: &str) -> String {
+    use std::io::BufRead;
+    let stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("timeout");
+    let mut line = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut line)
+        .expect("an answer");
+    line.trim().to_string()
+}
+
+#[test]
+fn a_restarted_server_keeps_its_listening_socket_and_its_state() {
+    let fixture = hotreload_tests::Fixture::new("basic");
+    let mut server = fixture.start("restart_server");
+    let port_line = server.expect_stdout("the port", |line| line.starts_with("port="));
+    let port = port_line.trim_start_matches("port=").to_string();
+    assert_eq!(ask(&port), "v1 1");
+    assert_eq!(ask(&port), "v1 2");
+    server.expect_stderr("the reloader", |line| line.starts_with("[hotreload] ready"));
+    // A field added to the state and the answer changed, in one save.
+    fixture.edit(
+        "src/lib.rs",
+        "    pub requests: u64,\n}",
+        "    pub requests: u64,\n    #[serde(default)]\n    pub label: u8,\n}",
+    );
+    fixture.edit("src/lib.rs", "format!(\"v1 {}\"", "format!(\"v2 {}\"");
+    server.expect_stderr("the restart", |line| {
+        line.starts_with("[hotreload] restarted with the state moved over")
+    });
+    let again = server.expect_stdout("the new program's port", |line| line.starts_with("port="));
+    assert_eq!(again, port_line, "the same socket");
+    // The same socket, the count carried over, the new code.
+    assert_eq!(ask(&port), "v2 3");
+}
