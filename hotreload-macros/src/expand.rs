@@ -609,9 +609,9 @@ impl HotFn<'_> {
         }
     }
 
-    /// Only the trampoline, calling through the program's slot: no body,
-    /// thunk or entry. The slot is found by path when the build is loaded.
-    fn expand_thin(&self, krate: &syn::Path) -> Expanded {
+    /// What both expansions start from: the path of the runtime's private
+    /// items, the generated names, the slot's function pointer type.
+    fn prepare(&self, krate: &syn::Path) -> (TokenStream, Names, Pointer) {
         let private = quote!(#krate::__private);
         let names = Names::new(self);
         let pointer = Pointer::new(
@@ -620,6 +620,13 @@ impl HotFn<'_> {
             &private,
             self.send,
         );
+        (private, names, pointer)
+    }
+
+    /// Only the trampoline, calling through the program's slot: no body,
+    /// thunk or entry. The slot is found by path when the build is loaded.
+    fn expand_thin(&self, krate: &syn::Path) -> Expanded {
+        let (private, names, pointer) = self.prepare(krate);
         let suffix = &names.suffix;
         let slot = quote!(#private::thin_slot!(#suffix));
         // The dependencies library is named once per crate: by the first
@@ -640,14 +647,7 @@ impl HotFn<'_> {
 
     /// The steps, each its own method below.
     fn expand(&self, krate: &syn::Path) -> Expanded {
-        let private = quote!(#krate::__private);
-        let names = Names::new(self);
-        let pointer = Pointer::new(
-            self.sig,
-            self.impl_block.map(ImplBlock::of),
-            &private,
-            self.send,
-        );
+        let (private, names, pointer) = self.prepare(krate);
         let body = self.body(&names, &pointer);
         let body_item = &body.item;
         let thunk = self.thunk(&private, &names, &pointer, &body.call);

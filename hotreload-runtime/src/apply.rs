@@ -29,6 +29,17 @@ struct Function {
     panicked: Option<u64>,
 }
 
+/// What applying a new build does to one function.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// Its source changed: it runs the new code.
+    Changed,
+    /// The same source: it runs the new build's copy of it.
+    Same,
+    /// The new build has the very code that panicked: it stays rolled back.
+    KeptRolledBack,
+}
+
 #[derive(Clone, Copy)]
 struct Version {
     /// Address of the implementation (a function pointer).
@@ -71,15 +82,17 @@ impl Applied {
         Applied { functions }
     }
 
-    /// What `plan` will do to each function it swaps: `Some(true)` if its
-    /// source changed, `Some(false)` if not, `None` if it is kept rolled
-    /// back (the new build has the very code that panicked).
-    fn effect(&self, old: &Entry, new: &Entry) -> Option<Option<bool>> {
+    /// What `plan` will do to the function `old` (`None`: the program has
+    /// no such function).
+    fn effect(&self, old: &Entry, new: &Entry) -> Option<Effect> {
         let function = self.functions.get(old.path)?;
-        if function.panicked == Some(new.source_hash) {
-            return Some(None);
-        }
-        Some(Some(function.current().source_hash != new.source_hash))
+        Some(if function.panicked == Some(new.source_hash) {
+            Effect::KeptRolledBack
+        } else if function.current().source_hash != new.source_hash {
+            Effect::Changed
+        } else {
+            Effect::Same
+        })
     }
 
     /// The paths whose source `plan` changes, sorted.
@@ -87,7 +100,7 @@ impl Applied {
         let mut changed: Vec<&'static str> = plan
             .swaps
             .iter()
-            .filter(|(old, new)| self.effect(old, new) == Some(Some(true)))
+            .filter(|(old, new)| self.effect(old, new) == Some(Effect::Changed))
             .map(|(old, _)| old.path)
             .collect();
         changed.sort_unstable();
@@ -108,7 +121,7 @@ impl Applied {
             // The new build's own copy of the slot is pointed at the
             // current code either way: its other functions call through it.
             function.slots.push(&new.slot);
-            if effect.is_none() {
+            if effect == Effect::KeptRolledBack {
                 function.point_slots_at(function.current());
                 kept.push(old.path);
                 continue;

@@ -99,18 +99,14 @@ impl Drop for Build {
 /// `/proc/self/fd/<n>` name is glibc's key for the library it still has,
 /// and another build under that name would be taken for it.
 pub fn close(library: Library, file: File) -> Result<(), String> {
-    let closed = library.close().map_err(|e| e.to_string());
-    match (closed, still_mapped(&file)) {
-        (Ok(()), Ok(false)) => Ok(()),
-        (closed, mapped) => {
-            std::mem::forget(file);
-            Err(match (closed, mapped) {
-                (Err(error), _) => format!("dlclose failed: {error}"),
-                (_, Err(error)) => format!("cannot read /proc/self/maps: {error}"),
-                _ => "dlclose left it mapped".to_string(),
-            })
-        }
-    }
+    let why = match (library.close(), still_mapped(&file)) {
+        (Ok(()), Ok(false)) => return Ok(()),
+        (Err(error), _) => format!("dlclose failed: {error}"),
+        (_, Err(error)) => format!("cannot read /proc/self/maps: {error}"),
+        (Ok(()), Ok(true)) => "dlclose left it mapped".to_string(),
+    };
+    std::mem::forget(file);
+    Err(why)
 }
 
 /// Whether any part of `file` is mapped into this process.
