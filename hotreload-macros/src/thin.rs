@@ -57,9 +57,12 @@ pub fn is_thin(ident: &syn::Ident) -> bool {
         return false;
     }
     let span = ident.span().unwrap();
-    let Some(file) = span.local_file() else {
-        return false;
-    };
+    // A path mapped with `--remap-path-prefix` (a pruned build's copy of
+    // the sources, see the runtime's `prune.rs`) has no local file: its
+    // mapped name is the real file's, relative to the working directory.
+    let file = span
+        .local_file()
+        .unwrap_or_else(|| PathBuf::from(span.file()));
     // Relative to rustc's working directory, which is this process's.
     let file = std::env::current_dir()
         .map(|dir| dir.join(&file))

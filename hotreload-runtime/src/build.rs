@@ -21,6 +21,7 @@
 mod cancel;
 mod output;
 
+use std::fmt::Write as _;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -31,10 +32,14 @@ pub use cancel::Cancel;
 use output::Output;
 
 use crate::Error;
-use crate::config::{self, BuildConfig, CARGO_INCREMENTAL, DIRECT_INCREMENTAL, STRIP};
+use crate::config::{
+    self, BuildConfig, CARGO_INCREMENTAL, DIRECT_INCREMENTAL, QUICK_INCREMENTAL, STRIP,
+};
 use crate::dylib::{self, Dependencies};
 use crate::package::Package;
+use crate::prune;
 use crate::rustc::Rustc;
+use crate::thin::Plan;
 
 /// How the next build of a package is made; updated by each build.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +54,10 @@ pub struct Recipe {
     /// The core crate's rlib, from the last cargo build.
     core: Option<PathBuf>,
     /// For a quick build: the functions it leaves to the program (see
-    /// `crate::thin`), given to the compiler as `HOTRELOAD_THIN`. Set by
-    /// the pipeline for each build; direct builds only.
-    pub thin: Option<String>,
+    /// `crate::thin`), given to the compiler as `HOTRELOAD_THIN`, and the
+    /// pruned sources it compiles (`crate::prune`). Set by the pipeline
+    /// for each build; direct builds only.
+    pub thin: Option<Plan>,
 }
 
 impl Default for Recipe {
@@ -187,7 +193,7 @@ fn direct_with_fallback(
     rustc: &Rustc,
     cancel: &Cancel,
 ) -> Result<Built, Error> {
-    let thin = recipe.thin.as_deref();
+    let thin = recipe.thin.as_ref();
     match direct(package, rustc, &recipe.links, thin, cancel) {
         Err(Error::Build { rendered, .. })
             if !cancel.cancelled()
@@ -297,14 +303,20 @@ fn direct(
     package: &Package,
     rustc: &Rustc,
     links: &Links,
-    thin: Option<&str>,
+    thin: Option<&Plan>,
     cancel: &Cancel,
 ) -> Result<Built, Error> {
     let started = Instant::now();
     let mut command = rustc.base_command();
-    command.args(direct_args(links.args(rustc)));
-    if let Some(list) = thin {
-        command.env("HOTRELOAD_THIN", list);
+    let args = direct_args(links.args(rustc));
+    match thin {
+        Some(plan) => {
+            let (args, list) = quick_args(package, rustc, args, plan);
+            command.args(args).env("HOTRELOAD_THIN", list);
+        }
+        None => {
+            command.args(args);
+        }
     }
     let program = PathBuf::from(&rustc.program);
     // JSON diagnostics and artifacts on stderr; stdout is normally empty.
@@ -382,6 +394,86 @@ fn direct_args(args: Vec<String>) -> Vec<String> {
         out.push(arg);
     }
     out
+}
+
+/// The arguments and `HOTRELOAD_THIN` of a quick build: lints capped (a
+/// quick build's verdict on them is not the one shown), no dep-info, and,
+/// if `plan` prunes, its sources written to a copy of the package
+/// (`<hot dir>/quick/`, see [`prune::write_shadow`]) compiled in place of
+/// the real ones, with paths mapped back to the real ones and an
+/// incremental cache of its own.
+fn quick_args(
+    package: &Package,
+    rustc: &Rustc,
+    args: Vec<String>,
+    plan: &Plan,
+) -> (Vec<String>, String) {
+    let mut args: Vec<String> = args
+        .into_iter()
+        .map(|arg| match arg.strip_prefix("--emit=") {
+            Some(kinds) => {
+                let kinds: Vec<&str> = kinds.split(',').filter(|k| *k != "dep-info").collect();
+                format!("--emit={}", kinds.join(","))
+            }
+            None => arg,
+        })
+        .collect();
+    args.extend(["--cap-lints".to_string(), "allow".to_string()]);
+    let mut list = plan.thin.clone();
+    let Some(pruned) = &plan.pruned else {
+        return (args, list);
+    };
+    // The crate root, as cargo named it, under the package's `src/`.
+    let root = args
+        .iter()
+        .position(|arg| arg.ends_with(".rs") && !arg.starts_with('-'));
+    let Some((root, relative)) = root.and_then(|index| {
+        let path = rustc.cwd().join(&args[index]);
+        let relative = path.strip_prefix(&package.manifest_dir).ok()?;
+        relative
+            .starts_with("src")
+            .then(|| (index, relative.to_path_buf()))
+    }) else {
+        return (args, list);
+    };
+    let Some(incremental) = args
+        .iter()
+        .position(|arg| arg.starts_with("incremental=") && arg.ends_with(DIRECT_INCREMENTAL))
+    else {
+        return (args, list);
+    };
+    let hot_dir = PathBuf::from(
+        args[incremental]["incremental=".len()..].trim_end_matches(DIRECT_INCREMENTAL),
+    );
+    let shadow = hot_dir.join("quick");
+    if let Err(error) = prune::write_shadow(&package.manifest_dir, &shadow, pruned) {
+        tracing::debug!("a pruned copy of the sources could not be written: {error}");
+        return (args, list);
+    }
+    // The real path's prefix as cargo wrote it (`src/lib.rs` -> ``).
+    let written = args[root].clone();
+    let prefix = written
+        .strip_suffix(relative.to_string_lossy().as_ref())
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    let from = if prefix.is_empty() {
+        format!("{}/", shadow.display())
+    } else {
+        shadow.display().to_string()
+    };
+    args[root] = shadow.join(&relative).display().to_string();
+    args[incremental] = format!("incremental={}{QUICK_INCREMENTAL}", hot_dir.display());
+    args.push(format!("--remap-path-prefix={from}={prefix}"));
+    // The macro finds itself by its file: the copy's names too.
+    for line in plan.thin.lines() {
+        if let Some((path, lines)) = line.split_once('\t')
+            && let Ok(relative) = std::path::Path::new(path).strip_prefix(&package.manifest_dir)
+        {
+            let _ = writeln!(list, "{}\t{lines}", shadow.join(relative).display());
+        }
+    }
+    (args, list)
 }
 
 /// The stream of the compiler's that carries its JSON.

@@ -23,6 +23,9 @@ pub const STRIP: &str = "strip=debuginfo";
 /// each would throw the other's away.
 pub const CARGO_INCREMENTAL: &str = "incremental-cargo";
 pub const DIRECT_INCREMENTAL: &str = "incremental-direct";
+/// The incremental cache of pruned quick builds (another crate's worth of
+/// sources than the full one's: see `crate::prune`).
+pub const QUICK_INCREMENTAL: &str = "incremental-quick";
 
 /// How the running program was built, so the hot build matches it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -70,6 +70,8 @@ mod package;
 #[cfg(feature = "reload")]
 mod program;
 #[cfg(feature = "reload")]
+mod prune;
+#[cfg(feature = "reload")]
 mod published;
 #[cfg(feature = "reload")]
 mod reloader;

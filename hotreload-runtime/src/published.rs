@@ -177,10 +177,11 @@ pub fn build_or_take(
     );
     // A quick build is another build of the same sources: only a process
     // that would leave the same functions to its program can take it.
-    if let Some(thin) = &recipe.thin {
+    if let Some(plan) = &recipe.thin {
         let mut hasher = LayoutHasher::default();
         hasher.number(stamp as usize);
-        hasher.tag(thin);
+        hasher.tag(&plan.thin);
+        hasher.number(usize::from(plan.pruned.is_some()));
         stamp = hasher.finish();
     }
     let published = turn.as_ref().and_then(|turn| place.read(turn));

@@ -206,6 +206,7 @@ impl Reloader {
             sources: Vec::new(),
             quick: Vec::new(),
             full_next: vec![false; packages.len()],
+            prune_suspect: vec![false; packages.len()],
             snapshots: packages
                 .iter()
                 .map(|package| Sources::snapshot(&package.manifest_dir))
@@ -522,9 +523,10 @@ impl Running {
                 }
                 let (changed, mut kept_rolled_back) = applied.apply(&plan);
                 // A quick build left them to the program: still rolled back.
+                let thin = build.manifest.thin.iter().map(|t| t.path);
                 kept_rolled_back
-                    .extend(applied.rolled_back(build.manifest.thin.iter().map(|t| t.path)));
-                let left_out = build.manifest.thin.len();
+                    .extend(applied.rolled_back(thin.chain(plan.left_out.iter().copied())));
+                let left_out = build.manifest.thin.len() + plan.left_out.len();
                 let swept = generations::applied(applied, self.generation, &package, build);
                 timings.apply = applying.elapsed();
                 timings.total = seen.elapsed();
@@ -548,6 +550,18 @@ impl Running {
             }
         }
     }
+}
+
+/// What the pipeline knows of the packages' sources as the program has
+/// them: for quick builds (`None` with `HOTRELOAD_QUICK=0`), and their type
+/// definitions.
+fn read_sources(snapshots: Vec<Snapshot>) -> (Vec<Option<Quick>>, Vec<Sources>) {
+    let quick = if std::env::var_os("HOTRELOAD_QUICK").is_none_or(|v| v != "0") {
+        snapshots.iter().map(|s| Some(Quick::new(s))).collect()
+    } else {
+        snapshots.iter().map(|_| None).collect()
+    };
+    (quick, snapshots.into_iter().map(Sources::new).collect())
 }
 
 /// The packages named by the registry, in a stable order.
@@ -643,6 +657,9 @@ struct Pipeline {
     quick: Vec<Option<Quick>>,
     /// One per package: the next build is a full one (a quick one failed).
     full_next: Vec<bool>,
+    /// One per package: the quick build that failed was pruned; if the
+    /// full one builds, pruning was at fault.
+    prune_suspect: Vec<bool>,
     config: BuildConfig,
     staging: Staging,
     events: Receiver<Event>,
@@ -654,12 +671,11 @@ struct Pipeline {
 impl Pipeline {
     fn run(mut self) {
         let snapshots = std::mem::take(&mut self.snapshots);
-        if std::env::var_os("HOTRELOAD_QUICK").is_none_or(|v| v != "0") {
-            self.quick = snapshots.iter().map(|s| Some(Quick::new(s))).collect();
-        } else {
-            self.quick = snapshots.iter().map(|_| None).collect();
-        }
-        self.sources = snapshots.into_iter().map(Sources::new).collect();
+        // Alongside the warm-up (parsing every source file twice takes the
+        // unoptimized runtime a few tenths of a second on a large library).
+        let reading = std::thread::Builder::new()
+            .name("hotreload-sources".into())
+            .spawn(move || read_sources(snapshots));
         // Alongside the warm-up; done before anything is loaded.
         let sharing = std::thread::Builder::new()
             .name("hotreload-program".into())
@@ -678,6 +694,13 @@ impl Pipeline {
             if let Err(error) = result {
                 tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
                 failed.push((package.name.clone(), error.to_string()));
+            }
+        }
+        match reading.map(std::thread::JoinHandle::join) {
+            Ok(Ok((quick, sources))) => (self.quick, self.sources) = (quick, sources),
+            _ => {
+                tracing::warn!("the package's sources could not be read; reloading stops");
+                return;
             }
         }
         // Package index -> when its newest change was seen.
@@ -772,9 +795,24 @@ impl Pipeline {
                         // build's verdict.
                         tracing::debug!("quick build failed; a full one");
                         self.full_next[index] = true;
+                        self.prune_suspect[index] = self.recipes[index]
+                            .thin
+                            .as_ref()
+                            .is_some_and(|plan| plan.pruned.is_some());
                         drop(turn);
                         dirty.insert(index, build.seen);
                         continue;
+                    }
+                    if std::mem::take(&mut self.prune_suspect[index])
+                        && result.is_ok()
+                        && let Some(quick) = &mut self.quick[index]
+                    {
+                        tracing::warn!(
+                            "a quick build of `{}` failed where the full build did not: its \
+                             quick builds compile every item from now on",
+                            self.packages[index].name
+                        );
+                        quick.unprune();
                     }
                     let outcome = match result
                         .and_then(|built| self.load(index, build.seen, started, built))
@@ -816,6 +854,9 @@ impl Pipeline {
         recipe.thin = self.quick[index].as_mut().and_then(Quick::plan);
         if std::mem::take(&mut self.full_next[index]) {
             recipe.thin = None;
+        }
+        if recipe.thin.is_some() {
+            self.sources[index].as_live();
         }
         let config = self.config.clone();
         let events = self.events_tx.clone();
@@ -892,12 +933,17 @@ impl Pipeline {
         // program's slots.
         link_thin(&package.name, &loaded.manifest)?;
         let types = self.sources[index].changes();
-        let plan = verify::verify(
+        let mut plan = verify::verify(
             &package.name,
             &Manifest::current(),
             &loaded.manifest,
             &types,
         )?;
+        if quick {
+            // Not deleted (a quick build has every function the full one
+            // has): left out of a pruned build.
+            plan.left_out = std::mem::take(&mut plan.missing);
+        }
         let added = !plan.added.is_empty();
         loaded.forward_logging();
         // Before any of its code runs: the new build's hot statics are the

@@ -138,6 +138,11 @@ impl Rustc {
         command
     }
 
+    /// The directory it runs in.
+    pub fn cwd(&self) -> &Path {
+        &self.cwd
+    }
+
     /// The crate's own arguments (after a wrapper's).
     pub fn crate_args(&self) -> &[String] {
         &self.args[self.wrapper_args()..]

@@ -36,6 +36,7 @@ use std::path::PathBuf;
 use quote::ToTokens;
 use syn::visit_mut::VisitMut;
 
+use crate::prune;
 use crate::types::Snapshot;
 
 /// A hot function of a file, where it is now.
@@ -51,6 +52,11 @@ struct HotFn {
     dirty: bool,
     /// Its body declares items: never thin.
     has_items: bool,
+    /// The identifiers in its body (what it keeps in a pruned build).
+    refs: Vec<String>,
+    /// Another hot function of the file has its key (one name under two
+    /// `cfg`s): built in full.
+    shared: bool,
 }
 
 /// A file as the thin decision knows it.
@@ -59,6 +65,8 @@ struct File {
     /// Its tokens with the hot functions' bodies left out.
     skeleton: String,
     hot: Vec<HotFn>,
+    /// Its items, for pruning.
+    items: Vec<prune::Item>,
     /// Deleted (or unreadable) since.
     gone: bool,
     /// Its newest text does not parse (a save half-way, or a fragment for
@@ -79,6 +87,19 @@ pub struct Quick {
     unknown: bool,
     /// See [`Quick::disable`].
     off: bool,
+    /// Quick builds compile pruned sources (see [`crate::prune`]).
+    prune: bool,
+}
+
+/// A quick build: what it leaves to the program, and what it compiles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// `HOTRELOAD_THIN`: per file, a tab and the lines of the names of
+    /// the functions left to the program.
+    pub thin: String,
+    /// Every source file, pruned (path, text); `None` to compile the
+    /// sources as they are.
+    pub pruned: Option<Vec<(PathBuf, String)>>,
 }
 
 impl Quick {
@@ -94,6 +115,7 @@ impl Quick {
             // and the base from then on.
             unknown: true,
             off: false,
+            prune: std::env::var_os("HOTRELOAD_PRUNE").is_none_or(|v| v != "0"),
         };
         for (path, text) in snapshot.files().map(|(path, text, _)| (path, text)) {
             if let Some(file) = parse(text) {
@@ -104,11 +126,9 @@ impl Quick {
         quick
     }
 
-    /// Decides the next build from the files as they are now: the list of
-    /// thin functions for `HOTRELOAD_THIN` (one line per file: the file,
-    /// a tab, the lines of their names joined by commas), or `None` for a
-    /// full build.
-    pub fn plan(&mut self) -> Option<String> {
+    /// Decides the next build from the files as they are now: a quick
+    /// one, or `None` for a full build.
+    pub fn plan(&mut self) -> Option<Plan> {
         let mut paths = Vec::new();
         crate::types::rust_files(&self.src, &mut paths);
         // A file gone is kept as it was (a full build until it is back; if
@@ -127,7 +147,7 @@ impl Quick {
     }
 
     /// [`Quick::plan`] for the files as known.
-    fn decide(&self) -> Option<String> {
+    fn decide(&self) -> Option<Plan> {
         let full = self.unknown
             || self.off
             || self.files.len() != self.live.len()
@@ -142,18 +162,53 @@ impl Quick {
         let mut list = String::new();
         let mut files: Vec<(&PathBuf, &File)> = self.files.iter().collect();
         files.sort_by_key(|(path, _)| *path);
-        for (path, file) in files {
+        let thin = |hot: &HotFn| !hot.dirty && !hot.shared;
+        for (path, file) in &files {
             let lines: Vec<String> = file
                 .hot
                 .iter()
-                .filter(|hot| !hot.dirty && unique(&file.hot, &hot.key))
+                .filter(|hot| thin(hot))
                 .map(|hot| hot.line.to_string())
                 .collect();
             if !lines.is_empty() {
                 let _ = writeln!(list, "{}\t{}", path.display(), lines.join(","));
             }
         }
-        (!list.is_empty()).then_some(list)
+        let pruned = self.prune.then(|| {
+            let roots: Vec<prune::Root> = files
+                .iter()
+                .enumerate()
+                .flat_map(|(index, (_, file))| {
+                    file.hot
+                        .iter()
+                        .filter(|hot| !thin(hot))
+                        .map(move |hot| prune::Root {
+                            file: index,
+                            at: hot.body.start,
+                            refs: &hot.refs,
+                        })
+                })
+                .collect();
+            let items: Vec<&[prune::Item]> = files.iter().map(|(_, f)| &f.items[..]).collect();
+            let kept = prune::kept(&items, &roots);
+            files
+                .iter()
+                .zip(kept)
+                .map(|((path, file), kept)| {
+                    (
+                        (*path).clone(),
+                        prune::blank(&file.text, &file.items, &kept),
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        let pruned_something = pruned.as_ref().is_some_and(|pruned| {
+            pruned
+                .iter()
+                .zip(&files)
+                .any(|((_, text), (_, file))| *text != file.text)
+        });
+        (!list.is_empty() || pruned_something).then_some(Plan { thin: list, pruned })
     }
 
     /// Takes the file's new text: an edit inside one hot body moves the
@@ -165,6 +220,7 @@ impl Quick {
                 text: String::new(),
                 skeleton: String::new(),
                 hot: Vec::new(),
+                items: Vec::new(),
                 gone: false,
                 broken: true,
             });
@@ -208,6 +264,13 @@ impl Quick {
         self.off = true;
     }
 
+    /// No more pruned builds for this program: one failed where the full
+    /// build of the same sources did not (a name the pruning could not
+    /// see, such as one a macro pastes together).
+    pub fn unprune(&mut self) {
+        self.prune = false;
+    }
+
     /// The build planned last went live (a build made stale by a later
     /// save never does): it is the base from now on.
     pub fn went_live(&mut self) {
@@ -226,30 +289,31 @@ impl Quick {
     }
 }
 
-/// Whether `key` names one hot function of the file (the same name under
-/// two `cfg`s is built in full).
-fn unique(hot: &[HotFn], key: &str) -> bool {
-    hot.iter().filter(|other| other.key == key).count() == 1
-}
-
 /// If `text` differs from the file's text only inside one hot function's
 /// body, marks that function dirty, moves the others, and returns true.
 fn edit_one_body(file: &mut File, text: &str) -> bool {
     let (old, new) = (file.text.as_bytes(), text.as_bytes());
-    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
-    let longest = old.len().min(new.len()) - prefix;
-    let suffix = old
-        .iter()
-        .rev()
-        .zip(new.iter().rev())
-        .take(longest)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let prefix = common(old, new, false);
+    let suffix = common(&old[prefix..], &new[prefix..], true);
     let (old_end, new_end) = (old.len() - suffix, new.len() - suffix);
     let Some(index) = file
         .hot
         .iter()
         .position(|hot| hot.body.start < prefix && old_end < hot.body.end)
+    else {
+        return false;
+    };
+    // Its new body lexes (else it is a broken file: parsed, and full).
+    let body_end =
+        (file.hot[index].body.end as isize + new_end as isize - old_end as isize) as usize;
+    let Some(refs) = text
+        .get(file.hot[index].body.start..body_end)
+        .and_then(|body| body.parse::<proc_macro2::TokenStream>().ok())
+        .map(|body| {
+            let mut refs = Vec::new();
+            prune::identifiers(body, &mut refs);
+            refs
+        })
     else {
         return false;
     };
@@ -261,12 +325,48 @@ fn edit_one_body(file: &mut File, text: &str) -> bool {
         if other == index {
             hot.dirty = true;
             hot.body.end = moved(hot.body.end, bytes);
+            hot.refs.clone_from(&refs);
         } else if hot.body.start >= old_end {
             hot.line = moved(hot.line, lines);
             hot.body = moved(hot.body.start, bytes)..moved(hot.body.end, bytes);
         }
     }
+    for item in &mut file.items {
+        if item.range.start >= old_end {
+            item.range = moved(item.range.start, bytes)..moved(item.range.end, bytes);
+        } else if item.range.end >= old_end {
+            item.range.end = moved(item.range.end, bytes);
+        }
+    }
     true
+}
+
+/// How many bytes `a` and `b` start with in common (`from_end`: end
+/// with). Compared in blocks first: in the unoptimized runtime, a byte at
+/// a time took milliseconds on a long file.
+fn common(a: &[u8], b: &[u8], from_end: bool) -> usize {
+    const BLOCK: usize = 256;
+    let len = a.len().min(b.len());
+    let (a, b) = if from_end {
+        (&a[a.len() - len..], &b[b.len() - len..])
+    } else {
+        (&a[..len], &b[..len])
+    };
+    let range = |at: usize, n: usize| {
+        if from_end {
+            len - at - n..len - at
+        } else {
+            at..at + n
+        }
+    };
+    let mut same = 0;
+    while same + BLOCK <= len && a[range(same, BLOCK)] == b[range(same, BLOCK)] {
+        same += BLOCK;
+    }
+    while same < len && a[range(same, 1)] == b[range(same, 1)] {
+        same += 1;
+    }
+    same
 }
 
 fn parse(text: &str) -> Option<File> {
@@ -276,10 +376,25 @@ fn parse(text: &str) -> Option<File> {
             hot: Vec::new(),
         };
         hollow.visit_file_mut(&mut file);
+        let mut keys: HashMap<&str, usize> = HashMap::new();
+        for hot in &hollow.hot {
+            *keys.entry(&hot.key).or_default() += 1;
+        }
+        let shared: Vec<bool> = hollow
+            .hot
+            .iter()
+            .map(|hot| keys[hot.key.as_str()] > 1)
+            .collect();
+        for (hot, shared) in hollow.hot.iter_mut().zip(shared) {
+            hot.shared = shared;
+        }
+        let mut items = Vec::new();
+        prune::outline(&file.items, &mut items);
         File {
             text: text.to_string(),
             skeleton: file.to_token_stream().to_string(),
             hot: hollow.hot,
+            items,
             gone: false,
             broken: false,
         }
@@ -319,12 +434,16 @@ impl Hollow {
             .stmts
             .iter()
             .any(|stmt| matches!(stmt, syn::Stmt::Item(_)));
+        let mut refs = Vec::new();
+        crate::prune::identifiers(block.to_token_stream(), &mut refs);
         self.hot.push(HotFn {
             key: format!("{}::{owner}{}", self.module.join("::"), sig.ident),
             line: sig.ident.span().start().line,
             body: block.brace_token.span.join().byte_range(),
             dirty: has_items,
             has_items,
+            refs,
+            shared: false,
         });
         block.stmts.clear();
     }
@@ -386,7 +505,13 @@ mod tests {
             files: HashMap::from([(path, file)]),
             unknown: false,
             off: false,
+            prune: true,
         }
+    }
+
+    /// The thin list of the next build, if it is quick.
+    fn thin(quick: &Quick) -> Option<String> {
+        quick.decide().map(|plan| plan.thin)
     }
 
     /// The thin functions' lines after `edit`.
@@ -395,26 +520,24 @@ mod tests {
             .text
             .replace(edit.0, edit.1);
         quick.update(PathBuf::from("src/lib.rs"), text);
-        quick
-            .decide()
-            .map(|list| list.trim_end().split_once('\t').unwrap().1.to_string())
+        thin(quick).map(|list| list.trim_end().split_once('\t').unwrap().1.to_string())
     }
 
     #[test]
     fn only_hot_bodies_changed_leaves_the_others_thin() {
         let mut quick = quick();
-        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t3,5,9\n"));
+        assert_eq!(thin(&quick).as_deref(), Some("src/lib.rs\t3,5,9\n"));
         // `b`'s body: `a` and `c` are thin.
         assert_eq!(
             thin_after(&mut quick, ("{ 2 }", "{ 20 }")).as_deref(),
             Some("3,9")
         );
         // Two more lines in `a`'s body: `c` moved down, and `a` is dirty too.
-        let thin = thin_after(&mut quick, ("{ K }", "{\n    K\n}"));
-        assert_eq!(thin.as_deref(), Some("11"));
+        let lines = thin_after(&mut quick, ("{ K }", "{\n    K\n}"));
+        assert_eq!(lines.as_deref(), Some("11"));
         // Once that build is live, all are thin again, where they are now.
         quick.went_live();
-        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t3,7,11\n"));
+        assert_eq!(thin(&quick).as_deref(), Some("src/lib.rs\t3,7,11\n"));
         // Reformatting outside the bodies: parsed again, still thin.
         assert_eq!(
             thin_after(&mut quick, ("struct S;", "struct  S ;")).as_deref(),
@@ -427,10 +550,10 @@ mod tests {
         let mut quick = quick();
         let path = PathBuf::from("src/lib.rs");
         quick.files.get_mut(&path).unwrap().gone = true;
-        assert_eq!(quick.decide(), None);
+        assert_eq!(thin(&quick), None);
         let text = LIB.replace("{ 2 }", "{ 20 }");
         quick.update(path, text);
-        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t3,9\n"));
+        assert_eq!(thin(&quick).as_deref(), Some("src/lib.rs\t3,9\n"));
     }
 
     #[test]
@@ -439,11 +562,11 @@ mod tests {
         // Two bodies edited, one left broken: full.
         let broken = LIB.replace("{ 2 }", "{ 20 }").replace("{ K }", "{ K + }");
         quick.update(PathBuf::from("src/lib.rs"), broken);
-        assert_eq!(quick.decide(), None);
+        assert_eq!(thin(&quick), None);
         // Fixed: both edited functions are built, `c` alone is thin.
         let fixed = LIB.replace("{ 2 }", "{ 20 }").replace("{ K }", "{ K + 1 }");
         quick.update(PathBuf::from("src/lib.rs"), fixed);
-        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t9\n"));
+        assert_eq!(thin(&quick).as_deref(), Some("src/lib.rs\t9\n"));
     }
 
     #[test]
@@ -460,9 +583,10 @@ mod tests {
             files: HashMap::from([(path, file)]),
             unknown: false,
             off: false,
+            prune: true,
         };
         quick.went_live();
-        assert_eq!(quick.decide().as_deref(), Some("src/lib.rs\t3,9\n"));
+        assert_eq!(thin(&quick).as_deref(), Some("src/lib.rs\t3,9\n"));
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct Plan {
     /// Hot functions of the running program that the new build no longer
     /// has: they keep their current code.
     pub missing: Vec<&'static str>,
+    /// Hot functions a quick build left out (they are as they were): set
+    /// by the reloader, which knows the build was quick.
+    pub left_out: Vec<&'static str>,
     /// Hot functions that only the new build has: nothing calls them yet
     /// (a restart picks them up).
     pub added: Vec<&'static str>,
@@ -85,6 +88,7 @@ pub fn verify(
     let mut plan = Plan {
         swaps: Vec::new(),
         missing: Vec::new(),
+        left_out: Vec::new(),
         added: Vec::new(),
         ambiguous: Vec::new(),
         statics: Vec::new(),
