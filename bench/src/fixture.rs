@@ -11,8 +11,20 @@ const HOTRELOAD_MANIFEST: &str = include_str!("../fixtures/hotreload/Cargo.toml"
 const HOTRELOAD_LIB: &str = include_str!("../fixtures/hotreload/lib.rs");
 const HOTRELOAD_MAIN: &str = include_str!("../fixtures/hotreload/main.rs");
 
-/// What the edited function returns before the first edit.
-const VALUE: &str = "{\n    0\n}";
+/// The body of the edited function `value()`: `lines` (statements, no
+/// braces) and the number it returns.
+fn value_body(lines: &str, n: u64) -> String {
+    format!("{{\n{lines}    {n}\n}}")
+}
+
+/// What `value()` does besides returning its number, in the `realistic`
+/// scale: what the library's own functions do (a world, one of the
+/// library's components, a helper), so that an edit of it compiles what
+/// an edit of real code there would.
+const REALISTIC_VALUE: &str = "    let mut world = bevy_ecs::world::World::new();\n    \
+     world.spawn(m3::Body3::default());\n    \
+     let found = world.query::<&m3::Body3>().iter(&world).count() as u64;\n    \
+     std::hint::black_box(m3::helper5(found));\n";
 
 /// subsecond's fixture, copied as is.
 const SUBSECOND_FILES: &[(&str, &str)] = &[
@@ -56,6 +68,7 @@ const HOT_LIB_RELOADER_FILES: &[(&str, &str)] = &[
 
 /// Dependencies, the body of `work()` and more library code, per scale.
 fn scale(name: &str) -> (&'static str, &'static str, String) {
+    // (dependencies, the body of `work()`, more library code)
     match name {
         "small" => ("", "seed.wrapping_mul(3)", String::new()),
         "deps" => (
@@ -182,13 +195,13 @@ pub struct Saved {
     stages: Vec<(&'static str, f64)>,
 }
 
-/// Writes `file` with `value()` returning `n`, in place.
-fn save_value(file: &Path, n: u64) -> Saved {
+/// Writes `file` with `value()` returning `n` (after `lines`), in place.
+fn save_value(file: &Path, lines: &str, n: u64) -> Saved {
     let text = std::fs::read_to_string(file).expect("read the edited file");
     let signature = "fn value() -> u64 ";
     let start = text.find(signature).expect("value() in the file") + signature.len();
     let end = start + text[start..].find('}').expect("end of value()") + 1;
-    let edited = format!("{}{{\n    {n}\n}}{}", &text[..start], &text[end..]);
+    let edited = format!("{}{}{}", &text[..start], value_body(lines, n), &text[end..]);
     let unix_ns = unix_ns(SystemTime::now());
     std::fs::write(file, edited).expect("save the edited file");
     Saved {
@@ -199,10 +212,10 @@ fn save_value(file: &Path, n: u64) -> Saved {
 
 /// Restores `value()` in `file` to its first version, so the release build
 /// that measures calls is the same every run.
-fn reset_value(file: &Path) {
+fn reset_value(file: &Path, lines: &str) {
     let text = std::fs::read_to_string(file).expect("read the edited file");
-    if !text.contains(VALUE) {
-        save_value(file, 0);
+    if !text.contains(&value_body(lines, 0)) {
+        save_value(file, lines, 0);
     }
 }
 
@@ -225,6 +238,8 @@ pub struct Hotreload {
     name: String,
     /// What the variant sets in the program's environment.
     env: Option<(&'static str, &'static str)>,
+    /// What `value()` does besides returning its number.
+    value_lines: &'static str,
 }
 
 impl Hotreload {
@@ -234,22 +249,29 @@ impl Hotreload {
     /// `[profile.dev.build-override] opt-level = 3` (optimized proc macros,
     /// `#[hot]` among them); `<scale>:unload`, run with old builds unloaded
     /// (`Reloader::unload_old_builds(2)`); `<scale>:full`, run with
-    /// `HOTRELOAD_QUICK=0` (every build compiles every hot function).
+    /// `HOTRELOAD_QUICK=0` (every build compiles every hot function);
+    /// `<scale>:noprune`, run with `HOTRELOAD_PRUNE=0` (quick builds
+    /// compile every item of the crate).
     pub fn create(fixtures: &Path, spec: &str) -> Hotreload {
+        const VARIANTS: &str = "copies, optmacros, unload, full, noprune";
         let (scale_name, variant) = match spec.split_once(':') {
-            Some((scale, variant @ ("copies" | "optmacros" | "unload" | "full"))) => {
+            Some((scale, variant)) if VARIANTS.split(", ").any(|v| v == variant) => {
                 (scale, Some(variant))
             }
-            Some((_, other)) => {
-                panic!("unknown variant `{other}` of a scale: copies, optmacros, unload, full")
-            }
+            Some((_, other)) => panic!("unknown variant `{other}` of a scale: {VARIANTS}"),
             None => (spec, None),
         };
         let env = match variant {
             Some("copies") => Some(("HOTRELOAD_ONE_COPY", "0")),
             Some("unload") => Some(("HOTRELOAD_BENCH_UNLOAD", "2")),
             Some("full") => Some(("HOTRELOAD_QUICK", "0")),
+            Some("noprune") => Some(("HOTRELOAD_PRUNE", "0")),
             _ => None,
+        };
+        let value_lines = if scale_name == "realistic" {
+            REALISTIC_VALUE
+        } else {
+            ""
         };
         let profile = match variant {
             Some("optmacros") => "\n[profile.dev.build-override]\nopt-level = 3\n",
@@ -266,6 +288,7 @@ impl Hotreload {
                 .replace("{{DEPS}}", deps)
                 .replace("{{WORK}}", work)
                 .replace("{{MORE}}", &extra)
+                .replace("{{VALUE}}", &value_body(value_lines, 0))
         };
         write_if_changed(
             &dir.join("Cargo.toml"),
@@ -278,6 +301,7 @@ impl Hotreload {
             target: fixtures.join("target"),
             name: format!("latency_{scale_name}"),
             env,
+            value_lines,
         }
     }
 
@@ -305,7 +329,7 @@ impl Hotreload {
 
 impl Tool for Hotreload {
     fn calls(&self) -> (f64, f64) {
-        reset_value(&self.dir.join("src/lib.rs"));
+        reset_value(&self.dir.join("src/lib.rs"), self.value_lines);
         calls(Command::new(self.build(true)))
     }
 
@@ -318,7 +342,7 @@ impl Tool for Hotreload {
     }
 
     fn edit(&self, n: u64) -> Saved {
-        save_value(&self.dir.join("src/lib.rs"), n)
+        save_value(&self.dir.join("src/lib.rs"), self.value_lines, n)
     }
 }
 
@@ -353,7 +377,7 @@ impl HotLibReloader {
 
 impl Tool for HotLibReloader {
     fn calls(&self) -> (f64, f64) {
-        reset_value(&self.dir.join("lib/src/lib.rs"));
+        reset_value(&self.dir.join("lib/src/lib.rs"), "");
         eprintln!("building hot-lib-reloader's fixture (release)");
         run(
             self.cargo(&["build", "--release", "--workspace"]),
@@ -372,7 +396,7 @@ impl Tool for HotLibReloader {
     /// Saves, then rebuilds the dylib at once (what `cargo watch` would do,
     /// minus its own delay).
     fn edit(&self, n: u64) -> Saved {
-        let mut saved = save_value(&self.dir.join("lib/src/lib.rs"), n);
+        let mut saved = save_value(&self.dir.join("lib/src/lib.rs"), "", n);
         let mut build = self.cargo(&["build", "-p", "lib", "--quiet"]);
         build.stderr(Stdio::null());
         let took = run(build, "cargo build -p lib");
@@ -414,7 +438,7 @@ impl Subsecond {
 
 impl Tool for Subsecond {
     fn calls(&self) -> (f64, f64) {
-        reset_value(&self.dir.join("src/main.rs"));
+        reset_value(&self.dir.join("src/main.rs"), "");
         let mut build = cargo();
         build
             .args(["build", "--release", "--manifest-path"])
@@ -446,7 +470,7 @@ impl Tool for Subsecond {
     }
 
     fn edit(&self, n: u64) -> Saved {
-        save_value(&self.dir.join("src/main.rs"), n)
+        save_value(&self.dir.join("src/main.rs"), "", n)
     }
 }
 

@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--soak N] [--edits N] [--scale small,deps,heavy,many,realistic,<scale>:copies,<scale>:optmacros,<scale>:unload,<scale>:full] [--processes N] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--soak N] [--edits N] [--scale small,deps,heavy,many,realistic,<scale>:copies,<scale>:optmacros,<scale>:unload,<scale>:full,<scale>:noprune] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -24,7 +24,9 @@
 //! Scales (hotreload only): `small` (no dependency besides the runtime),
 //! `deps` (serde_json, rand, glam), `heavy` (bevy_ecs), `many` (`small` and
 //! 400 more hot functions, in 20 modules), `realistic` (5 000 lines: 100
-//! hot functions using bevy_ecs and 400 plain helpers, in 10 modules). The first build of a
+//! hot functions using bevy_ecs and 400 plain helpers, in 10 modules; there
+//! the edited function also does what the library's functions do: spawns
+//! and queries one of its components and calls a helper). The first build of a
 //! scale compiles its dependencies and can take minutes. The scales' programs
 //! run side by side and are edited in turn (one edit of each, then the next
 //! round), so a slow spell of a shared machine hits every scale alike and
@@ -41,7 +43,9 @@
 //! macros (`[profile.dev.build-override] opt-level = 3`), for what an
 //! unoptimized `#[hot]` costs each rebuild. `<scale>:unload` is the same
 //! program unloading old builds (`Reloader::unload_old_builds(2)`), for
-//! `--soak`; `<scale>:full` with quick builds off (`HOTRELOAD_QUICK=0`).
+//! `--soak`; `<scale>:full` with quick builds off (`HOTRELOAD_QUICK=0`);
+//! `<scale>:noprune` with quick builds that compile every item
+//! (`HOTRELOAD_PRUNE=0`).
 
 mod fixture;
 mod stats;
@@ -99,7 +103,7 @@ fn options() -> Options {
             "--scale" => {
                 options.scales = args
                     .next()
-                    .expect("--scale takes small,deps,heavy,many,realistic (each also as <scale>:copies, <scale>:optmacros, <scale>:unload or <scale>:full)")
+                    .expect("--scale takes small,deps,heavy,many,realistic (each also as <scale>:copies, <scale>:optmacros, <scale>:unload, <scale>:full or <scale>:noprune)")
                     .split(',')
                     .map(str::to_string)
                     .collect()

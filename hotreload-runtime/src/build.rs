@@ -165,6 +165,8 @@ pub fn build(
     match recipe.rustc.clone().filter(|_| !recipe.cargo_needed) {
         Some(rustc) => direct_with_fallback(package, recipe, &rustc, cancel),
         None => {
+            // Every function compiled: not a quick build.
+            recipe.thin = None;
             let started = Instant::now();
             through_cargo(config, package, recipe, cancel)?;
             let Some(rustc) = recipe.rustc.clone() else {
@@ -399,7 +401,7 @@ fn direct_args(args: Vec<String>) -> Vec<String> {
 /// The arguments and `HOTRELOAD_THIN` of a quick build: lints capped (a
 /// quick build's verdict on them is not the one shown), no dep-info, and,
 /// if `plan` prunes, its sources written to a copy of the package
-/// (`<hot dir>/quick/`, see [`prune::write_shadow`]) compiled in place of
+/// (`<hot dir>/quick-<hash>/`, see [`prune::write_shadow`]) compiled in place of
 /// the real ones, with paths mapped back to the real ones and an
 /// incremental cache of its own.
 fn quick_args(
@@ -445,7 +447,7 @@ fn quick_args(
     let hot_dir = PathBuf::from(
         args[incremental]["incremental=".len()..].trim_end_matches(DIRECT_INCREMENTAL),
     );
-    let shadow = hot_dir.join("quick");
+    let shadow = hot_dir.join(format!("quick-{:016x}", package.copy()));
     if let Err(error) = prune::write_shadow(&package.manifest_dir, &shadow, pruned) {
         tracing::debug!("a pruned copy of the sources could not be written: {error}");
         return (args, list);

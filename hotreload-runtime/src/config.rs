@@ -173,10 +173,12 @@ impl BuildConfig {
     /// The saved rustc command of `package` for this profile and target
     /// (and this copy of the package: checkouts may share a target dir).
     pub fn saved_command(&self, package: &Package) -> PathBuf {
-        let copy = hotreload_core::fnv::hash(package.manifest_dir.as_os_str().as_encoded_bytes());
         let target = self.target.as_deref().unwrap_or("host");
-        self.hot_dir(package)
-            .join(format!("rustc-{}-{target}-{copy:016x}", self.profile))
+        self.hot_dir(package).join(format!(
+            "rustc-{}-{target}-{:016x}",
+            self.profile,
+            package.copy()
+        ))
     }
 
     /// The cargo invocation that builds `package`'s library, with JSON

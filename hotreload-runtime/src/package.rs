@@ -26,6 +26,12 @@ impl Package {
         }
     }
 
+    /// A number for this copy of the package: checkouts may share a target
+    /// directory, and what is kept there per copy is named with it.
+    pub fn copy(&self) -> u64 {
+        hotreload_core::fnv::hash(self.manifest_dir.as_os_str().as_encoded_bytes())
+    }
+
     /// Whether a change of `paths` needs cargo for the next build: anything
     /// but Rust sources under `src/` (a manifest, a build script) may change
     /// what cargo passes to rustc.

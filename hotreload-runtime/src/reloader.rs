@@ -158,6 +158,8 @@ enum Outcome {
         warnings: usize,
         /// The process that built it, if not this one.
         built_by: Option<u32>,
+        /// See [`Reload::pruning_stopped`].
+        pruning_stopped: bool,
         timings: Timings,
         /// The first file event of the save that was built.
         seen: Instant,
@@ -503,6 +505,7 @@ impl Running {
                 changed_types,
                 warnings,
                 built_by,
+                pruning_stopped,
                 mut timings,
                 seen,
                 verified,
@@ -543,6 +546,7 @@ impl Running {
                     built_by,
                     changed_types,
                     left_out,
+                    pruning_stopped,
                     unloaded: swept.unloaded,
                     pinned: swept.pinned,
                     timings,
@@ -803,18 +807,12 @@ impl Pipeline {
                         dirty.insert(index, build.seen);
                         continue;
                     }
-                    if std::mem::take(&mut self.prune_suspect[index])
-                        && result.is_ok()
-                        && let Some(quick) = &mut self.quick[index]
-                    {
-                        tracing::warn!(
-                            "a quick build of `{}` failed where the full build did not: its \
-                             quick builds compile every item from now on",
-                            self.packages[index].name
-                        );
+                    let pruning_stopped =
+                        std::mem::take(&mut self.prune_suspect[index]) && result.is_ok();
+                    if pruning_stopped && let Some(quick) = &mut self.quick[index] {
                         quick.unprune();
                     }
-                    let outcome = match result
+                    let mut outcome = match result
                         .and_then(|built| self.load(index, build.seen, started, built))
                     {
                         Ok(outcome) => outcome,
@@ -834,6 +832,13 @@ impl Pipeline {
                         }
                         Err(error) => Outcome::Failed(error),
                     };
+                    if let Outcome::Built {
+                        pruning_stopped: stopped,
+                        ..
+                    } = &mut outcome
+                    {
+                        *stopped = pruning_stopped;
+                    }
                     // Staged: the next build (of any process) may overwrite
                     // the artifact.
                     drop(turn);
@@ -975,6 +980,7 @@ impl Pipeline {
             // use (`dead_code`); the full builds say what the code has.
             warnings: if quick { 0 } else { built.warnings },
             built_by: built.builder,
+            pruning_stopped: false,
             timings: Timings {
                 saved_at: SystemTime::now() - seen.elapsed(),
                 debounce: building - seen,

@@ -143,6 +143,12 @@ pub struct Reload {
     /// did not change; see the README's *Many hot functions*); 0 for a
     /// full build.
     pub left_out: usize,
+    /// A quick build of pruned sources (see the README's *Many hot
+    /// functions*) did not compile where this full build of the same
+    /// sources did: pruning missed a name (one a macro pastes together, or
+    /// one in an `include!`d file), and the package's quick builds compile
+    /// every item from now on.
+    pub pruning_stopped: bool,
     /// Types of the package defined differently since the last reload
     /// (added or removed included); only types no hot function's signature
     /// reaches can change in a reload (see `HOT011`).
@@ -297,6 +303,14 @@ impl fmt::Display for Reload {
                 self.left_out
             )?;
         }
+        if self.pruning_stopped {
+            write!(
+                f,
+                "; built in full: the pruned quick build did not compile (a name it cannot \
+                 see, pasted by a macro or in an included file), so quick builds compile \
+                 every item from now on"
+            )?;
+        }
         if !self.changed_types.is_empty() {
             write!(f, "; types changed: {}", self.changed_types.join(", "))?;
         }
@@ -366,6 +380,7 @@ mod tests {
             pinned: None,
             changed_types: Vec::new(),
             left_out: 0,
+            pruning_stopped: false,
             timings: Timings {
                 build: Duration::from_millis(120),
                 load: Duration::from_millis(3),

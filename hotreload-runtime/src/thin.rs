@@ -189,7 +189,14 @@ impl Quick {
                         })
                 })
                 .collect();
-            let items: Vec<&[prune::Item]> = files.iter().map(|(_, f)| &f.items[..]).collect();
+            // The binaries' files name the library's items from outside.
+            let items: Vec<&[prune::Item]> = files
+                .iter()
+                .map(|(path, file)| match self.of_binaries(path) {
+                    true => &[][..],
+                    false => &file.items[..],
+                })
+                .collect();
             let kept = prune::kept(&items, &roots);
             files
                 .iter()
@@ -209,6 +216,13 @@ impl Quick {
                 .any(|((_, text), (_, file))| *text != file.text)
         });
         (!list.is_empty() || pruned_something).then_some(Plan { thin: list, pruned })
+    }
+
+    /// `path` is a binary's own (`src/main.rs`, `src/bin/`), not the
+    /// library's.
+    fn of_binaries(&self, path: &std::path::Path) -> bool {
+        path.strip_prefix(&self.src)
+            .is_ok_and(|path| path == std::path::Path::new("main.rs") || path.starts_with("bin"))
     }
 
     /// Takes the file's new text: an edit inside one hot body moves the
