@@ -78,15 +78,16 @@ enum Keep {
 }
 
 /// The items of a parsed file (after hot bodies were emptied, so their
-/// tokens are not in the items' names).
+/// tokens are not in the items' names). A module with an attribute that
+/// is not inert (an attribute macro reads the whole module) is one item.
 pub fn outline(items: &[syn::Item], out: &mut Vec<Item>) {
     for item in items {
         match item {
-            syn::Item::Mod(module) if module.content.is_some() => {
-                if let Some((_, inner)) = &module.content {
-                    outline(inner, out);
-                }
-            }
+            syn::Item::Mod(syn::ItemMod {
+                attrs,
+                content: Some((_, inner)),
+                ..
+            }) if attrs.iter().all(inert) => outline(inner, out),
             item => out.push(describe(item)),
         }
     }
@@ -192,7 +193,9 @@ pub fn identifiers(tokens: TokenStream, out: &mut Vec<String>) {
                 TokenTree::Group(group) => walk(group.stream(), seen),
                 TokenTree::Literal(literal) => {
                     let text = literal.to_string();
-                    if text.ends_with('"') {
+                    // A string (raw and byte ones too), not a number or
+                    // a character.
+                    if text.contains('"') {
                         for word in text
                             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                             .filter(|word| {
@@ -321,7 +324,11 @@ pub fn blank(text: &str, items: &[Item], kept: &[bool]) -> String {
 /// Writes a pruned copy of the package at `package_dir` under `shadow`:
 /// `src/` with `files` (path under the package, text) and every other file
 /// of `src/` linked; every other entry of the package linked, so that
-/// `include_str!`, `#[path]` and the like find what they found.
+/// `include_str!`, `#[path]` and the like find what they found. Nothing
+/// is ever written through a link: every directory of the copy's `src/`
+/// is a directory of its own (a linked one is made one), and a `.rs` file
+/// of the copy that the sources no longer have is removed (a module moved
+/// from `a.rs` to `a/mod.rs` would be found twice).
 pub fn write_shadow(
     package_dir: &Path,
     shadow: &Path,
@@ -333,31 +340,44 @@ pub fn write_shadow(
             link(&entry.path(), &shadow.join(entry.file_name()))?;
         }
     }
-    mirror(&package_dir.join("src"), &shadow.join("src"))?;
+    let copies: HashSet<PathBuf> = files
+        .iter()
+        .filter_map(|(path, _)| Some(shadow.join(path.strip_prefix(package_dir).ok()?)))
+        .collect();
+    mirror(&package_dir.join("src"), &shadow.join("src"), &copies)?;
     for (path, text) in files {
         let Ok(relative) = path.strip_prefix(package_dir) else {
             continue;
         };
         let copy = shadow.join(relative);
         if std::fs::read_to_string(&copy).ok().as_deref() != Some(text.as_str()) {
-            // Replaces a link made by `mirror` too.
-            let _ = std::fs::remove_file(&copy);
             std::fs::write(&copy, text)?;
         }
     }
     Ok(())
 }
 
-/// `dir`'s directories made under `copy`, its files other than `.rs`
-/// linked there.
-fn mirror(dir: &Path, copy: &Path) -> std::io::Result<()> {
+/// `dir`'s directories made under `copy` (real ones, links followed), its
+/// files other than `.rs` linked there, and the `.rs` files there that
+/// are not `copies` removed.
+fn mirror(dir: &Path, copy: &Path, copies: &HashSet<PathBuf>) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(copy).is_ok_and(|meta| !meta.is_dir()) {
+        std::fs::remove_file(copy)?;
+    }
     std::fs::create_dir_all(copy)?;
     for entry in std::fs::read_dir(dir)?.flatten() {
         let (path, to) = (entry.path(), copy.join(entry.file_name()));
-        if entry.file_type()?.is_dir() {
-            mirror(&path, &to)?;
+        if path.is_dir() {
+            mirror(&path, &to, copies)?;
         } else if path.extension().is_none_or(|ext| ext != "rs") {
             link(&path, &to)?;
+        }
+    }
+    for entry in std::fs::read_dir(copy)?.flatten() {
+        let path = entry.path();
+        let rust = path.extension().is_some_and(|ext| ext == "rs");
+        if rust && (!copies.contains(&path) || entry.file_type()?.is_symlink()) {
+            std::fs::remove_file(&path)?;
         }
     }
     Ok(())
@@ -461,6 +481,71 @@ mod tests {
         );
         // The blanket impl keeps its trait.
         assert!(kept.contains(&"trait Shape".to_string()), "{kept:?}");
+    }
+
+    #[test]
+    fn the_copy_never_writes_through_a_link_and_drops_files_gone_from_the_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let (package, shadow) = (dir.path().join("package"), dir.path().join("shadow"));
+        let write = |path: &Path, text: &str| {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(&package.join("Cargo.toml"), "[package]");
+        write(&package.join("src/lib.rs"), "mod sub; mod linked;");
+        write(&package.join("src/data.txt"), "data");
+        write(&package.join("src/sub/mod.rs"), "fn a() {}");
+        write(&dir.path().join("elsewhere/mod.rs"), "fn b() {}");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), package.join("src/linked"))
+            .unwrap();
+        // Left by an earlier build: a link where a directory belongs, and a
+        // file the sources no longer have.
+        write(&shadow.join("src/old.rs"), "mod gone;");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), shadow.join("src/sub")).unwrap();
+        let files: Vec<(PathBuf, String)> = ["src/lib.rs", "src/sub/mod.rs", "src/linked/mod.rs"]
+            .iter()
+            .map(|file| (package.join(file), format!("// pruned {file}")))
+            .collect();
+        write_shadow(&package, &shadow, &files).unwrap();
+        for file in ["src/lib.rs", "src/sub/mod.rs", "src/linked/mod.rs"] {
+            let copy = shadow.join(file);
+            assert_eq!(
+                std::fs::read_to_string(&copy).unwrap(),
+                format!("// pruned {file}")
+            );
+            assert!(
+                !std::fs::symlink_metadata(copy.parent().unwrap())
+                    .unwrap()
+                    .is_symlink()
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("elsewhere/mod.rs")).unwrap(),
+            "fn b() {}"
+        );
+        assert!(!shadow.join("src/old.rs").exists());
+        assert_eq!(
+            std::fs::read_to_string(shadow.join("src/data.txt")).unwrap(),
+            "data"
+        );
+        assert!(
+            std::fs::symlink_metadata(shadow.join("Cargo.toml"))
+                .unwrap()
+                .is_symlink()
+        );
+        // Again, with nothing changed: the same.
+        write_shadow(&package, &shadow, &files).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(shadow.join("src/linked/mod.rs")).unwrap(),
+            "// pruned src/linked/mod.rs"
+        );
+    }
+
+    #[test]
+    fn a_module_an_attribute_macro_reads_is_kept_whole() {
+        let lib = "#[attr]\nmod m {\n    fn inner() -> u32 { 1 }\n}\n\
+                   mod n {\n    fn other() -> u32 { 2 }\n}\nfn root() {}\n";
+        assert_eq!(kept_names(lib, &["root"]), ["mod m", "fn root()"]);
     }
 
     #[test]
