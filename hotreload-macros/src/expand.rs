@@ -255,6 +255,9 @@ fn impl_block(args: &Args, item: &ItemImpl) -> syn::Result<TokenStream> {
     let mut items = Vec::new();
     let mut beside = Vec::new();
     let mut helper_bodies = Vec::new();
+    // Thin methods' signatures (a quick build): their trampolines name the
+    // helper trait's `Self::Name` types too.
+    let mut thin_sigs = Vec::new();
     for impl_item in &item.items {
         match impl_item {
             ImplItem::Fn(method) if valid::can_be_hot(&method.sig) => {
@@ -269,14 +272,17 @@ fn impl_block(args: &Args, item: &ItemImpl) -> syn::Result<TokenStream> {
                 .expand_as_needed(&args.krate);
                 items.push(hot.trampoline);
                 beside.push(hot.beside);
+                if hot.helper_body.is_none() {
+                    thin_sigs.push(&method.sig);
+                }
                 helper_bodies.extend(hot.helper_body);
             }
             other => items.push(other.to_token_stream()),
         }
     }
     let cfgs = Attrs(&item.attrs).cfgs();
-    if !helper_bodies.is_empty() {
-        beside.push(block.helper_items(&helper_bodies, &cfgs));
+    if !helper_bodies.is_empty() || !self_projections(thin_sigs.iter().copied()).is_empty() {
+        beside.push(block.helper_items(&helper_bodies, &thin_sigs, &cfgs));
     }
     let ItemImpl {
         attrs,
@@ -390,11 +396,23 @@ impl<'a> ImplBlock<'a> {
     /// in the user's impl. Each `Self::Name` the signatures name also gets
     /// an associated type `__HotreloadSelfName`, so that code outside the
     /// impl (thunks, slots) can name it.
-    fn helper_items(&self, bodies: &[HelperBody], cfgs: &[&Attribute]) -> TokenStream {
+    /// `thin` are the signatures of methods a quick build leaves to the
+    /// program: not declared, but their `Self::Name`s are there.
+    fn helper_items(
+        &self,
+        bodies: &[HelperBody],
+        thin: &[&Signature],
+        cfgs: &[&Attribute],
+    ) -> TokenStream {
         let (Some(helper), Some(trait_path)) = (&self.helper, self.trait_path()) else {
             return TokenStream::new();
         };
-        let projections = self_projections(bodies.iter().map(|body| &body.sig));
+        let projections = self_projections(
+            bodies
+                .iter()
+                .map(|body| &body.sig)
+                .chain(thin.iter().copied()),
+        );
         let declared = bodies.iter().map(declaration);
         let defined = bodies.iter().map(|body| &body.definition);
         let types = projections
@@ -1446,9 +1464,23 @@ mod tests {
                 }
             },
         );
+        // `Self::Err` in the signature: the helper trait names it, as in the
+        // program's full expansion.
+        let (_, projected) = expand_both(
+            quote!(),
+            quote! {
+                impl std::str::FromStr for Version {
+                    type Err = Error;
+                    fn from_str(text: &str) -> Result<Self, Self::Err> {
+                        parse(text)
+                    }
+                }
+            },
+        );
         crate::thin::ALL_THIN.with(|thin| thin.set(false));
         insta::assert_snapshot!("thin_free_function", free);
         insta::assert_snapshot!("thin_trait_impl", methods);
+        insta::assert_snapshot!("thin_trait_impl_with_projection", projected);
     }
 
     #[test]

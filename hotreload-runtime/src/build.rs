@@ -421,7 +421,21 @@ fn quick_args(
         })
         .collect();
     args.extend(["--cap-lints".to_string(), "allow".to_string()]);
-    let mut list = plan.thin.clone();
+    // The macro compares the real path of its file (canonical).
+    let canonical = |path: &std::path::Path| path.canonicalize().unwrap_or(path.to_path_buf());
+    let in_list = |dir: &std::path::Path| {
+        let dir = canonical(dir);
+        let mut list = String::new();
+        for line in plan.thin.lines() {
+            if let Some((path, lines)) = line.split_once('\t')
+                && let Ok(relative) = std::path::Path::new(path).strip_prefix(&package.manifest_dir)
+            {
+                let _ = writeln!(list, "{}\t{lines}", dir.join(relative).display());
+            }
+        }
+        list
+    };
+    let mut list = in_list(&package.manifest_dir);
     let Some(pruned) = &plan.pruned else {
         return (args, list);
     };
@@ -468,13 +482,7 @@ fn quick_args(
     args[incremental] = format!("incremental={}{QUICK_INCREMENTAL}", hot_dir.display());
     args.push(format!("--remap-path-prefix={from}={prefix}"));
     // The macro finds itself by its file: the copy's names too.
-    for line in plan.thin.lines() {
-        if let Some((path, lines)) = line.split_once('\t')
-            && let Ok(relative) = std::path::Path::new(path).strip_prefix(&package.manifest_dir)
-        {
-            let _ = writeln!(list, "{}\t{lines}", shadow.join(relative).display());
-        }
-    }
+    list.push_str(&in_list(&shadow));
     (args, list)
 }
 

@@ -59,11 +59,30 @@ use syn::spanned::Spanned;
 pub struct Item {
     /// Its text in the file, attributes and doc comments included.
     pub range: Range<usize>,
-    /// The names it declares.
-    defines: Vec<String>,
+    /// The name it declares, if any.
+    defines: Option<String>,
+    kind: Kind,
+    /// The module it is in (innermost), by name: `#[serde(with =
+    /// "module")]` names a module and means its functions.
+    module: String,
     keep: Keep,
-    /// The identifiers in it (hot bodies left out: see [`Root`]).
+    /// The identifiers in it (hot bodies left out: see [`Root`]), and the
+    /// words of its string literals.
     refs: Vec<String>,
+    /// The words of its string literals.
+    words: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A struct, enum or union (`derived`: with a `#[derive]`, which may
+    /// declare more types under longer names: `FooBuilder`, `FooItem`).
+    Nominal {
+        derived: bool,
+    },
+    /// A type alias: an `impl` for it is an impl for another type.
+    Alias,
+    Other,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,70 +91,157 @@ enum Keep {
     Always,
     /// When kept code names it.
     Named,
-    /// An `impl`: when every one of these that the crate declares is kept
-    /// (the identifiers of its self type, its own generics left out).
-    Impl(Vec<String>),
+    /// An `impl` for the named type (the outermost name of its self type:
+    /// `impl Trait for Body<T>`, `for &Body`): kept with it. An impl for
+    /// anything else (a type of another crate, a generic parameter, an
+    /// alias) is kept always.
+    Impl(String),
 }
 
 /// The items of a parsed file (after hot bodies were emptied, so their
-/// tokens are not in the items' names). A module with an attribute that
-/// is not inert (an attribute macro reads the whole module) is one item.
-pub fn outline(items: &[syn::Item], out: &mut Vec<Item>) {
+/// tokens are not in the items' names), `module` the file's module's name.
+/// A module with an attribute that is not inert (an attribute macro reads
+/// the whole module) is one item; a `#[cfg(test)]` one is not compiled in
+/// a hot build, and is left as it is.
+pub fn outline(items: &[syn::Item], module: &str, out: &mut Vec<Item>) {
     for item in items {
         match item {
+            syn::Item::Mod(module) if module.attrs.iter().any(is_cfg_test) => {}
             syn::Item::Mod(syn::ItemMod {
                 attrs,
+                ident,
                 content: Some((_, inner)),
                 ..
-            }) if attrs.iter().all(inert) => outline(inner, out),
-            item => out.push(describe(item)),
+            }) if attrs.iter().all(inert) => outline(inner, &unraw(ident), out),
+            item => out.push(describe(item, module)),
         }
     }
 }
 
-fn describe(item: &syn::Item) -> Item {
+fn is_cfg_test(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("cfg")
+        && matches!(&attr.meta, syn::Meta::List(list) if list.tokens.to_string() == "test")
+}
+
+fn unraw(ident: &syn::Ident) -> String {
+    let name = ident.to_string();
+    name.strip_prefix("r#").map(str::to_string).unwrap_or(name)
+}
+
+fn describe(item: &syn::Item, module: &str) -> Item {
     use syn::Item as I;
-    let (attrs, name, keep): (&[syn::Attribute], Option<&syn::Ident>, Keep) = match item {
-        I::Fn(item) => (&item.attrs, Some(&item.sig.ident), Keep::Named),
-        I::Struct(item) => (&item.attrs, Some(&item.ident), Keep::Named),
-        I::Enum(item) => (&item.attrs, Some(&item.ident), Keep::Named),
-        I::Union(item) => (&item.attrs, Some(&item.ident), Keep::Named),
-        I::Type(item) => (&item.attrs, Some(&item.ident), Keep::Named),
-        I::Trait(item) => (&item.attrs, Some(&item.ident), Keep::Named),
-        I::TraitAlias(item) => (&item.attrs, Some(&item.ident), Keep::Named),
-        I::Static(item) => (&item.attrs, Some(&item.ident), Keep::Named),
-        I::Const(item) if item.ident != "_" => (&item.attrs, Some(&item.ident), Keep::Named),
-        I::Impl(item) => {
-            let generics: HashSet<String> = item
-                .generics
-                .params
-                .iter()
-                .filter_map(|param| match param {
-                    syn::GenericParam::Type(param) => Some(param.ident.to_string()),
-                    syn::GenericParam::Const(param) => Some(param.ident.to_string()),
-                    syn::GenericParam::Lifetime(_) => None,
-                })
-                .collect();
-            let mut names = Vec::new();
-            identifiers(item.self_ty.to_token_stream(), &mut names);
-            names.retain(|name| !generics.contains(name));
-            (&item.attrs, None, Keep::Impl(names))
-        }
-        _ => (&[], None, Keep::Always),
+    let nominal = |attrs: &[syn::Attribute]| Kind::Nominal {
+        derived: attrs.iter().any(|attr| attr.path().is_ident("derive")),
     };
-    let keep = if attrs.iter().all(inert) {
+    let (attrs, name, kind, keep): (&[syn::Attribute], Option<&syn::Ident>, Kind, Keep) = match item
+    {
+        I::Fn(item) => (&item.attrs, Some(&item.sig.ident), Kind::Other, Keep::Named),
+        I::Struct(item) => (
+            &item.attrs,
+            Some(&item.ident),
+            nominal(&item.attrs),
+            Keep::Named,
+        ),
+        I::Enum(item) => (
+            &item.attrs,
+            Some(&item.ident),
+            nominal(&item.attrs),
+            Keep::Named,
+        ),
+        I::Union(item) => (
+            &item.attrs,
+            Some(&item.ident),
+            nominal(&item.attrs),
+            Keep::Named,
+        ),
+        I::Type(item) => (&item.attrs, Some(&item.ident), Kind::Alias, Keep::Named),
+        I::Trait(item) => (&item.attrs, Some(&item.ident), Kind::Other, Keep::Named),
+        I::TraitAlias(item) => (&item.attrs, Some(&item.ident), Kind::Other, Keep::Named),
+        I::Static(item) => (&item.attrs, Some(&item.ident), Kind::Other, Keep::Named),
+        I::Const(item) if item.ident != "_" => {
+            (&item.attrs, Some(&item.ident), Kind::Other, Keep::Named)
+        }
+        I::Impl(item) => {
+            let keep = match outermost(&item.self_ty) {
+                Some(name)
+                    if !item
+                        .generics
+                        .type_params()
+                        .any(|param| &param.ident == name) =>
+                {
+                    Keep::Impl(unraw(name))
+                }
+                _ => Keep::Always,
+            };
+            (&item.attrs, None, Kind::Other, keep)
+        }
+        _ => (&[], None, Kind::Other, Keep::Always),
+    };
+    // On a type, what follows its `#[derive]` are the derives' helpers
+    // (`#[serde(..)]`, `#[require(..)]`): inert too.
+    let derive = attrs.iter().position(|attr| attr.path().is_ident("derive"));
+    let inert = attrs.iter().enumerate().all(|(index, attr)| {
+        inert(attr) || (matches!(kind, Kind::Nominal { .. }) && derive.is_some_and(|d| index > d))
+    });
+    let keep = if inert && !declares_for_the_crate(item) {
         keep
     } else {
         Keep::Always
     };
-    let mut refs = Vec::new();
+    let (mut refs, mut words) = (Vec::new(), Vec::new());
     identifiers(item.to_token_stream(), &mut refs);
+    literal_words(item.to_token_stream(), &mut words);
+    refs.extend(words.iter().cloned());
+    refs.sort_unstable();
+    refs.dedup();
     Item {
         range: item.span().byte_range(),
-        defines: name.map(ToString::to_string).into_iter().collect(),
+        defines: name.map(unraw),
+        kind,
+        module: module.to_string(),
         keep,
         refs,
+        words,
     }
+}
+
+/// The name of the type an impl is for: its self type's outermost name,
+/// through references, pointers, slices and arrays (`&[Body]` -> `Body`).
+fn outermost(ty: &syn::Type) -> Option<&syn::Ident> {
+    match ty {
+        syn::Type::Reference(r) => outermost(&r.elem),
+        syn::Type::Ptr(p) => outermost(&p.elem),
+        syn::Type::Slice(s) => outermost(&s.elem),
+        syn::Type::Array(a) => outermost(&a.elem),
+        syn::Type::Paren(p) => outermost(&p.elem),
+        syn::Type::Group(g) => outermost(&g.elem),
+        syn::Type::Path(path) if path.qself.is_none() => {
+            path.path.segments.last().map(|segment| &segment.ident)
+        }
+        _ => None,
+    }
+}
+
+/// A function (or constant, or static) whose body declares an `impl` or a
+/// macro: those apply to the whole crate, whoever names the function.
+fn declares_for_the_crate(item: &syn::Item) -> bool {
+    struct Find(bool);
+    impl<'a> syn::visit::Visit<'a> for Find {
+        fn visit_item_impl(&mut self, _: &'a syn::ItemImpl) {
+            self.0 = true;
+        }
+        fn visit_item_macro(&mut self, _: &'a syn::ItemMacro) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    match item {
+        syn::Item::Fn(item) => syn::visit::visit_block(&mut find, &item.block),
+        syn::Item::Const(item) => syn::visit::visit_expr(&mut find, &item.expr),
+        syn::Item::Static(item) => syn::visit::visit_expr(&mut find, &item.expr),
+        _ => {}
+    }
+    find.0
 }
 
 /// Attributes that do nothing but to the item they are on.
@@ -163,57 +269,94 @@ fn inert(attr: &syn::Attribute) -> bool {
                     | "non_exhaustive"
                     | "repr"
                     | "automatically_derived"
+                    | "test"
                     | "hot"
             )
         )
 }
 
-/// The identifiers in `tokens`, and the words of its string literals,
-/// each once.
+/// The identifiers in `tokens` (not lifetimes, nor doc comments), and
+/// the words of its string literals, each once.
 pub fn identifiers(tokens: TokenStream, out: &mut Vec<String>) {
-    fn walk(tokens: TokenStream, seen: &mut HashSet<String>) {
-        let mut tokens = tokens.into_iter().peekable();
-        while let Some(token) = tokens.next() {
-            // Doc comments (`#[doc = "..."]`) name nothing the code uses.
-            if let TokenTree::Punct(punct) = &token
-                && punct.as_char() == '#'
-                && let Some(TokenTree::Group(group)) = tokens.peek()
-                && group.delimiter() == proc_macro2::Delimiter::Bracket
-                && matches!(group.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc")
-            {
-                tokens.next();
-                continue;
-            }
-            match token {
-                TokenTree::Ident(ident) => {
-                    let name = ident.to_string();
-                    let name = name.strip_prefix("r#").map(str::to_string).unwrap_or(name);
-                    seen.insert(name);
-                }
-                TokenTree::Group(group) => walk(group.stream(), seen),
-                TokenTree::Literal(literal) => {
-                    let text = literal.to_string();
-                    // A string (raw and byte ones too), not a number or
-                    // a character.
-                    if text.contains('"') {
-                        for word in text
-                            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                            .filter(|word| {
-                                word.starts_with(|c: char| c.is_alphabetic() || c == '_')
-                            })
-                        {
-                            seen.insert(word.to_string());
-                        }
+    let mut seen: HashSet<String> = out.drain(..).collect();
+    walk(tokens, false, &mut |token| match token {
+        Token::Ident(name) => {
+            seen.insert(name);
+        }
+        Token::Word(word, _) => {
+            seen.insert(word.to_string());
+        }
+    });
+    out.extend(seen);
+    out.sort_unstable();
+}
+
+/// The words of the string literals in the attributes in `tokens`, each
+/// once (a module named there, as in `#[serde(with = "module")]`, is
+/// kept whole).
+fn literal_words(tokens: TokenStream, out: &mut Vec<String>) {
+    let mut seen: HashSet<String> = HashSet::new();
+    walk(tokens, false, &mut |token| {
+        if let Token::Word(word, true) = token {
+            seen.insert(word.to_string());
+        }
+    });
+    out.extend(seen);
+    out.sort_unstable();
+}
+
+enum Token<'a> {
+    Ident(String),
+    /// A word of a string literal, and whether it is in an attribute.
+    Word(&'a str, bool),
+}
+
+fn walk(tokens: TokenStream, in_attribute: bool, found: &mut dyn FnMut(Token)) {
+    let mut tokens = tokens.into_iter().peekable();
+    let mut lifetime = false;
+    while let Some(token) = tokens.next() {
+        // Doc comments (`#[doc = "..."]`) name nothing the code uses.
+        if let TokenTree::Punct(punct) = &token
+            && punct.as_char() == '#'
+            && let Some(TokenTree::Group(group)) = tokens.peek()
+            && group.delimiter() == proc_macro2::Delimiter::Bracket
+            && matches!(group.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc")
+        {
+            tokens.next();
+            continue;
+        }
+        if let TokenTree::Punct(punct) = &token
+            && punct.as_char() == '#'
+            && let Some(TokenTree::Group(group)) = tokens.peek()
+            && group.delimiter() == proc_macro2::Delimiter::Bracket
+        {
+            walk(group.stream(), true, found);
+            tokens.next();
+            continue;
+        }
+        let after_quote = std::mem::replace(
+            &mut lifetime,
+            matches!(&token, TokenTree::Punct(p) if p.as_char() == '\''),
+        );
+        match token {
+            TokenTree::Ident(ident) if !after_quote => found(Token::Ident(unraw(&ident))),
+            TokenTree::Ident(_) | TokenTree::Punct(_) => {}
+            TokenTree::Group(group) => walk(group.stream(), in_attribute, found),
+            TokenTree::Literal(literal) => {
+                let text = literal.to_string();
+                // A string (raw and byte ones too), not a number or a
+                // character.
+                if text.contains('"') {
+                    for word in text
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .filter(|word| word.starts_with(|c: char| c.is_alphabetic() || c == '_'))
+                    {
+                        found(Token::Word(word, in_attribute));
                     }
                 }
-                TokenTree::Punct(_) => {}
             }
         }
     }
-    let mut seen: HashSet<String> = out.drain(..).collect();
-    walk(tokens, &mut seen);
-    out.extend(seen);
-    out.sort_unstable();
 }
 
 /// Code that a pruned build compiles whatever it names: a changed hot
@@ -227,42 +370,45 @@ pub struct Root<'a> {
 /// Which items of `files` to keep for `roots` (see the module docs): one
 /// flag per item.
 pub fn kept(files: &[&[Item]], roots: &[Root]) -> Vec<Vec<bool>> {
-    let mut defs: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
-    for (f, items) in files.iter().enumerate() {
-        for (i, item) in items.iter().enumerate() {
-            for name in &item.defines {
-                defs.entry(name).or_default().push((f, i));
+    type At = (usize, usize);
+    let mut defs: HashMap<&str, Vec<At>> = HashMap::new();
+    let mut derived: HashMap<&str, Vec<At>> = HashMap::new();
+    let mut modules: HashMap<&str, Vec<At>> = HashMap::new();
+    let mut aliases: HashSet<&str> = HashSet::new();
+    let all = || {
+        files.iter().enumerate().flat_map(|(f, items)| {
+            items
+                .iter()
+                .enumerate()
+                .map(move |(i, item)| ((f, i), item))
+        })
+    };
+    for (at, item) in all() {
+        if let Some(name) = &item.defines {
+            defs.entry(name).or_default().push(at);
+            match item.kind {
+                Kind::Nominal { derived: true } => derived.entry(name).or_default().push(at),
+                Kind::Alias => {
+                    aliases.insert(name);
+                }
+                _ => {}
             }
         }
+        modules.entry(&item.module).or_default().push(at);
     }
-    let mut pending: Vec<(usize, usize)> = Vec::new();
-    // Impls by a name of their self type, and how many of those are not
-    // named yet.
-    let mut waiting: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
-    let mut unnamed: HashMap<(usize, usize), usize> = HashMap::new();
-    for (f, items) in files.iter().enumerate() {
-        for (i, item) in items.iter().enumerate() {
-            match &item.keep {
-                Keep::Always => pending.push((f, i)),
-                Keep::Named => {}
-                Keep::Impl(names) => {
-                    let mut local: Vec<&str> = names
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|name| defs.contains_key(name))
-                        .collect();
-                    local.sort_unstable();
-                    local.dedup();
-                    if local.is_empty() {
-                        pending.push((f, i));
-                    } else {
-                        unnamed.insert((f, i), local.len());
-                        for name in local {
-                            waiting.entry(name).or_default().push((f, i));
-                        }
-                    }
-                }
+    let mut pending: Vec<At> = Vec::new();
+    // Impls by the type they are for.
+    let mut waiting: HashMap<&str, Vec<At>> = HashMap::new();
+    for (at, item) in all() {
+        match &item.keep {
+            Keep::Always => pending.push(at),
+            Keep::Named => {}
+            Keep::Impl(name)
+                if defs.contains_key(name.as_str()) && !aliases.contains(name.as_str()) =>
+            {
+                waiting.entry(name).or_default().push(at);
             }
+            Keep::Impl(_) => pending.push(at),
         }
     }
     let mut names: Vec<&str> = Vec::new();
@@ -276,23 +422,31 @@ pub fn kept(files: &[&[Item]], roots: &[Root]) -> Vec<Vec<bool>> {
         names.extend(root.refs.iter().map(String::as_str));
     }
     let mut kept: Vec<Vec<bool>> = files.iter().map(|items| vec![false; items.len()]).collect();
-    let mut named: HashSet<&str> = HashSet::new();
+    let (mut named, mut modules_named) = (HashSet::new(), HashSet::new());
+    let mut module_words: Vec<&str> = Vec::new();
     loop {
         if let Some((f, i)) = pending.pop() {
             if !std::mem::replace(&mut kept[f][i], true) {
                 names.extend(files[f][i].refs.iter().map(String::as_str));
+                module_words.extend(files[f][i].words.iter().map(String::as_str));
             }
         } else if let Some(name) = names.pop() {
             if !named.insert(name) {
                 continue;
             }
-            pending.extend(defs.get(name).into_iter().flatten());
-            for &impl_ in waiting.get(name).into_iter().flatten() {
-                let left = unnamed.get_mut(&impl_).expect("counted");
-                *left -= 1;
-                if *left == 0 {
-                    pending.push(impl_);
+            if let Some(found) = defs.get(name) {
+                pending.extend(found);
+                pending.extend(waiting.get(name).into_iter().flatten());
+            } else {
+                // Not the crate's: perhaps a type a derive declared, named
+                // after the type (`BodyBuilder`, `BodyItem`).
+                for (end, _) in name.char_indices().skip(1) {
+                    pending.extend(derived.get(&name[..end]).into_iter().flatten());
                 }
+            }
+        } else if let Some(word) = module_words.pop() {
+            if modules_named.insert(word) {
+                pending.extend(modules.get(word).into_iter().flatten());
             }
         } else {
             return kept;
@@ -358,8 +512,8 @@ pub fn write_shadow(
 }
 
 /// `dir`'s directories made under `copy` (real ones, links followed), its
-/// files other than `.rs` linked there, and the `.rs` files there that
-/// are not `copies` removed.
+/// files other than `.rs` linked there, and the `.rs` files and the
+/// directories there that are not `copies` or `dir`'s removed.
 fn mirror(dir: &Path, copy: &Path, copies: &HashSet<PathBuf>) -> std::io::Result<()> {
     if std::fs::symlink_metadata(copy).is_ok_and(|meta| !meta.is_dir()) {
         std::fs::remove_file(copy)?;
@@ -375,8 +529,16 @@ fn mirror(dir: &Path, copy: &Path, copies: &HashSet<PathBuf>) -> std::io::Result
     }
     for entry in std::fs::read_dir(copy)?.flatten() {
         let path = entry.path();
-        let rust = path.extension().is_some_and(|ext| ext == "rs");
-        if rust && (!copies.contains(&path) || entry.file_type()?.is_symlink()) {
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            // A directory the sources no longer have (`a/mod.rs` moved to
+            // `a.rs`): its links are removed, not what they point at.
+            if !dir.join(entry.file_name()).is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            }
+        } else if path.extension().is_some_and(|ext| ext == "rs")
+            && (!copies.contains(&path) || kind.is_symlink())
+        {
             std::fs::remove_file(&path)?;
         }
     }
@@ -399,7 +561,7 @@ mod tests {
     fn kept_names(text: &str, roots: &[&str]) -> Vec<String> {
         let file = syn::parse_file(text).unwrap();
         let mut items = Vec::new();
-        outline(&file.items, &mut items);
+        outline(&file.items, "", &mut items);
         let starts: Vec<usize> = roots
             .iter()
             .map(|root| text.find(&format!("fn {root}")).unwrap())
@@ -501,6 +663,7 @@ mod tests {
         // Left by an earlier build: a link where a directory belongs, and a
         // file the sources no longer have.
         write(&shadow.join("src/old.rs"), "mod gone;");
+        write(&shadow.join("src/moved/mod.rs"), "mod gone;");
         std::os::unix::fs::symlink(dir.path().join("elsewhere"), shadow.join("src/sub")).unwrap();
         let files: Vec<(PathBuf, String)> = ["src/lib.rs", "src/sub/mod.rs", "src/linked/mod.rs"]
             .iter()
@@ -524,6 +687,7 @@ mod tests {
             "fn b() {}"
         );
         assert!(!shadow.join("src/old.rs").exists());
+        assert!(!shadow.join("src/moved").exists());
         assert_eq!(
             std::fs::read_to_string(shadow.join("src/data.txt")).unwrap(),
             "data"
@@ -538,6 +702,75 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(shadow.join("src/linked/mod.rs")).unwrap(),
             "// pruned src/linked/mod.rs"
+        );
+    }
+
+    #[test]
+    fn an_impl_for_an_alias_is_kept_as_an_impl_for_another_crates_type() {
+        // Left out, `g.first()` would call the slice's `first`: same
+        // signature, another method.
+        let lib = "pub type Grid = Vec<Vec<u8>>;\n\
+                   pub trait GridExt { fn first(&self) -> Option<&Vec<u8>>; }\n\
+                   impl GridExt for Grid { fn first(&self) -> Option<&Vec<u8>> { None } }\n\
+                   use self::GridExt as _;\n\
+                   fn root(g: &Vec<Vec<u8>>) -> usize { g.first().map_or(0, |r| r.len()) }\n";
+        let kept = kept_names(lib, &["root"]);
+        assert!(kept.contains(&"impl GridExt".to_string()), "{kept:?}");
+        assert!(kept.contains(&"trait GridExt".to_string()), "{kept:?}");
+    }
+
+    #[test]
+    fn an_impl_comes_with_the_type_it_is_for_whatever_its_arguments() {
+        let lib = "pub struct Conn<S>(S);\npub struct Open;\npub struct Closed;\n\
+                   impl Conn<Open> { fn send(&self) {} }\n\
+                   impl<'input> Conn<Closed> { fn open(self) -> Conn<Open> { Conn(Open) } }\n\
+                   fn input() {}\n\
+                   fn root(c: Conn<Closed>) { c.open().send() }\n";
+        let kept = kept_names(lib, &["root"]);
+        for item in [
+            "struct Conn<S>(S);",
+            "struct Open;",
+            "struct Closed;",
+            "impl Conn<Open>",
+        ] {
+            assert!(kept.contains(&item.to_string()), "{item}: {kept:?}");
+        }
+        // A lifetime is not a name.
+        assert!(!kept.contains(&"fn input()".to_string()), "{kept:?}");
+    }
+
+    #[test]
+    fn derive_helpers_names_a_derive_declares_and_serde_with_modules_keep_their_items() {
+        let lib = "#[derive(Builder)]\n#[builder(pattern = \"owned\")]\npub struct Body { x: u64 }\n\
+                   #[derive(Serialize)]\npub struct Stamp { #[serde(with = \"unix\")] at: u64 }\n\
+                   mod unix {\n    pub fn serialize() {}\n    pub fn deserialize() {}\n}\n\
+                   pub struct Other;\n\
+                   fn root() { let _ = BodyBuilder::default(); let _: Option<Stamp> = None; }\n";
+        let kept = kept_names(lib, &["root"]);
+        assert_eq!(
+            kept,
+            [
+                "struct Body",
+                "struct Stamp",
+                "fn serialize()",
+                "fn deserialize()",
+                "fn root()"
+            ]
+        );
+    }
+
+    #[test]
+    fn test_code_keeps_nothing_and_a_body_that_declares_an_impl_is_kept() {
+        let lib = "fn helper() -> u64 { 1 }\n\
+                   #[cfg(test)]\nmod tests {\n    #[test]\n    fn t() { super::helper(); }\n}\n\
+                   #[test]\nfn also() { helper(); }\n\
+                   pub struct S;\nfn setup() { impl S { fn x(&self) {} } }\n\
+                   fn r#match() {}\n\
+                   fn root() { r#match() }\n";
+        let kept = kept_names(lib, &["root"]);
+        assert_eq!(
+            kept,
+            ["struct S;", "fn setup()", "fn r#match()", "fn root()"]
         );
     }
 

@@ -642,6 +642,9 @@ struct Building {
     cancel: Arc<Cancel>,
     /// A newer save of the same package arrived: the result is old.
     stale: bool,
+    /// A full build after a pruned quick one failed: if it builds, the
+    /// pruning was at fault.
+    prune_suspect: bool,
 }
 
 /// Runs off the caller's thread: waits for changes, builds (on a worker
@@ -661,8 +664,8 @@ struct Pipeline {
     quick: Vec<Option<Quick>>,
     /// One per package: the next build is a full one (a quick one failed).
     full_next: Vec<bool>,
-    /// One per package: the quick build that failed was pruned; if the
-    /// full one builds, pruning was at fault.
+    /// One per package: the quick build that failed was pruned (for the
+    /// full build that follows it: see [`Building::prune_suspect`]).
     prune_suspect: Vec<bool>,
     config: BuildConfig,
     staging: Staging,
@@ -807,8 +810,7 @@ impl Pipeline {
                         dirty.insert(index, build.seen);
                         continue;
                     }
-                    let pruning_stopped =
-                        std::mem::take(&mut self.prune_suspect[index]) && result.is_ok();
+                    let pruning_stopped = build.prune_suspect && result.is_ok();
                     if pruning_stopped && let Some(quick) = &mut self.quick[index] {
                         quick.unprune();
                     }
@@ -863,6 +865,7 @@ impl Pipeline {
         if recipe.thin.is_some() {
             self.sources[index].as_live();
         }
+        let prune_suspect = recipe.thin.is_none() && std::mem::take(&mut self.prune_suspect[index]);
         let config = self.config.clone();
         let events = self.events_tx.clone();
         let worker_cancel = Arc::clone(&cancel);
@@ -897,6 +900,7 @@ impl Pipeline {
             seen,
             cancel,
             stale: false,
+            prune_suspect,
         }
     }
 

@@ -31,7 +31,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use quote::ToTokens;
 use syn::visit_mut::VisitMut;
@@ -118,7 +118,7 @@ impl Quick {
             prune: std::env::var_os("HOTRELOAD_PRUNE").is_none_or(|v| v != "0"),
         };
         for (path, text) in snapshot.files().map(|(path, text, _)| (path, text)) {
-            if let Some(file) = parse(text) {
+            if let Some(file) = parse(text, path) {
                 quick.live.insert(path.to_path_buf(), file.skeleton.clone());
                 quick.files.insert(path.to_path_buf(), file);
             }
@@ -174,7 +174,14 @@ impl Quick {
                 let _ = writeln!(list, "{}\t{}", path.display(), lines.join(","));
             }
         }
-        let pruned = self.prune.then(|| {
+        // Code the pruning does not read (an `include!`d file, a module
+        // outside `src/`) could name anything: not pruned.
+        let unread = files
+            .iter()
+            .any(|(_, file)| file.text.contains("include!(") || file.text.contains("#[path"));
+        // A file read as text (`include_str!("example.rs")`) is copied as it is.
+        let as_text = read_as_text(&files);
+        let pruned = (self.prune && !unread).then(|| {
             let roots: Vec<prune::Root> = files
                 .iter()
                 .enumerate()
@@ -202,10 +209,12 @@ impl Quick {
                 .iter()
                 .zip(kept)
                 .map(|((path, file), kept)| {
-                    (
-                        (*path).clone(),
-                        prune::blank(&file.text, &file.items, &kept),
-                    )
+                    let text = if as_text.contains(path) {
+                        file.text.clone()
+                    } else {
+                        prune::blank(&file.text, &file.items, &kept)
+                    };
+                    ((*path).clone(), text)
                 })
                 .collect::<Vec<_>>()
         });
@@ -220,9 +229,9 @@ impl Quick {
 
     /// `path` is a binary's own (`src/main.rs`, `src/bin/`), not the
     /// library's.
-    fn of_binaries(&self, path: &std::path::Path) -> bool {
+    fn of_binaries(&self, path: &Path) -> bool {
         path.strip_prefix(&self.src)
-            .is_ok_and(|path| path == std::path::Path::new("main.rs") || path.starts_with("bin"))
+            .is_ok_and(|path| path == Path::new("main.rs") || path.starts_with("bin"))
     }
 
     /// Takes the file's new text: an edit inside one hot body moves the
@@ -230,7 +239,7 @@ impl Quick {
     fn update(&mut self, path: PathBuf, text: String) {
         let Some(file) = self.files.get_mut(&path) else {
             // A new file: full (the set of files changed).
-            let file = parse(&text).unwrap_or_else(|| File {
+            let file = parse(&text, &path).unwrap_or_else(|| File {
                 text: String::new(),
                 skeleton: String::new(),
                 hot: Vec::new(),
@@ -255,7 +264,7 @@ impl Quick {
             file.broken = false;
             return;
         }
-        let Some(mut parsed) = parse(&text) else {
+        let Some(mut parsed) = parse(&text, &path) else {
             // Compared again with the last text that parsed, once it does.
             file.broken = true;
             return;
@@ -317,18 +326,29 @@ fn edit_one_body(file: &mut File, text: &str) -> bool {
     else {
         return false;
     };
-    // Its new body lexes (else it is a broken file: parsed, and full).
+    // Its new body is one block (else the file is parsed again: a body
+    // closed early and followed by a new item is not a body's edit).
     let body_end =
         (file.hot[index].body.end as isize + new_end as isize - old_end as isize) as usize;
-    let Some(refs) = text
+    let refs = text
         .get(file.hot[index].body.start..body_end)
         .and_then(|body| body.parse::<proc_macro2::TokenStream>().ok())
-        .map(|body| {
-            let mut refs = Vec::new();
-            prune::identifiers(body, &mut refs);
-            refs
-        })
-    else {
+        .and_then(|body| {
+            let mut tokens = body.into_iter();
+            match (tokens.next(), tokens.next()) {
+                (Some(proc_macro2::TokenTree::Group(block)), None)
+                    if block.delimiter() == proc_macro2::Delimiter::Brace =>
+                {
+                    let mut refs = Vec::new();
+                    prune::identifiers(block.stream(), &mut refs);
+                    Some(refs)
+                }
+                _ => None,
+            }
+        });
+    // Spans were made: free the text proc-macro2 keeps for them.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    let Some(refs) = refs else {
         return false;
     };
     let newlines = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'\n').count() as isize;
@@ -383,7 +403,52 @@ fn common(a: &[u8], b: &[u8], from_end: bool) -> usize {
     same
 }
 
-fn parse(text: &str) -> Option<File> {
+/// The files that `include_str!` or `include_bytes!` read in `files`.
+fn read_as_text<'a>(files: &[(&'a PathBuf, &File)]) -> Vec<&'a PathBuf> {
+    let mut read = Vec::new();
+    for (path, file) in files {
+        for call in ["include_str!(\"", "include_bytes!(\""] {
+            for (at, _) in file.text.match_indices(call) {
+                let rest = &file.text[at + call.len()..];
+                let Some(name) = rest.split('"').next() else {
+                    continue;
+                };
+                let wanted = lexical(&path.parent().unwrap_or(Path::new("")).join(name));
+                read.extend(files.iter().map(|(p, _)| *p).filter(|p| **p == wanted));
+            }
+        }
+    }
+    read
+}
+
+/// `path` with `.` and `..` resolved as written (no links followed).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The name of the module a file is (`src/m3.rs` and `src/m3/mod.rs`:
+/// `m3`; the crate root: none).
+fn module_of(path: &Path) -> String {
+    let stem = path.file_stem().unwrap_or_default();
+    let name = match stem.to_str() {
+        Some("mod") => path.parent().and_then(Path::file_name).unwrap_or_default(),
+        Some("lib" | "main") => Default::default(),
+        _ => stem,
+    };
+    name.to_string_lossy().into_owned()
+}
+
+fn parse(text: &str, path: &Path) -> Option<File> {
     let parsed = syn::parse_file(text).ok().map(|mut file| {
         let mut hollow = Hollow {
             module: Vec::new(),
@@ -403,7 +468,7 @@ fn parse(text: &str) -> Option<File> {
             hot.shared = shared;
         }
         let mut items = Vec::new();
-        prune::outline(&file.items, &mut items);
+        prune::outline(&file.items, &module_of(path), &mut items);
         File {
             text: text.to_string(),
             skeleton: file.to_token_stream().to_string(),
@@ -512,7 +577,7 @@ mod tests {
 
     fn quick() -> Quick {
         let path = PathBuf::from("src/lib.rs");
-        let file = parse(LIB).unwrap();
+        let file = parse(LIB, &path).unwrap();
         Quick {
             src: PathBuf::from("src"),
             live: HashMap::from([(path.clone(), file.skeleton.clone())]),
@@ -590,7 +655,7 @@ mod tests {
             "{ impl Default for S { fn default() -> S { S } } 2 }",
         );
         let path = PathBuf::from("src/lib.rs");
-        let file = parse(&lib).unwrap();
+        let file = parse(&lib, &path).unwrap();
         let mut quick = Quick {
             src: PathBuf::from("src"),
             live: HashMap::from([(path.clone(), file.skeleton.clone())]),
@@ -604,6 +669,47 @@ mod tests {
     }
 
     #[test]
+    fn code_the_pruning_cannot_read_stops_it_and_a_file_read_as_text_is_copied_whole() {
+        let text = |quick: &Quick, path: &str| {
+            let plan = quick.decide().unwrap();
+            let pruned = plan.pruned?;
+            pruned
+                .into_iter()
+                .find(|(p, _)| p == Path::new(path))
+                .map(|(_, text)| text)
+        };
+        let mut plain = quick();
+        let shown = "const SHOWN: &str = include_str!(\"shown.rs\");\n";
+        let with = |lib: &str| {
+            let mut quick = quick();
+            quick.update(PathBuf::from("src/lib.rs"), lib.to_string());
+            quick.went_live();
+            quick.update(
+                PathBuf::from("src/shown.rs"),
+                "fn unused() -> u32 { 7 }\n".to_string(),
+            );
+            quick.went_live();
+            quick.update(PathBuf::from("src/lib.rs"), lib.replace("{ 2 }", "{ 20 }"));
+            quick
+        };
+        // Without either, the helper constant is blanked.
+        plain.update(PathBuf::from("src/lib.rs"), LIB.replace("{ 2 }", "{ 20 }"));
+        assert!(!text(&plain, "src/lib.rs").unwrap().contains("const K"));
+        let read = with(&format!("{shown}{LIB}"));
+        assert_eq!(
+            text(&read, "src/shown.rs").as_deref(),
+            Some("fn unused() -> u32 { 7 }\n")
+        );
+        for unread in [
+            "include!(\"more.rs\");\n",
+            "#[path = \"../x.rs\"]\nmod x;\n",
+        ] {
+            let quick = with(&format!("{unread}{LIB}"));
+            assert_eq!(text(&quick, "src/lib.rs"), None, "{unread}");
+        }
+    }
+
+    #[test]
     fn anything_else_changed_is_a_full_build() {
         for edit in [
             ("const K: u32 = 1;", "const K: u32 = 9;"),
@@ -611,6 +717,9 @@ mod tests {
             ("struct S;", "struct S(u8);"),
             // A `const fn` in a hot impl is not hot: its body counts.
             ("{ 4 }", "{ 40 }"),
+            // A body closed early, and a new item after it (typed just
+            // before the closing brace).
+            ("{ 2 }", "{ 2 ;}\n\nfn helper() {}"),
         ] {
             assert_eq!(thin_after(&mut quick(), edit), None, "{edit:?}");
         }

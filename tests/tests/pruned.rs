@@ -81,12 +81,12 @@ fn a_name_the_pruning_cannot_see_costs_one_full_build_and_turns_it_off() {
     program.expect_stdout("greeting=first", has("greeting", "first"));
     program.expect_stderr("its report", is_report);
 
-    // `hidden_helper` is named only in the included file: the pruned
+    // `hidden_helper` is named only in another crate's macro: the pruned
     // build does not compile; the full one does, and says what changed.
     fixture.edit(
         "src/lib.rs",
-        "    include!(\"included.in\")\n",
-        "    include!(\"included.in\") + 1\n",
+        "    calls::twice_hidden!()\n",
+        "    calls::twice_hidden!() + 1\n",
     );
     program.expect_stdout("included=11", has("included", "11"));
     let report = program.expect_stderr("its report", is_report);
@@ -97,8 +97,8 @@ fn a_name_the_pruning_cannot_see_costs_one_full_build_and_turns_it_off() {
     // Quick builds go on, unpruned: the same edit again is a quick one.
     fixture.edit(
         "src/lib.rs",
-        "    include!(\"included.in\") + 1\n",
-        "    include!(\"included.in\") + 2\n",
+        "    calls::twice_hidden!() + 1\n",
+        "    calls::twice_hidden!() + 2\n",
     );
     program.expect_stdout("included=12", has("included", "12"));
     let report = program.expect_stderr("its report", is_report);

@@ -111,3 +111,141 @@ fn published_crates_pass_their_own_tests_with_hot_on_everything_allowed() {
         assert_eq!(marked, unmarked, "{name}, with {marks} items marked #[hot]");
     }
 }
+
+/// Where to edit each function with a body in `text`: just after its
+/// opening brace (`fn name` ... the first `{` before any `;`).
+fn bodies(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut at = Vec::new();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("fn ") {
+        let start = from + found;
+        from = start + 3;
+        let word_start =
+            start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let named = text[from..].starts_with(|c: char| c.is_alphabetic() || c == '_');
+        if !word_start || !named {
+            continue;
+        }
+        let rest = &text[from..];
+        match (rest.find('{'), rest.find(';')) {
+            (Some(open), semi) if semi.is_none_or(|semi| open < semi) => at.push(from + open + 1),
+            _ => {}
+        }
+    }
+    at
+}
+
+/// A program that uses `crate_name` a little (so that its code is linked)
+/// while reloading.
+fn probe(crate_name: &str) -> String {
+    let uses = match crate_name {
+        "semver" => {
+            "let version = semver::Version::parse(\"1.2.3-pre+build\").expect(\"a version\");\n    \
+             let req = semver::VersionReq::parse(\">=1.2, <2\").expect(\"a requirement\");\n    \
+             std::hint::black_box(req.matches(&version));"
+        }
+        "camino" => {
+            "let path = camino::Utf8PathBuf::from(\"a/b\").join(\"c.txt\");\n    \
+             std::hint::black_box(path.extension());"
+        }
+        _ => "",
+    };
+    format!(
+        "fn main() {{\n    \
+         let mut hot = hotreload_runtime::Reloader::start().expect(\"hot reload\");\n    \
+         {uses}\n    println!(\"ready\");\n    \
+         for _ in 0..120_000 {{\n        hot.update();\n        \
+         std::thread::sleep(std::time::Duration::from_millis(5));\n    }}\n}}\n"
+    )
+}
+
+/// The functions of a file to edit: every `step`th with a body, where to
+/// insert (just after the opening brace).
+fn edit_points(text: &str) -> Vec<usize> {
+    let at = bodies(text);
+    let step = (at.len() / 8).max(1);
+    at.into_iter().step_by(step).collect()
+}
+
+/// Real code's edits in a running program: a body of each of many
+/// functions of published crates marked `#[hot]` everywhere, edited in
+/// turn (up to 8 a file). Each save must reload; none may find that the
+/// pruned quick build did not compile (a name the pruning cannot see, or
+/// a thin expansion that does not compile: a trait impl's `Self::Err`
+/// did); every edit of a hot body after the first build is a quick one.
+#[test]
+fn edits_of_published_crates_functions_build_pruned_and_quick() {
+    for name in crates() {
+        let fixture = Fixture::copy_of(&published_source(&name), &name);
+        let published = fixture.read("Cargo.toml");
+        let probe_bin =
+            "\n[[bin]]\nname = \"hotreload_probe\"\npath = \"src/bin/hotreload_probe.rs\"\n";
+        fixture.write("Cargo.toml", &(manifest(&published) + probe_bin));
+        let _ = std::fs::remove_dir_all(fixture.path("benches"));
+        let files = sources(&fixture.path("src"));
+        for file in &files {
+            let text = std::fs::read_to_string(file).expect("read source");
+            std::fs::write(file, mark_hot(&text).0).expect("write source");
+        }
+        std::fs::create_dir_all(fixture.path("src/bin")).expect("src/bin");
+        let crate_name = name.rsplit_once('-').map_or(name.as_str(), |(n, _)| n);
+        fixture.write("src/bin/hotreload_probe.rs", &probe(crate_name));
+        let mut program = fixture.start("hotreload_probe");
+        program.expect_stderr("the ready line", |line| {
+            line.starts_with("[hotreload] ready:")
+        });
+
+        let mut edits: Vec<(String, usize)> = Vec::new();
+        for file in &files {
+            let relative = file
+                .strip_prefix(fixture.path(""))
+                .expect("under the fixture")
+                .to_string_lossy()
+                .into_owned();
+            let count = edit_points(&fixture.read(&relative)).len();
+            edits.extend((0..count).map(|nth| (relative.clone(), nth)));
+        }
+        assert!(
+            edits.len() >= 20,
+            "{name}: {} functions to edit",
+            edits.len()
+        );
+        let mut quick = 0;
+        for (index, (file, nth)) in edits.iter().enumerate() {
+            // Found again in the text as it is now (earlier edits moved it).
+            let text = fixture.read(file);
+            let at = edit_points(&text)[*nth];
+            fixture.write(
+                file,
+                &format!(
+                    "{} let _hotreload_probe = {index};{}",
+                    &text[..at],
+                    &text[at..]
+                ),
+            );
+            let report = program.expect_stderr("the reload's report", hotreload_tests::is_report);
+            let reloaded = report.starts_with("[hotreload] reloaded")
+                || report.starts_with("[hotreload] rebuilt");
+            assert!(
+                reloaded && !report.contains("did not compile"),
+                "{name}, edit {index} in {file}: {report}"
+            );
+            // Every edit of a hot function's body after the first build
+            // (a full one) is a quick build; an edit elsewhere (a generic
+            // or `const` function) is not.
+            let hot_changed = report.starts_with("[hotreload] reloaded");
+            assert!(
+                index == 0 || !hot_changed || report.contains("quick build,"),
+                "{name}, edit {index} in {file}: {report}"
+            );
+            quick += usize::from(report.contains("quick build,"));
+        }
+        eprintln!("{name}: {quick} of {} edits were quick builds", edits.len());
+        assert!(
+            quick >= 5,
+            "{name}: {quick} of {} edits were quick",
+            edits.len()
+        );
+    }
+}
