@@ -96,6 +96,10 @@ enum Keep {
     /// anything else (a type of another crate, a generic parameter, an
     /// alias) is kept always.
     Impl(String),
+    /// A method of the inherent impl at `block` (an index among the file's
+    /// items): kept when the block is and kept code names it (`always`:
+    /// whenever the block is).
+    Member { block: usize, always: bool },
 }
 
 /// The items of a parsed file (after hot bodies were emptied, so their
@@ -113,8 +117,48 @@ pub fn outline(items: &[syn::Item], module: &str, out: &mut Vec<Item>) {
                 content: Some((_, inner)),
                 ..
             }) if attrs.iter().all(inert) => outline(inner, &unraw(ident), out),
+            syn::Item::Impl(block) if block.trait_.is_none() && block.attrs.iter().all(inert) => {
+                methods(block, module, out);
+            }
             item => out.push(describe(item, module)),
         }
+    }
+}
+
+/// An inherent `impl`: the block (its header and every item but its
+/// methods) and each method, kept when the block is and its name is
+/// named (a method not named cannot be called).
+fn methods(block: &syn::ItemImpl, module: &str, out: &mut Vec<Item>) {
+    let mut shell = block.clone();
+    shell
+        .items
+        .retain(|item| !matches!(item, syn::ImplItem::Fn(_)));
+    let mut item = describe(&syn::Item::Impl(shell), module);
+    item.range = block.span().byte_range();
+    let index = out.len();
+    out.push(item);
+    for method in &block.items {
+        let syn::ImplItem::Fn(method) = method else {
+            continue;
+        };
+        let mut find = Declares(false);
+        syn::visit::visit_block(&mut find, &method.block);
+        let tokens = method.to_token_stream();
+        let (mut refs, mut words) = (Vec::new(), Vec::new());
+        identifiers(tokens.clone(), &mut refs);
+        literal_words(tokens, &mut words);
+        out.push(Item {
+            range: method.span().byte_range(),
+            defines: Some(unraw(&method.sig.ident)),
+            kind: Kind::Other,
+            module: module.to_string(),
+            keep: Keep::Member {
+                block: index,
+                always: find.0 || !method.attrs.iter().all(inert),
+            },
+            refs,
+            words,
+        });
     }
 }
 
@@ -222,19 +266,23 @@ fn outermost(ty: &syn::Type) -> Option<&syn::Ident> {
     }
 }
 
-/// A function (or constant, or static) whose body declares an `impl` or a
-/// macro: those apply to the whole crate, whoever names the function.
-fn declares_for_the_crate(item: &syn::Item) -> bool {
-    struct Find(bool);
-    impl<'a> syn::visit::Visit<'a> for Find {
-        fn visit_item_impl(&mut self, _: &'a syn::ItemImpl) {
-            self.0 = true;
-        }
-        fn visit_item_macro(&mut self, _: &'a syn::ItemMacro) {
-            self.0 = true;
-        }
+/// Finds an `impl` or a macro declared in a body: those apply to the whole
+/// crate, whoever names the function.
+struct Declares(bool);
+
+impl<'a> syn::visit::Visit<'a> for Declares {
+    fn visit_item_impl(&mut self, _: &'a syn::ItemImpl) {
+        self.0 = true;
     }
-    let mut find = Find(false);
+    fn visit_item_macro(&mut self, _: &'a syn::ItemMacro) {
+        self.0 = true;
+    }
+}
+
+/// A function (or constant, or static) whose body declares an `impl` or a
+/// macro (see [`Declares`]).
+fn declares_for_the_crate(item: &syn::Item) -> bool {
+    let mut find = Declares(false);
     match item {
         syn::Item::Fn(item) => syn::visit::visit_block(&mut find, &item.block),
         syn::Item::Const(item) => syn::visit::visit_expr(&mut find, &item.expr),
@@ -399,10 +447,13 @@ pub fn kept(files: &[&[Item]], roots: &[Root]) -> Vec<Vec<bool>> {
     let mut pending: Vec<At> = Vec::new();
     // Impls by the type they are for.
     let mut waiting: HashMap<&str, Vec<At>> = HashMap::new();
+    // Methods by their block.
+    let mut members: HashMap<At, Vec<At>> = HashMap::new();
     for (at, item) in all() {
         match &item.keep {
             Keep::Always => pending.push(at),
             Keep::Named => {}
+            Keep::Member { block, .. } => members.entry((at.0, *block)).or_default().push(at),
             Keep::Impl(name)
                 if defs.contains_key(name.as_str()) && !aliases.contains(name.as_str()) =>
             {
@@ -413,11 +464,11 @@ pub fn kept(files: &[&[Item]], roots: &[Root]) -> Vec<Vec<bool>> {
     }
     let mut names: Vec<&str> = Vec::new();
     for root in roots {
-        if let Some(i) = files[root.file]
-            .iter()
-            .position(|item| item.range.contains(&root.at))
-        {
-            pending.push((root.file, i));
+        // The item it is in, and a method's block.
+        for (i, item) in files[root.file].iter().enumerate() {
+            if item.range.contains(&root.at) {
+                pending.push((root.file, i));
+            }
         }
         names.extend(root.refs.iter().map(String::as_str));
     }
@@ -429,13 +480,25 @@ pub fn kept(files: &[&[Item]], roots: &[Root]) -> Vec<Vec<bool>> {
             if !std::mem::replace(&mut kept[f][i], true) {
                 names.extend(files[f][i].refs.iter().map(String::as_str));
                 module_words.extend(files[f][i].words.iter().map(String::as_str));
+                // A block's methods that are named already, or always kept.
+                for &(mf, mi) in members.get(&(f, i)).into_iter().flatten() {
+                    let method = &files[mf][mi];
+                    let always = matches!(method.keep, Keep::Member { always: true, .. });
+                    if always || method.defines.as_deref().is_some_and(|n| named.contains(n)) {
+                        pending.push((mf, mi));
+                    }
+                }
             }
         } else if let Some(name) = names.pop() {
             if !named.insert(name) {
                 continue;
             }
             if let Some(found) = defs.get(name) {
-                pending.extend(found);
+                // A method waits for its block.
+                pending.extend(found.iter().filter(|&&(f, i)| match files[f][i].keep {
+                    Keep::Member { block, .. } => kept[f][block],
+                    _ => true,
+                }));
                 pending.extend(waiting.get(name).into_iter().flatten());
             } else {
                 // Not the crate's: perhaps a type a derive declared, named
@@ -619,6 +682,7 @@ mod tests {
                 "use std::fmt;",
                 "struct Body",
                 "impl Body",
+                "fn area(&self)",
                 "fn helper(x:",
                 "const K:",
                 "fn rule(b:",
@@ -771,6 +835,30 @@ mod tests {
         assert_eq!(
             kept,
             ["struct S;", "fn setup()", "fn r#match()", "fn root()"]
+        );
+    }
+
+    #[test]
+    fn a_method_nobody_names_is_left_out_of_its_block() {
+        let lib = "pub struct World { n: u64 }\n\
+                   impl World {\n    \
+                   pub const START: u64 = 1;\n    \
+                   pub fn new() -> World { World { n: Self::START } }\n    \
+                   pub fn step(&mut self) { self.n += far() }\n    \
+                   #[tracing::instrument]\n    pub fn traced(&self) {}\n\
+                   }\n\
+                   fn far() -> u64 { 2 }\n\
+                   fn root() -> World { World::new() }\n";
+        let kept = kept_names(lib, &["root"]);
+        assert_eq!(
+            kept,
+            [
+                "struct World",
+                "impl World",
+                "fn new()",
+                "fn traced(&self)",
+                "fn root()"
+            ]
         );
     }
 
