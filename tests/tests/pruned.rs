@@ -4,7 +4,18 @@
 //! pruning got wrong is built again in full, with pruning off from then
 //! on.
 
-use hotreload_tests::{Fixture, field, fixture_target_dir, has, is_report};
+use hotreload_tests::{Fixture, Program, field, fixture_target_dir, has, is_report};
+
+/// The fixture running, after its first build (which compiles everything:
+/// the next body edit is a quick build).
+fn running_after_a_full_build() -> (Fixture, Program) {
+    let (fixture, mut program) = Fixture::running("pruned");
+    program.expect_stdout("a tick", has("greeting", "hello"));
+    fixture.edit("src/lib.rs", "    GREETING\n", "    \"first\"\n");
+    program.expect_stdout("greeting=first", has("greeting", "first"));
+    program.expect_stderr("its report", is_report);
+    (fixture, program)
+}
 
 /// The pruned copy of `file` the last quick build compiled (each copy of
 /// the fixture has its own: the newest).
@@ -22,12 +33,7 @@ fn compiled(file: &str) -> String {
 
 #[test]
 fn new_code_in_a_pruned_build_uses_what_it_names_and_nothing_else_is_compiled() {
-    let (fixture, mut program) = Fixture::running("pruned");
-    program.expect_stdout("a tick", has("greeting", "hello"));
-    // The first build after start compiles everything.
-    fixture.edit("src/lib.rs", "    GREETING\n", "    \"first\"\n");
-    program.expect_stdout("greeting=first", has("greeting", "first"));
-    program.expect_stderr("its report", is_report);
+    let (fixture, mut program) = running_after_a_full_build();
 
     // A generic helper, a method of an inherent impl in another file, a
     // method of a trait only a `use` names, a constant and a static.
@@ -75,11 +81,8 @@ fn new_code_in_a_pruned_build_uses_what_it_names_and_nothing_else_is_compiled() 
 
 #[test]
 fn a_name_the_pruning_cannot_see_costs_one_full_build_and_turns_it_off() {
-    let (fixture, mut program) = Fixture::running("pruned");
+    let (fixture, mut program) = running_after_a_full_build();
     program.expect_stdout("a tick", has("included", "10"));
-    fixture.edit("src/lib.rs", "    GREETING\n", "    \"first\"\n");
-    program.expect_stdout("greeting=first", has("greeting", "first"));
-    program.expect_stderr("its report", is_report);
 
     // `hidden_helper` is named only in another crate's macro: the pruned
     // build does not compile; the full one does, and says what changed.
