@@ -20,30 +20,40 @@
 //! kept code could name is removed. What is kept:
 //!
 //! - the items that hold a changed hot body (the roots), and every item
-//!   any kept code names: functions, types, traits, constants, statics;
-//! - an `impl` when every name of the crate's in its self type is kept
-//!   (`impl Trait for Body` comes with `Body`; the trait comes with it);
-//!   with none (`impl<T: Local> Other for T`, `impl Local for u32`),
-//!   always;
+//!   any kept code names: functions, types, traits, constants, statics; a
+//!   name a derive may have declared (`BodyBuilder`, `BodyItem`) keeps the
+//!   derived type it starts with; a module named in an attribute's string
+//!   (`#[serde(with = "unix")]`) keeps its items;
+//! - an `impl` with the type it is for (the outermost name of its self
+//!   type: `impl Trait for Body<T>`, `for &Body`), which brings its trait;
+//!   an impl for anything else (a type of another crate, a generic
+//!   parameter, a type alias) always: removing one could change which
+//!   method a call finds. Of an inherent impl, each method only when kept
+//!   code names it (nobody can call a method without its name);
 //! - always: `use` declarations (a trait imported for its methods is never
 //!   named), macros and their calls, `extern` blocks and crates,
-//!   out-of-line modules, `const _`, and any item with an attribute beyond
-//!   the inert ones (`#[no_mangle]`, `#[used]`, a linker section, an
-//!   attribute macro: they may do something nobody names);
-//! - modules, always (their items are decided one by one).
+//!   out-of-line modules, `const _`, a function whose body declares an
+//!   `impl` or a macro, and any item with an attribute beyond the inert
+//!   ones and a type's derive helpers (`#[no_mangle]`, `#[used]`, a linker
+//!   section, an attribute macro: they may do something nobody names); a
+//!   module such an attribute reads is one item;
+//! - modules, always (their items are decided one by one); `#[cfg(test)]`
+//!   modules and `#[test]` functions are not compiled and keep nothing.
 //!
 //! An unchanged hot function that is kept is thin (its trampoline): it
 //! names only what its signature names. A removed item's text is replaced
-//! by blanks, newlines kept, so every kept item is at the line and column
-//! it has in the real file (`line!()`, panics and backtraces say what the
-//! full build would say; paths are mapped back with
+//! by blanks, newlines kept, so every kept item is at the line (and
+//! column) it has in the real file (`line!()`, panics and backtraces say
+//! what the full build would say; paths are mapped back with
 //! `--remap-path-prefix`).
 //!
-//! A name built by a macro out of pieces (`paste!`) is not seen: such a
-//! build fails to compile. A quick build that fails is built again in full
-//! (see the reloader), and once a pruned one failed where the full build
-//! of the same sources did not, this program's quick builds are no longer
-//! pruned. `HOTRELOAD_PRUNE=0` turns pruning off.
+//! Code the pruning does not read (an `include!`d file, a `#[path]`
+//! module) could name anything: such a crate is not pruned (see `thin`).
+//! A name a macro of another crate writes, or pastes together, is not
+//! seen: such a build fails to compile. A quick build that fails is built
+//! again in full (see the reloader), and once a pruned one failed where
+//! the full build of the same sources did not, this program's quick
+//! builds are no longer pruned. `HOTRELOAD_PRUNE=0` turns pruning off.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -143,10 +153,7 @@ fn methods(block: &syn::ItemImpl, module: &str, out: &mut Vec<Item>) {
         };
         let mut find = Declares(false);
         syn::visit::visit_block(&mut find, &method.block);
-        let tokens = method.to_token_stream();
-        let (mut refs, mut words) = (Vec::new(), Vec::new());
-        identifiers(tokens.clone(), &mut refs);
-        literal_words(tokens, &mut words);
+        let (refs, words) = names_in(method.to_token_stream());
         out.push(Item {
             range: method.span().byte_range(),
             defines: Some(unraw(&method.sig.ident)),
@@ -232,12 +239,7 @@ fn describe(item: &syn::Item, module: &str) -> Item {
     } else {
         Keep::Always
     };
-    let (mut refs, mut words) = (Vec::new(), Vec::new());
-    identifiers(item.to_token_stream(), &mut refs);
-    literal_words(item.to_token_stream(), &mut words);
-    refs.extend(words.iter().cloned());
-    refs.sort_unstable();
-    refs.dedup();
+    let (refs, words) = names_in(item.to_token_stream());
     Item {
         range: item.span().byte_range(),
         defines: name.map(unraw),
@@ -247,6 +249,15 @@ fn describe(item: &syn::Item, module: &str) -> Item {
         refs,
         words,
     }
+}
+
+/// What `tokens` name: every identifier and string word (see
+/// [`identifiers`]), and the string words in attributes.
+fn names_in(tokens: TokenStream) -> (Vec<String>, Vec<String>) {
+    let (mut refs, mut words) = (Vec::new(), Vec::new());
+    identifiers(tokens.clone(), &mut refs);
+    literal_words(tokens, &mut words);
+    (refs, words)
 }
 
 /// The name of the type an impl is for: its self type's outermost name,

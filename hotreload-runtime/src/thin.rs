@@ -174,50 +174,7 @@ impl Quick {
                 let _ = writeln!(list, "{}\t{}", path.display(), lines.join(","));
             }
         }
-        // Code the pruning does not read (an `include!`d file, a module
-        // outside `src/`) could name anything: not pruned.
-        let unread = files
-            .iter()
-            .any(|(_, file)| file.text.contains("include!(") || file.text.contains("#[path"));
-        // A file read as text (`include_str!("example.rs")`) is copied as it is.
-        let as_text = read_as_text(&files);
-        let pruned = (self.prune && !unread).then(|| {
-            let roots: Vec<prune::Root> = files
-                .iter()
-                .enumerate()
-                .flat_map(|(index, (_, file))| {
-                    file.hot
-                        .iter()
-                        .filter(|hot| !thin(hot))
-                        .map(move |hot| prune::Root {
-                            file: index,
-                            at: hot.body.start,
-                            refs: &hot.refs,
-                        })
-                })
-                .collect();
-            // The binaries' files name the library's items from outside.
-            let items: Vec<&[prune::Item]> = files
-                .iter()
-                .map(|(path, file)| match self.of_binaries(path) {
-                    true => &[][..],
-                    false => &file.items[..],
-                })
-                .collect();
-            let kept = prune::kept(&items, &roots);
-            files
-                .iter()
-                .zip(kept)
-                .map(|((path, file), kept)| {
-                    let text = if as_text.contains(path) {
-                        file.text.clone()
-                    } else {
-                        prune::blank(&file.text, &file.items, &kept)
-                    };
-                    ((*path).clone(), text)
-                })
-                .collect::<Vec<_>>()
-        });
+        let pruned = self.pruned(&files, thin);
         let pruned_something = pruned.as_ref().is_some_and(|pruned| {
             pruned
                 .iter()
@@ -225,6 +182,61 @@ impl Quick {
                 .any(|((_, text), (_, file))| *text != file.text)
         });
         (!list.is_empty() || pruned_something).then_some(Plan { thin: list, pruned })
+    }
+
+    /// Every file, pruned for the functions that are not `thin` (see
+    /// [`crate::prune`]); `None` when not pruned.
+    fn pruned(
+        &self,
+        files: &[(&PathBuf, &File)],
+        thin: impl Fn(&HotFn) -> bool,
+    ) -> Option<Vec<(PathBuf, String)>> {
+        // Code the pruning does not read (an `include!`d file, a module
+        // outside `src/`) could name anything: not pruned.
+        let unread = files
+            .iter()
+            .any(|(_, file)| file.text.contains("include!(") || file.text.contains("#[path"));
+        if !self.prune || unread {
+            return None;
+        }
+        // A file read as text (`include_str!("example.rs")`) is copied as it is.
+        let as_text = read_as_text(files);
+        let roots: Vec<prune::Root> = files
+            .iter()
+            .enumerate()
+            .flat_map(|(index, (_, file))| {
+                file.hot
+                    .iter()
+                    .filter(|hot| !thin(hot))
+                    .map(move |hot| prune::Root {
+                        file: index,
+                        at: hot.body.start,
+                        refs: &hot.refs,
+                    })
+            })
+            .collect();
+        // The binaries' files name the library's items from outside.
+        let items: Vec<&[prune::Item]> = files
+            .iter()
+            .map(|(path, file)| match self.of_binaries(path) {
+                true => &[][..],
+                false => &file.items[..],
+            })
+            .collect();
+        let kept = prune::kept(&items, &roots);
+        let pruned = files
+            .iter()
+            .zip(kept)
+            .map(|((path, file), kept)| {
+                let text = if as_text.contains(path) {
+                    file.text.clone()
+                } else {
+                    prune::blank(&file.text, &file.items, &kept)
+                };
+                ((*path).clone(), text)
+            })
+            .collect();
+        Some(pruned)
     }
 
     /// `path` is a binary's own (`src/main.rs`, `src/bin/`), not the
