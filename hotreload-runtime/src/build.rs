@@ -58,6 +58,8 @@ pub struct Recipe {
     /// pruned sources it compiles (`crate::prune`). Set by the pipeline
     /// for each build; direct builds only.
     pub thin: Option<Plan>,
+    /// Why the next build compiles every hot function, for the report.
+    pub full: Option<String>,
 }
 
 impl Default for Recipe {
@@ -68,6 +70,7 @@ impl Default for Recipe {
             links: Links::default(),
             core: None,
             thin: None,
+            full: None,
         }
     }
 }
@@ -167,6 +170,7 @@ pub fn build(
         None => {
             // Every function compiled: not a quick build.
             recipe.thin = None;
+            recipe.full = Some("cargo ran (a change outside `src/*.rs`)".to_string());
             let started = Instant::now();
             through_cargo(config, package, recipe, cancel)?;
             let Some(rustc) = recipe.rustc.clone() else {

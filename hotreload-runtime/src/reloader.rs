@@ -160,6 +160,8 @@ enum Outcome {
         built_by: Option<u32>,
         /// See [`Reload::pruning_stopped`].
         pruning_stopped: bool,
+        /// See [`Reload::full_build`].
+        full_build: Option<String>,
         timings: Timings,
         /// The first file event of the save that was built.
         seen: Instant,
@@ -506,6 +508,7 @@ impl Running {
                 warnings,
                 built_by,
                 pruning_stopped,
+                full_build,
                 mut timings,
                 seen,
                 verified,
@@ -547,6 +550,7 @@ impl Running {
                     changed_types,
                     left_out,
                     pruning_stopped,
+                    full_build,
                     unloaded: swept.unloaded,
                     pinned: swept.pinned,
                     timings,
@@ -858,9 +862,14 @@ impl Pipeline {
         let cancel = Arc::new(Cancel::default());
         let package = self.packages[index].clone();
         let mut recipe = self.recipes[index].clone();
-        recipe.thin = self.quick[index].as_mut().and_then(Quick::plan);
+        (recipe.thin, recipe.full) = match self.quick[index].as_mut().map(Quick::plan) {
+            Some(Ok(plan)) => (Some(plan), None),
+            Some(Err(why)) => (None, why.map(|why| why.to_string())),
+            None => (None, None),
+        };
         if std::mem::take(&mut self.full_next[index]) {
             recipe.thin = None;
+            recipe.full = Some("the quick build did not compile".to_string());
         }
         if recipe.thin.is_some() {
             self.sources[index].as_live();
@@ -985,6 +994,7 @@ impl Pipeline {
             warnings: if quick { 0 } else { built.warnings },
             built_by: built.builder,
             pruning_stopped: false,
+            full_build: self.recipes[index].full.clone().filter(|_| !quick),
             timings: Timings {
                 saved_at: SystemTime::now() - seen.elapsed(),
                 debounce: building - seen,

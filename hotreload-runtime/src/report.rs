@@ -149,6 +149,11 @@ pub struct Reload {
     /// one in an `include!`d file), and the package's quick builds compile
     /// every item from now on.
     pub pruning_stopped: bool,
+    /// Why this build compiled every hot function, when one could not
+    /// leave the unchanged ones to the program (the first build since
+    /// start, a change outside hot bodies: see the README's *Many hot
+    /// functions*).
+    pub full_build: Option<String>,
     /// Types of the package defined differently since the last reload
     /// (added or removed included); only types no hot function's signature
     /// reaches can change in a reload (see `HOT011`).
@@ -303,6 +308,11 @@ impl fmt::Display for Reload {
                 self.left_out
             )?;
         }
+        if let Some(why) = &self.full_build
+            && !self.pruning_stopped
+        {
+            write!(f, "; full build: {why}")?;
+        }
         if self.pruning_stopped {
             write!(
                 f,
@@ -381,6 +391,7 @@ mod tests {
             changed_types: Vec::new(),
             left_out: 0,
             pruning_stopped: false,
+            full_build: None,
             timings: Timings {
                 build: Duration::from_millis(120),
                 load: Duration::from_millis(3),

@@ -91,6 +91,43 @@ pub struct Quick {
     prune: bool,
 }
 
+/// Why a build compiles every hot function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Full {
+    /// Which sources the program was built from is not known for sure.
+    First,
+    /// See [`Quick::disable`].
+    Off,
+    /// A source file was added or removed.
+    Files,
+    /// A file does not parse.
+    Broken(PathBuf),
+    /// A file changed outside the bodies of hot functions.
+    Changed(PathBuf),
+}
+
+impl std::fmt::Display for Full {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Full::First => write!(f, "the first build since start"),
+            Full::Off => write!(
+                f,
+                "quick builds are off for this run (the program lacks a hot function added \
+                 since it started, or cannot link one)"
+            ),
+            Full::Files => write!(f, "a source file was added or removed"),
+            Full::Broken(path) => write!(f, "`{}` does not parse", path.display()),
+            Full::Changed(path) => {
+                write!(
+                    f,
+                    "`{}` changed outside hot function bodies",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
 /// A quick build: what it leaves to the program, and what it compiles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -127,8 +164,9 @@ impl Quick {
     }
 
     /// Decides the next build from the files as they are now: a quick
-    /// one, or `None` for a full build.
-    pub fn plan(&mut self) -> Option<Plan> {
+    /// one, or a full one and why, when that is worth saying (`None`:
+    /// nothing to leave out).
+    pub fn plan(&mut self) -> Result<Plan, Option<Full>> {
         let mut paths = Vec::new();
         crate::types::rust_files(&self.src, &mut paths);
         // A file gone is kept as it was (a full build until it is back; if
@@ -147,17 +185,29 @@ impl Quick {
     }
 
     /// [`Quick::plan`] for the files as known.
-    fn decide(&self) -> Option<Plan> {
-        let full = self.unknown
-            || self.off
-            || self.files.len() != self.live.len()
-            || self.files.values().any(|file| file.gone || file.broken)
-            || self
-                .files
-                .iter()
-                .any(|(path, file)| self.live.get(path) != Some(&file.skeleton));
-        if full {
-            return None;
+    fn decide(&self) -> Result<Plan, Option<Full>> {
+        let relative = |path: &Path| {
+            let package = self.src.parent().unwrap_or(&self.src);
+            path.strip_prefix(package).unwrap_or(path).to_path_buf()
+        };
+        if self.unknown {
+            return Err(Some(Full::First));
+        }
+        if self.off {
+            return Err(Some(Full::Off));
+        }
+        if self.files.len() != self.live.len() || self.files.values().any(|file| file.gone) {
+            return Err(Some(Full::Files));
+        }
+        if let Some((path, _)) = self.files.iter().find(|(_, file)| file.broken) {
+            return Err(Some(Full::Broken(relative(path))));
+        }
+        if let Some((path, _)) = self
+            .files
+            .iter()
+            .find(|(path, file)| self.live.get(*path) != Some(&file.skeleton))
+        {
+            return Err(Some(Full::Changed(relative(path))));
         }
         let mut list = String::new();
         let mut files: Vec<(&PathBuf, &File)> = self.files.iter().collect();
@@ -181,7 +231,10 @@ impl Quick {
                 .zip(&files)
                 .any(|((_, text), (_, file))| *text != file.text)
         });
-        (!list.is_empty() || pruned_something).then_some(Plan { thin: list, pruned })
+        if list.is_empty() && !pruned_something {
+            return Err(None);
+        }
+        Ok(Plan { thin: list, pruned })
     }
 
     /// Every file, pruned for the functions that are not `thin` (see
@@ -602,7 +655,7 @@ mod tests {
 
     /// The thin list of the next build, if it is quick.
     fn thin(quick: &Quick) -> Option<String> {
-        quick.decide().map(|plan| plan.thin)
+        quick.decide().ok().map(|plan| plan.thin)
     }
 
     /// The thin functions' lines after `edit`.
@@ -719,6 +772,21 @@ mod tests {
             let quick = with(&format!("{unread}{LIB}"));
             assert_eq!(text(&quick, "src/lib.rs"), None, "{unread}");
         }
+    }
+
+    #[test]
+    fn a_full_build_says_why() {
+        let mut quick = quick();
+        let lib = PathBuf::from("src/lib.rs");
+        quick.update(lib.clone(), LIB.replace("const K: u32 = 1;", "const K: u32 = 9;"));
+        assert_eq!(quick.decide().err(), Some(Some(Full::Changed(lib.clone()))));
+        quick.update(lib.clone(), LIB.replace("{ 2 }", "{ 2 "));
+        assert_eq!(quick.decide().err(), Some(Some(Full::Broken(lib))));
+        quick.unknown = true;
+        assert_eq!(
+            quick.decide().err().flatten().map(|why| why.to_string()).as_deref(),
+            Some("the first build since start")
+        );
     }
 
     #[test]

@@ -76,9 +76,14 @@ fn four_edits_in_a_row_each_show_up() {
         let report = program.expect_stderr("its report", |line| {
             line.starts_with("[hotreload] reloaded")
         });
-        // The first build after start compiles everything; the others,
-        // only `value`.
+        // The first build after start compiles everything (and says
+        // why); the others, only `value`.
         assert_eq!(report.contains("quick build"), value != "2", "{report}");
+        assert_eq!(
+            report.contains("full build: the first build since start"),
+            value == "2",
+            "{report}"
+        );
         current = next;
     }
 }
@@ -139,6 +144,14 @@ fn hot_function_uses_the_new_code_of_a_plain_helper() {
     // The edit touched no #[hot] body; the report says so.
     let report = program.expect_stderr("the report", hotreload_tests::is_report);
     assert!(report.contains("no #[hot] function changed"), "{report}");
+    // After the first build, a helper's edit is a full build, and says why.
+    fixture.edit("src/lib.rs", "\"helper-v2\"", "\"helper-v3\"");
+    program.expect_stdout("the newer helper", |line| line.contains("label:helper-v3"));
+    let report = program.expect_stderr("the report", hotreload_tests::is_report);
+    assert!(
+        report.contains("full build: `src/lib.rs` changed outside hot function bodies"),
+        "{report}"
+    );
 }
 
 #[test]
