@@ -778,13 +778,21 @@ mod tests {
     fn a_full_build_says_why() {
         let mut quick = quick();
         let lib = PathBuf::from("src/lib.rs");
-        quick.update(lib.clone(), LIB.replace("const K: u32 = 1;", "const K: u32 = 9;"));
+        quick.update(
+            lib.clone(),
+            LIB.replace("const K: u32 = 1;", "const K: u32 = 9;"),
+        );
         assert_eq!(quick.decide().err(), Some(Some(Full::Changed(lib.clone()))));
         quick.update(lib.clone(), LIB.replace("{ 2 }", "{ 2 "));
         assert_eq!(quick.decide().err(), Some(Some(Full::Broken(lib))));
         quick.unknown = true;
         assert_eq!(
-            quick.decide().err().flatten().map(|why| why.to_string()).as_deref(),
+            quick
+                .decide()
+                .err()
+                .flatten()
+                .map(|why| why.to_string())
+                .as_deref(),
             Some("the first build since start")
         );
     }
