@@ -24,7 +24,7 @@ mod output;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -425,14 +425,14 @@ fn quick_args(
         })
         .collect();
     args.extend(["--cap-lints".to_string(), "allow".to_string()]);
-    // The macro compares the real path of its file (canonical).
-    let canonical = |path: &std::path::Path| path.canonicalize().unwrap_or(path.to_path_buf());
-    let in_list = |dir: &std::path::Path| {
-        let dir = canonical(dir);
+    // The list with the files under `dir` (canonical: the macro compares
+    // the real path of its file).
+    let in_list = |dir: &Path| {
+        let dir = dir.canonicalize().unwrap_or(dir.to_path_buf());
         let mut list = String::new();
         for line in plan.thin.lines() {
             if let Some((path, lines)) = line.split_once('\t')
-                && let Ok(relative) = std::path::Path::new(path).strip_prefix(&package.manifest_dir)
+                && let Ok(relative) = Path::new(path).strip_prefix(&package.manifest_dir)
             {
                 let _ = writeln!(list, "{}\t{lines}", dir.join(relative).display());
             }

@@ -800,10 +800,9 @@ impl Pipeline {
                     self.recipes[index] = *recipe;
                     let quick = self.recipes[index].thin.is_some();
                     if quick && matches!(result, Err(Error::Build { .. })) {
-                        // A quick build fails where a full one would not on
-                        // lints the crate denies (the left-out bodies' code
-                        // is unused there): what the user sees is a full
-                        // build's verdict.
+                        // A quick build can fail where a full one would not
+                        // (a name the pruning could not see): what the user
+                        // sees is a full build's verdict.
                         tracing::debug!("quick build failed; a full one");
                         self.full_next[index] = true;
                         self.prune_suspect[index] = self.recipes[index]

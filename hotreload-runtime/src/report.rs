@@ -145,8 +145,8 @@ pub struct Reload {
     pub left_out: usize,
     /// A quick build of pruned sources (see the README's *Many hot
     /// functions*) did not compile where this full build of the same
-    /// sources did: pruning missed a name (one a macro pastes together, or
-    /// one in an `include!`d file), and the package's quick builds compile
+    /// sources did: pruning missed a name (one another crate's macro
+    /// writes, or a macro pastes together), and the package's quick builds compile
     /// every item from now on.
     pub pruning_stopped: bool,
     /// Why this build compiled every hot function, when one could not
@@ -317,7 +317,7 @@ impl fmt::Display for Reload {
             write!(
                 f,
                 "; built in full: the pruned quick build did not compile (a name it cannot \
-                 see, pasted by a macro or in an included file), so quick builds compile \
+                 see, written by another crate's macro or pasted together), so quick builds compile \
                  every item from now on"
             )?;
         }

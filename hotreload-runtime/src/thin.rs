@@ -641,8 +641,13 @@ mod tests {
                        #[hot]\nimpl S {\n    fn c(&self) -> u32 { 3 }\n    const fn d() -> u32 { 4 }\n}\n";
 
     fn quick() -> Quick {
+        quick_of(LIB)
+    }
+
+    /// A quick plan whose live build had `lib` as `src/lib.rs`.
+    fn quick_of(lib: &str) -> Quick {
         let path = PathBuf::from("src/lib.rs");
-        let file = parse(LIB, &path).unwrap();
+        let file = parse(lib, &path).unwrap();
         Quick {
             src: PathBuf::from("src"),
             live: HashMap::from([(path.clone(), file.skeleton.clone())]),
@@ -719,16 +724,7 @@ mod tests {
             "{ 2 }",
             "{ impl Default for S { fn default() -> S { S } } 2 }",
         );
-        let path = PathBuf::from("src/lib.rs");
-        let file = parse(&lib, &path).unwrap();
-        let mut quick = Quick {
-            src: PathBuf::from("src"),
-            live: HashMap::from([(path.clone(), file.skeleton.clone())]),
-            files: HashMap::from([(path, file)]),
-            unknown: false,
-            off: false,
-            prune: true,
-        };
+        let mut quick = quick_of(&lib);
         quick.went_live();
         assert_eq!(thin(&quick).as_deref(), Some("src/lib.rs\t3,9\n"));
     }
