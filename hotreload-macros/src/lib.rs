@@ -2,25 +2,23 @@
 //!
 //! Use it through `hotreload_runtime::hot`: the expansion names the runtime
 //! by path, and the runtime's `reload` feature (which turns on this crate's
-//! `reload`) decides whether the item becomes reloadable. This crate is thin: [`attr`] reads the arguments,
-//! [`valid`] checks the item and collects every error, [`expand`] emits the
-//! code; [`derive`] is `#[derive(Layout)]`.
+//! `reload`) decides whether the item becomes reloadable. This crate is thin:
+//! `attr` reads the arguments, `valid` (the `hotreload-syntax` crate, whose
+//! rules the reloader shares) checks the item and collects every error,
+//! `expand` emits the code; `derive` is `#[derive(Layout)]`.
+
+#![warn(missing_docs)]
 
 mod attr;
 mod derive;
 mod expand;
+mod fnv;
 mod free_body;
 mod probe;
 mod signature;
 mod thin;
-mod valid;
 
-/// The stable hash of `#[hot]`'s source hashes: the very file the core
-/// crate compiles for layout fingerprints, so the two cannot drift (a
-/// proc-macro crate cannot share code with a crate that depends on it).
-#[path = "../../hotreload-core/src/fnv.rs"]
-#[allow(dead_code)]
-mod fnv;
+use hotreload_syntax::valid;
 
 use proc_macro::TokenStream;
 

@@ -563,12 +563,9 @@ fn is_hot(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
-/// What `#[hot]` makes hot in an impl block: the macros' own rules, the
-/// very file they compile (a method they leave as written must keep its
-/// body in the skeleton).
-#[path = "../../hotreload-macros/src/valid.rs"]
-#[allow(dead_code)]
-mod valid;
+/// What `#[hot]` makes hot in an impl block: the macro's own rules (a
+/// method it leaves as written must keep its body in the skeleton).
+use hotreload_syntax::valid;
 
 impl Hollow {
     fn take(&mut self, owner: &str, sig: &syn::Signature, block: &mut syn::Block) {

@@ -9,6 +9,7 @@ use syn::{FnArg, GenericParam, ItemImpl, Signature};
 pub struct Errors(Option<syn::Error>);
 
 impl Errors {
+    /// Adds one more error.
     pub fn push(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(first) => first.combine(error),
@@ -16,6 +17,7 @@ impl Errors {
         }
     }
 
+    /// All the errors as one (`syn::Error::combine`), or `Ok` if none.
     pub fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }
