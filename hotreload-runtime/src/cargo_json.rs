@@ -134,9 +134,16 @@ impl NodeDep {
     }
 }
 
-/// Runs `cargo metadata` for `manifest` with `extra` arguments.
+/// Runs `cargo metadata` for `manifest` with `extra` arguments, in the
+/// manifest's directory: cargo reads `.cargo/config.toml` (a source
+/// replacement, a vendored registry) from where it runs, and the program
+/// may have been started from anywhere.
 pub fn metadata(cargo: &Path, manifest: &Path, extra: &[&str]) -> Result<Metadata, String> {
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    if let Some(dir) = manifest.parent() {
+        command.current_dir(dir);
+    }
+    let output = command
         .args(["metadata", "--format-version", "1", "--manifest-path"])
         .arg(manifest)
         .args(extra)
