@@ -147,7 +147,7 @@ fn a_program_that_takes_the_runtime_from_a_registry_reloads_its_edits() {
         line.starts_with("[hotreload] ready:")
     });
     fixture.edit("src/lib.rs", "format(1_u32)", "format(22_u32)");
-    let reloaded = program.expect_stderr("the reload", |line| {
+    program.expect_stderr("the reload", |line| {
         line.starts_with("[hotreload] reloaded value")
     });
     program.expect_stdout("the new code's value", |line| line == "value=22");
