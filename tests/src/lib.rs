@@ -424,6 +424,47 @@ impl Drop for Program {
     }
 }
 
+/// Whether the tools a test needs are on `PATH`. Without one, the test is
+/// skipped: this says which tool is missing and how to install it (on the
+/// terminal, past the test harness's capture), and returns `false`. With
+/// `HOTRELOAD_REQUIRE_TOOLS=1` in the environment (`.ci/run` sets it after
+/// installing them) a missing tool fails the test instead, so CI runs
+/// every test.
+pub fn have_tools(tools: &[&str], install: &str) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| !on_path(tool))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "needs {} (not found on PATH); install with `{install}`",
+        missing.join(", ")
+    );
+    assert!(
+        std::env::var_os("HOTRELOAD_REQUIRE_TOOLS").is_none_or(|value| value != "1"),
+        "{message} (HOTRELOAD_REQUIRE_TOOLS=1: required)"
+    );
+    // Straight to the terminal: the harness captures `eprintln!` of a test
+    // that passes.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {message}");
+    false
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(tool)).is_ok_and(|meta| {
+                use std::os::unix::fs::PermissionsExt;
+                meta.is_file() && meta.permissions().mode() & 0o111 != 0
+            })
+        })
+    })
+}
+
 /// The value of `key=` in a status line like `ticks=3 total=4`.
 pub fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     line.split_whitespace()

@@ -5,10 +5,16 @@
 
 use std::process::Command;
 
-use hotreload_tests::{Fixture, Program, Stream, field};
+use hotreload_tests::{Fixture, Program, Stream, field, have_tools};
 
 #[test]
 fn a_drawing_edit_shows_in_the_window() {
+    if !have_tools(
+        &["xvfb-run", "xauth"],
+        "apt-get install xvfb xauth libgl1 libgl1-mesa-dri libx11-6 libxi6",
+    ) {
+        return;
+    }
     let fixture = Fixture::example("game");
     let exe = fixture.build("game");
     let mut command = Command::new("xvfb-run");

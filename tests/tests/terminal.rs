@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hotreload_tests::Fixture;
+use hotreload_tests::{Fixture, have_tools};
 
 /// A tmux server of its own, with one window running the app.
 struct Tmux {
@@ -84,6 +84,9 @@ fn frames(screen: &str) -> u64 {
 
 #[test]
 fn a_full_screen_app_shows_edits_and_reports_in_its_status_bar() {
+    if !have_tools(&["tmux"], "apt-get install tmux") {
+        return;
+    }
     let fixture = Fixture::example("terminal");
     let exe = fixture.build("terminal");
     let tmux = Tmux::start(&exe);
