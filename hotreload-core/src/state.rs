@@ -34,8 +34,16 @@ impl<T: 'static> HotStatic<T> {
             self.own
         } else {
             // SAFETY: the host stores only the address of the program's own
-            // instance of this static, whose type it checked to have this
-            // layout, and which lives as long as the program.
+            // instance of the static of this path, which lives as long as
+            // the program, and only after two checks that its type is this
+            // one (else HOT014, before any of this build's code runs): the
+            // layout fingerprint (name, size and alignment; with
+            // `#[derive(Layout)]` also every field's name, offset and type),
+            // and a type defined in the package's own sources must be
+            // defined as when the program was built. A type of a path
+            // dependency without the derive, changed inside but not in
+            // name, size or alignment, passes both: the README's Known
+            // problems says so.
             unsafe { &*program }
         }
     }

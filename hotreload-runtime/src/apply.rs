@@ -56,7 +56,9 @@ impl Function {
         for slot in &self.slots {
             // SAFETY: every version in the history was verified to have the
             // signature and argument layouts that every one of these slots
-            // was compiled for, and its library is never unloaded.
+            // was compiled for, and its library is loaded: a build is
+            // unloaded only after `forget` took its versions out of every
+            // history (and its slots out of `slots`).
             unsafe { slot.set(version.implementation as *mut ()) };
         }
     }

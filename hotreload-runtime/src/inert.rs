@@ -65,7 +65,13 @@ impl Reloader {
     }
 
     /// Accepted for the same API as with `reload` on (nothing is loaded).
-    pub fn unload_old_builds(self, _keep: usize) -> Reloader {
+    ///
+    /// # Safety
+    ///
+    /// Nothing to uphold without the `reload` feature; with it, see its
+    /// documentation there: the program must keep nothing that hot code
+    /// handed out past the call.
+    pub unsafe fn unload_old_builds(self, _keep: usize) -> Reloader {
         self
     }
 

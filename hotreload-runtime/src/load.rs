@@ -74,8 +74,11 @@ impl Drop for Loaded {
 /// Loads a staged build and reads its manifest.
 ///
 /// # Safety
-/// `staged` must be a copy of a library built by the runtime's own cargo
-/// invocation from the user's package: loading runs its initializers.
+/// `staged` must be a copy of a build of the user's package made by this
+/// program's toolchain and build settings (here, or by another process of
+/// the same program that published it for the same sources in the shared
+/// target directory): loading runs its initializers, and its manifest is
+/// read as this runtime's type before [`verify`](crate::verify) checks it.
 pub unsafe fn load(staged: Staged, package: &str) -> Result<Loaded, Error> {
     let path = staged.path.clone();
     // SAFETY: the caller vouches for the library (its initializers run

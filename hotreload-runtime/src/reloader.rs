@@ -299,16 +299,31 @@ impl Reloader {
     /// `keep` (at least 1) of each package: for a program that takes
     /// reloads for days. Counts calls ([`Reloader::count_calls`]).
     ///
-    /// Only for programs whose hot functions hand out nothing that
-    /// outlives the call: no function pointer, closure or trait object
-    /// kept by the program, no `&'static` data of the build (a string
-    /// literal returned as `&'static str`), no thread or task left running.
-    /// Using any of these after its build is unloaded crashes the program.
-    /// Builds with thread-locals of their own or `tracing` callsites are
-    /// found and never unloaded; a build is unloaded only when no function
-    /// runs its code and no call has run in it for a second. See the
-    /// README's *Long runs*.
-    pub fn unload_old_builds(self, keep: usize) -> Reloader {
+    /// What the reloader can see keeps a build loaded: a hot function that
+    /// runs its code, a call or an `async fn`'s future running in it (and
+    /// for a second after it stopped being current), thread-locals with
+    /// destructors, `tracing` callsites. What it cannot see is listed
+    /// below. See the README's *Long runs*.
+    ///
+    /// # Safety
+    ///
+    /// The program must keep nothing that hot code of a build handed out
+    /// past the call, because that build's code and data are unmapped when
+    /// it is unloaded, and using any of them then crashes the program:
+    ///
+    /// - no function pointer, closure, or trait object (`Box<dyn Fn>`,
+    ///   `Box<dyn Error>`: the vtable and drop glue are the build's code)
+    ///   made by hot code and kept by the program;
+    /// - no `&'static` data of the build, such as a string literal
+    ///   returned as `&'static str`, or a `&'static` borrowed from one of
+    ///   its (non-`#[hot]`) statics;
+    /// - no thread or async task that hot code spawned still running;
+    /// - no thread paused for more than a second between reading a hot
+    ///   function's slot and calling it (a debugger can do that).
+    ///
+    /// Hot functions that take and return plain owned data (numbers,
+    /// `String`, `Vec`, the program's own types) meet this.
+    pub unsafe fn unload_old_builds(self, keep: usize) -> Reloader {
         generations::unload_old_builds(keep);
         if self.inner.is_some() && self.report {
             eprintln!(
@@ -941,8 +956,10 @@ impl Pipeline {
         // Made at start (see `run`): waits for it if need be.
         let _ = program::share();
         let staged = self.staging.stage(&built.artifact, &package.name)?;
-        // SAFETY: the file is our own unnamed copy of the artifact that our
-        // own build reported.
+        // SAFETY: the file is our unnamed copy of a build of the package,
+        // made by a build here or published by a process of this program
+        // for the same sources (`published`), both with our toolchain and
+        // settings.
         let loaded = unsafe { load::load(staged, &package.name) }?;
         let verifying = Instant::now();
         self.sources[index].refresh();

@@ -268,32 +268,39 @@ fn check(binary: &Path, state: &[u8]) -> Result<(), String> {
         let _ = stdin.write_all(&state);
     });
     let mut stderr = child.stderr.take().expect("piped");
-    let (done, verdict) = std::sync::mpsc::channel();
+    let (done, exited) = std::sync::mpsc::channel();
     let pid = child.id();
     std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stderr.read_to_string(&mut text);
-        let _ = done.send((child.wait(), text));
+        // Waits for the exit without reaping it (`WNOWAIT`): only
+        // `child.wait()` below reaps, so until then the pid is the
+        // child's and `kill` cannot reach another process.
+        // SAFETY: siginfo_t is plain data, valid all zero.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid(2) fills in `info`, which outlives the call.
+        unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        let _ = done.send(text);
     });
-    let verdict = verdict.recv_timeout(CHECK_TIMEOUT);
-    if verdict.is_err() {
-        // SAFETY: kill(2) of the child we started and have not waited for
-        // (its waiting thread reaps it).
-        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let text = exited.recv_timeout(CHECK_TIMEOUT);
+    if text.is_err() {
+        let _ = child.kill();
     }
-    match verdict {
-        Ok((Ok(status), _)) if status.success() => Ok(()),
+    // Reaps it: killed, or exited (then at once).
+    let status = child.wait();
+    match (status, text) {
+        (Ok(status), Ok(_)) if status.success() => Ok(()),
         // `take` says why on its last line (the program may print before).
-        Ok((Ok(status), text)) if status.code() == Some(DOES_NOT_FIT) => Err(format!(
+        (Ok(status), Ok(text)) if status.code() == Some(DOES_NOT_FIT) => Err(format!(
             "the state does not fit the new types: {}",
             text.trim().lines().last().unwrap_or_default()
         )),
-        Ok((status, text)) => Err(format!(
+        (status, Ok(text)) => Err(format!(
             "the new program ended ({status:?}) before it took the state (does it call \
              `Reloader::take_state` first thing?): {}",
             text.trim()
         )),
-        Err(_) => Err(format!(
+        (_, Err(_)) => Err(format!(
             "the new program did not take the state within {} s (call `Reloader::take_state` \
              first thing in main)",
             CHECK_TIMEOUT.as_secs()
