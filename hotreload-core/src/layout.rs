@@ -48,7 +48,7 @@ impl LayoutHasher {
     }
 
     /// Feeds `T`'s shape, then its fields with `fields` unless types are
-    /// already nested [`MAX_DEPTH`] deep. What `#[derive(Layout)]` calls.
+    /// already nested `MAX_DEPTH` (8) deep. What `#[derive(Layout)]` calls.
     pub fn nested<T>(&mut self, fields: impl FnOnce(&mut LayoutHasher)) {
         self.shape::<T>();
         if self.depth < MAX_DEPTH {
@@ -236,6 +236,7 @@ tuple_layout!(A B C D E F);
 pub struct Probe<T: ?Sized>(PhantomData<fn() -> *const T>);
 
 impl<T: ?Sized> Probe<T> {
+    /// The probe (a value only so that methods can be looked up on it).
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         Probe(PhantomData)
@@ -244,6 +245,7 @@ impl<T: ?Sized> Probe<T> {
 
 /// `T: Layout`: field by field.
 pub trait DeepLayout {
+    /// Adds the fingerprint of `T` to `hasher`.
     fn layout(&self, hasher: &mut LayoutHasher);
 }
 
@@ -255,6 +257,7 @@ impl<T: ?Sized + Layout> DeepLayout for &&Probe<T> {
 
 /// Sized `T` without `Layout`: name, size, alignment.
 pub trait ShallowLayout {
+    /// Adds the fingerprint of `T` to `hasher`.
     fn layout(&self, hasher: &mut LayoutHasher);
 }
 
@@ -266,6 +269,7 @@ impl<T> ShallowLayout for &Probe<T> {
 
 /// Unsized `T` without `Layout` (`dyn Trait`): the name only.
 pub trait NameLayout {
+    /// Adds the fingerprint of `T` to `hasher`.
     fn layout(&self, hasher: &mut LayoutHasher);
 }
 

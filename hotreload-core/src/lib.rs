@@ -22,6 +22,8 @@
 //! in library code) fails that build, and hot builds then keep the
 //! runtime (see `hotreload-runtime/src/build.rs`).
 
+#![warn(missing_docs)]
+
 pub mod fnv;
 pub mod forward;
 pub mod layout;

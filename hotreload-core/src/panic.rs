@@ -100,8 +100,11 @@ pub static HOST_HOOKS: AtomicPtr<HostHooks> = AtomicPtr::new(std::ptr::null_mut(
 /// A panic already reported to the host, unwinding on in reloaded code.
 #[derive(Debug)]
 pub struct Reported {
+    /// The hot function's path.
     pub function: String,
+    /// The panic's message.
     pub message: String,
+    /// Whether the function now runs the code it ran before.
     pub rolled_back: bool,
 }
 

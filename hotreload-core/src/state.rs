@@ -101,6 +101,7 @@ impl StaticEntry {
         }
     }
 
+    /// The layout fingerprint of the static's type.
     pub fn layouts(&self) -> TypeLayouts {
         let mut layouts = TypeLayouts::default();
         (self.layout)(&mut layouts);

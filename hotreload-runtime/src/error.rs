@@ -16,7 +16,9 @@ pub enum Error {
          variable to its path; the program keeps running the code it started with"
     )]
     CargoMissing {
+        /// The cargo that was run (`CARGO`, else `cargo` on `PATH`).
         cargo: PathBuf,
+        /// Why it could not be started.
         #[source]
         source: std::io::Error,
     },
@@ -26,21 +28,32 @@ pub enum Error {
         "HOT003 cannot tell which cargo target directory built `{exe}` (no CACHEDIR.TAG above \
          it). Start the program with `cargo run`, or set CARGO_TARGET_DIR"
     )]
-    TargetDir { exe: PathBuf },
+    TargetDir {
+        /// The running executable.
+        exe: PathBuf,
+    },
 
     /// A source directory could not be watched.
     #[error(
         "HOT004 cannot watch `{path}` for changes: {message}. Check that the directory exists \
          and the inotify limits (/proc/sys/fs/inotify/max_user_watches)"
     )]
-    Watch { path: PathBuf, message: String },
+    Watch {
+        /// The directory.
+        path: PathBuf,
+        /// The watcher's reason.
+        message: String,
+    },
 
     /// The file watcher itself could not be created.
     #[error(
         "HOT007 cannot start the file watcher: {message}. Check the inotify limits \
          (/proc/sys/fs/inotify/max_user_instances)"
     )]
-    Watcher { message: String },
+    Watcher {
+        /// The watcher's reason.
+        message: String,
+    },
 
     /// A thread of the reloader could not be started.
     #[error(
@@ -48,7 +61,9 @@ pub enum Error {
          threads or memory; the program keeps running the code it has"
     )]
     Thread {
+        /// Which thread.
         name: &'static str,
+        /// Why it could not be started.
         #[source]
         source: std::io::Error,
     },
@@ -60,7 +75,9 @@ pub enum Error {
          if the toolchain was removed or updated, restart the program"
     )]
     CompilerMissing {
+        /// The compiler cargo ran.
         program: PathBuf,
+        /// Why it could not be started.
         #[source]
         source: std::io::Error,
     },
@@ -71,7 +88,9 @@ pub enum Error {
          running the last good code; save again to rebuild"
     )]
     BuildLost {
+        /// The build command.
         program: PathBuf,
+        /// Why it could not be waited for.
         #[source]
         source: std::io::Error,
     },
@@ -85,17 +104,30 @@ pub enum Error {
         "HOT001 build of `{package}` failed; the program keeps running the last good code. \
          Fix the error and save again.\n{rendered}"
     )]
-    Build { package: String, rendered: String },
+    Build {
+        /// The package that failed to build.
+        package: String,
+        /// The compiler's errors, rendered as cargo shows them.
+        rendered: String,
+    },
 
     /// Cargo ran but produced no library to load.
     #[error("HOT006 cargo built `{package}` but reported no cdylib artifact: {detail}")]
-    NoArtifact { package: String, detail: String },
+    NoArtifact {
+        /// The package built.
+        package: String,
+        /// What cargo reported instead.
+        detail: String,
+    },
 
     /// The new build could not be loaded.
     #[error("HOT020 cannot load the new build of `{package}` from `{path}`: {message}")]
     Load {
+        /// The package whose build it is.
         package: String,
+        /// The file that was loaded.
         path: PathBuf,
+        /// The dynamic loader's message (`dlerror`).
         message: String,
     },
 
@@ -107,8 +139,11 @@ pub enum Error {
          program keeps running the last good code"
     )]
     Untrusted {
+        /// The package whose build it is.
         package: String,
+        /// The file.
         path: PathBuf,
+        /// Who owns it or can write it.
         reason: String,
     },
 
@@ -119,8 +154,11 @@ pub enum Error {
          run `cargo clean -p {package}`)"
     )]
     Damaged {
+        /// The package whose build it is.
         package: String,
+        /// The file.
         path: PathBuf,
+        /// What is wrong with it.
         reason: String,
     },
 
@@ -130,7 +168,12 @@ pub enum Error {
          code is kept. Check that `{package}` still uses hotreload-runtime (has #[hot] \
          functions) and depends on it at the same version as the running program"
     )]
-    NoManifest { package: String, message: String },
+    NoManifest {
+        /// The package whose build it is.
+        package: String,
+        /// Why the manifest could not be read.
+        message: String,
+    },
 
     /// The new build was made with another compiler, target or profile.
     #[error(
@@ -138,9 +181,13 @@ pub enum Error {
          program `{old}`, new build `{new}`. Restart the program to use the new toolchain"
     )]
     BuildMismatch {
+        /// The package whose build it is.
         package: String,
+        /// `compiler`, `target` or `profile`.
         what: &'static str,
+        /// The running program's.
         old: String,
+        /// The new build's.
         new: String,
     },
 
@@ -161,7 +208,11 @@ pub enum Error {
         "HOT050 cannot restart the program with its state: {message}. It keeps running the old \
          code with its data: undo the change, or restart it by hand"
     )]
-    Restart { message: String },
+    Restart {
+        /// Why: the field that does not fit, the build that failed, or
+        /// what the new program did.
+        message: String,
+    },
 
     /// Some functions of the new build cannot replace the running ones.
     #[error("{}", Refusals(.0))]

@@ -247,7 +247,8 @@ impl Reloader {
     /// functions run the code the program was built with. For going on
     /// without hot reload when [`Reloader::start`] fails:
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use hotreload_runtime::Reloader;
     /// let mut hot = Reloader::start().unwrap_or_else(|error| {
     ///     eprintln!("{error}");
     ///     Reloader::off()

@@ -164,6 +164,7 @@ pub struct Reload {
     /// With unloading on: why this build will never be unloaded, if it will
     /// not (it has thread-locals with destructors, or `tracing` callsites).
     pub pinned: Option<String>,
+    /// Where the time went, from the save to the swap.
     pub timings: Timings,
 }
 
