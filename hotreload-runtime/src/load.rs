@@ -71,6 +71,27 @@ impl Drop for Loaded {
     }
 }
 
+/// The dynamic loader's own words (libloading keeps them as the error's
+/// source), and what to do when they name a symbol nothing defines.
+fn dlopen_message(error: &libloading::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
+    }
+    if let Some((_, symbol)) = message.rsplit_once("undefined symbol: ") {
+        let symbol = symbol.split_whitespace().next().unwrap_or(symbol);
+        message.push_str(&format!(
+            ". The new code needs `{symbol}`, which the running program does not contain (its \
+             link leaves out what nothing in it uses) and no library shared with it provides \
+             (a second copy of C code would not share the program's state). Restart the \
+             program: built from the new code, it contains it"
+        ));
+    }
+    message
+}
+
 /// Loads a staged build and reads its manifest.
 ///
 /// # Safety
@@ -91,7 +112,7 @@ pub unsafe fn load(staged: Staged, package: &str) -> Result<Loaded, Error> {
             return Err(Error::Load {
                 package: package.to_string(),
                 path,
-                message: error.to_string(),
+                message: dlopen_message(&error),
             });
         }
     };

@@ -64,6 +64,10 @@ pub struct Program {
     /// Offset in the executable's thread-local block of each of its
     /// thread-locals, by name.
     tls: HashMap<Box<[u8]>, u64>,
+    /// Address in this process of each function and static of the
+    /// program's C and C++ code (names that are not Rust's), bound into
+    /// each build at staging rather than shared: see [`Program::retarget`].
+    foreign: HashMap<Box<[u8]>, u64>,
     /// Functions and statics the shared object gives.
     pub symbols: usize,
 }
@@ -138,12 +142,19 @@ impl Program {
         Ok(program)
     }
 
-    /// Points the thread-local relocations of `library` (a build's bytes,
-    /// before it is loaded) that name a thread-local of the program at the
-    /// program's own. Returns how many were changed; a library this cannot
-    /// read is left as it is.
+    /// Points the relocations of `library` (a build's bytes, before it is
+    /// loaded) that name a thread-local of the program, or a function or
+    /// static of its C or C++ code, at the program's own. Returns how many
+    /// were changed; a library this cannot read is left as it is.
+    ///
+    /// C names are bound here, one build at a time, and not put in the
+    /// shared object of Rust symbols: that object is in the process's
+    /// global scope, where a C name (`deflate`, `SSL_new`) would also
+    /// capture the lookups of every other library, loaded later or bound
+    /// lazily, that expects the system's copy. Rust names cannot collide
+    /// (they carry their crate's hash).
     pub fn retarget(&self, library: &mut [u8]) -> usize {
-        let writes = match self.tls_writes(library) {
+        let writes = match self.writes(library) {
             Ok(writes) => writes,
             Err(error) => {
                 tracing::debug!("thread-locals left to the build: {error}");
@@ -159,7 +170,7 @@ impl Program {
         writes.len()
     }
 
-    fn tls_writes(&self, library: &[u8]) -> Result<Vec<TlsWrite>, object::Error> {
+    fn writes(&self, library: &[u8]) -> Result<Vec<Write>, object::Error> {
         let file = ElfFile64::<object::Endianness>::parse(library)?;
         let endian = file.endian();
         let header = file.elf_header();
@@ -185,47 +196,53 @@ impl Program {
             };
             let table = section.sh_offset(endian) as usize;
             for (index, rela) in relas.iter().enumerate() {
-                let kind = rela.r_type(endian, false);
-                if kind != elf::R_X86_64_DTPMOD64 && kind != elf::R_X86_64_DTPOFF64 {
-                    continue;
-                }
                 let symbol = rela.r_sym(endian, false);
                 if symbol == 0 {
-                    continue; // the library's own thread-locals
+                    continue; // relative, or the library's own thread-locals
                 }
                 let symbol = dynamic.symbol(object::SymbolIndex(symbol as usize))?;
                 if !symbol.is_undefined(endian) {
                     continue;
                 }
-                let Some(&offset) = dynamic
-                    .symbol_name(endian, symbol)
-                    .ok()
-                    .and_then(|name| self.tls.get(name))
-                else {
+                let Ok(name) = dynamic.symbol_name(endian, symbol) else {
+                    continue;
+                };
+                let Some(value) = self.value(rela.r_type(endian, false), name) else {
                     continue;
                 };
                 let Some(place) = file_offset(rela.r_offset(endian)) else {
                     continue;
                 };
-                let value = if kind == elf::R_X86_64_DTPMOD64 {
-                    1 // the executable's module id
-                } else {
-                    offset.wrapping_add(rela.r_addend(endian) as u64)
-                };
-                writes.push(TlsWrite {
+                writes.push(Write {
                     // `r_info` is the second word of an `Elf64_Rela`.
                     info: table + index * size_of::<elf::Rela64<object::Endianness>>() + 8,
                     place,
-                    value,
+                    value: value.wrapping_add(rela.r_addend(endian) as u64),
                 });
             }
         }
         Ok(writes)
     }
+
+    /// What a relocation of `kind` against the program's `name` resolves
+    /// to, before its addend; `None` for one the loader must do.
+    fn value(&self, kind: elf::RelocationType, name: &[u8]) -> Option<u64> {
+        match kind {
+            elf::R_X86_64_DTPMOD64 => self.tls.contains_key(name).then_some(1), // the executable
+            elf::R_X86_64_DTPOFF64 => self.tls.get(name).copied(),
+            // `S` or `S + A`: the address (GLOB_DAT and JUMP_SLOT have no
+            // addend). A build is loaded with RTLD_NOW, so the loader
+            // never binds its PLT lazily and skips the entry made NONE.
+            elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT | elf::R_X86_64_64 => {
+                self.foreign.get(name).copied()
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One relocation to replace by its value.
-struct TlsWrite {
+struct Write {
     /// File offset of the relocation's `r_info`.
     info: usize,
     /// File offset of its place.
@@ -240,6 +257,7 @@ fn symbols_object(file: &object::File, base: u64) -> Result<(Vec<u8>, Program), 
     let mut output = Output::new(file.format(), file.architecture(), file.endianness());
     let mut program = Program {
         tls: HashMap::new(),
+        foreign: HashMap::new(),
         symbols: 0,
     };
     let mut seen = std::collections::HashSet::new();
@@ -252,9 +270,6 @@ fn symbols_object(file: &object::File, base: u64) -> Result<(Vec<u8>, Program), 
             let Ok(name) = symbol.name_bytes() else {
                 continue;
             };
-            if !is_rust(name) {
-                continue;
-            }
             let kind = symbol.kind();
             if kind == SymbolKind::Tls {
                 program
@@ -269,6 +284,10 @@ fn symbols_object(file: &object::File, base: u64) -> Result<(Vec<u8>, Program), 
                 || !matches!(kind, SymbolKind::Text | SymbolKind::Data)
                 || !seen.insert(name)
             {
+                continue;
+            }
+            if !is_rust(name) {
+                program.foreign.insert(name.into(), base + symbol.address());
                 continue;
             }
             output.add_symbol(Symbol {
@@ -290,9 +309,9 @@ fn symbols_object(file: &object::File, base: u64) -> Result<(Vec<u8>, Program), 
     Ok((bytes, program))
 }
 
-/// Names rustc gives Rust items (legacy and v0 mangling) and the runtime
-/// symbols `std` defines. Not C names: the program's `main`, `_init` and
-/// the C library's symbols stay where they are.
+/// Names rustc gives Rust items (legacy and v0 mangling; C++'s nested names
+/// share the legacy prefix) and the runtime symbols `std` defines: unique
+/// to their crate, so safe in the global scope.
 fn is_rust(name: &[u8]) -> bool {
     [&b"_ZN"[..], b"_R", b"rust_", b"__rust"]
         .iter()
