@@ -280,6 +280,9 @@
 // allocator cannot be shared with reloaded code).
 
 #![warn(missing_docs)]
+// The guide's examples show `main`: where `start()` and `update()` go is
+// what they teach.
+#![allow(clippy::needless_doctest_main)]
 
 pub use hotreload_macros::{Layout, hot};
 
