@@ -890,6 +890,9 @@ impl HotFn<'_> {
             }
         }
 
+        // SAFETY (the `unsafe` around an `unsafe fn`'s call): the
+        // trampoline is an `unsafe fn` with the user's contract, and its
+        // caller's promise for this one call is passed on (never retried).
         let invoke = |args: &[TokenStream]| {
             if pointer.unsafety {
                 quote!(unsafe { __hot_fn(#(#args),*) })
@@ -898,9 +901,12 @@ impl HotFn<'_> {
             }
         };
         // SAFETY (this and `call_retrying`): the slot only ever holds a
-        // function of type `__HotFn`: the static thunk, or one from a
-        // reloaded build whose signature and layouts were verified to
-        // match.
+        // function of type `__HotFn`. Our own entry's slot holds our thunk,
+        // or code of a build that the host verified to have this
+        // signature and these layout fingerprints. A thin trampoline's
+        // slot is the program's: a quick build is made only when every
+        // file's skeleton (all but the hot bodies) is the verified live
+        // build's, so the function's types are the program's too.
         let load = quote! {
             let __hot_fn = unsafe { __hot_slot.load::<__HotFn>() };
         };
@@ -908,11 +914,13 @@ impl HotFn<'_> {
             call_args.push(quote!(::core::marker::PhantomData));
         }
         let call = invoke(&call_args);
-        // A future cannot be polled again from the start: no retry.
+        // Not retried: a future (it cannot be polled again from the
+        // start), an `unsafe fn` (its caller vouched for one call, whose
+        // first attempt may have changed what a second relies on).
         let retry: Option<Vec<TokenStream>> = retry_args
             .into_iter()
             .collect::<Option<_>>()
-            .filter(|_| self.sig.asyncness.is_none());
+            .filter(|_| self.sig.asyncness.is_none() && !pointer.unsafety);
         let borrows_result = output.as_ref().is_some_and(has_lifetime);
         let call = match retry {
             // Every argument can be passed again: if the new code panics and
@@ -1481,6 +1489,29 @@ mod tests {
         insta::assert_snapshot!("thin_free_function", free);
         insta::assert_snapshot!("thin_trait_impl", methods);
         insta::assert_snapshot!("thin_trait_impl_with_projection", projected);
+    }
+
+    #[test]
+    fn a_call_is_retried_only_where_it_may_be_made_twice() {
+        let (_, safe) = expand_both(
+            quote!(),
+            quote!(
+                pub fn bump(n: &mut u32) {
+                    *n += 1;
+                }
+            ),
+        );
+        let (_, not) = expand_both(
+            quote!(),
+            quote!(
+                pub unsafe fn bump(n: &mut u32) {
+                    *n += 1;
+                }
+            ),
+        );
+        assert!(safe.contains("call_retrying"), "{safe}");
+        // Its caller vouched for one call.
+        assert!(!not.contains("call_retrying"), "{not}");
     }
 
     #[test]
