@@ -26,6 +26,7 @@
 
 pub mod fnv;
 pub mod forward;
+pub mod host_link;
 pub mod layout;
 pub mod panic;
 pub mod registry;

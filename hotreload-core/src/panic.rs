@@ -41,8 +41,9 @@
 //! `std` into reloaded frames and aborts.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
+use crate::host_link::HostLink;
 use crate::registry::{CALLS, Entry, Slot};
 
 /// What to do when reloaded code panics.
@@ -95,7 +96,7 @@ pub struct HostHooks {
 }
 
 /// Set by the host in each build it loads; null in the host itself.
-pub static HOST_HOOKS: AtomicPtr<HostHooks> = AtomicPtr::new(std::ptr::null_mut());
+pub static HOST_HOOKS: HostLink<HostHooks> = HostLink::new();
 
 /// A panic already reported to the host, unwinding on in reloaded code.
 #[derive(Debug)]
@@ -255,15 +256,11 @@ pub fn guard_reloaded<R>(
     path: &'static str,
     body: impl FnOnce() -> R,
 ) -> R {
-    // Relaxed: the host stores the hooks before any of this build's code
-    // runs as hot code, and the slot's Release store publishes both.
-    let hooks = HOST_HOOKS.load(Ordering::Relaxed);
-    if hooks.is_null() {
+    // The host links its hooks before any of this build's code runs as
+    // hot code.
+    let Some(hooks) = HOST_HOOKS.get() else {
         return body();
-    }
-    // SAFETY: the host stored a pointer to its static HostHooks, of the
-    // manifest layout this build was checked to have.
-    let hooks = unsafe { &*hooks };
+    };
     // Counted out when this frame ends, returning or unwinding: a panic
     // handed over below still runs this build's code (and may wait for the
     // host's lock that unloading holds).

@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
+use crate::host_link::HostLink;
 use crate::layout::TypeLayouts;
 use crate::panic::{HOST_HOOKS, HostHooks};
 use crate::state::{STATICS, StaticEntry};
@@ -183,8 +184,8 @@ crate::section::section! {
 pub struct Thin {
     /// As [`Entry::path`].
     pub path: &'static str,
-    /// The program's slot for the function; null until the host links it.
-    pub slot: AtomicPtr<Slot>,
+    /// The program's slot for the function, once the host linked it.
+    pub slot: HostLink<Slot>,
 }
 
 impl Thin {
@@ -192,27 +193,17 @@ impl Thin {
     pub const fn new(path: &'static str) -> Thin {
         Thin {
             path,
-            slot: AtomicPtr::new(std::ptr::null_mut()),
+            slot: HostLink::new(),
         }
     }
 
-    /// The program's slot.
+    /// The program's slot (linked before any code of this build runs).
     #[inline(always)]
     pub fn slot(&self) -> &'static Slot {
-        let slot = self.slot.load(Ordering::Relaxed);
-        if slot.is_null() {
-            unlinked(self.path)
+        match self.slot.get() {
+            Some(slot) => slot,
+            None => unlinked(self.path),
         }
-        // SAFETY: the host stores a pointer to its own static entry's slot
-        // before any code of this build runs (the slot store that makes
-        // this build's code reachable publishes it).
-        unsafe { &*slot }
-    }
-
-    /// Points this thin function at the program's `slot`.
-    pub fn link(&self, slot: &'static Slot) {
-        self.slot
-            .store(std::ptr::from_ref(slot).cast_mut(), Ordering::Relaxed);
     }
 }
 
@@ -269,7 +260,7 @@ pub struct Manifest {
     /// The hot statics in this build.
     pub statics: &'static [StaticEntry],
     /// Where the host installs its hooks into this build.
-    pub host_hooks: &'static AtomicPtr<HostHooks>,
+    pub host_hooks: &'static HostLink<HostHooks>,
     /// The calls running in this build.
     pub calls: &'static Calls,
     /// The functions this build left to the program's code.

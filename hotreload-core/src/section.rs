@@ -82,7 +82,8 @@ macro_rules! section {
             #[cfg_attr(target_vendor = "apple", unsafe(link_section = concat!("__DATA,", $macho, ",regular,no_dead_strip")))]
             static mut NONE: [$ty; 0] = [];
             // SAFETY: the linker's bounds of a section that only `#[hot]`
-            // writes, with `$ty`s.
+            // writes, with `$ty`s: there is one hotreload-core in a
+            // program (`links` in its manifest), so one `$ty`.
             unsafe { $crate::section::Section::new(&raw const START, &raw const STOP) }
         };
     };

@@ -6,14 +6,13 @@
 //! arguments. The type must be `Sync` (statics are shared) and have
 //! interior mutability to change (`Atomic*`, `Mutex`, `OnceLock`...).
 
-use std::sync::atomic::{AtomicPtr, Ordering};
-
+use crate::host_link::HostLink;
 use crate::layout::TypeLayouts;
 
 /// A hot static: this build's own instance, and where the program's is.
 pub struct HotStatic<T: 'static> {
     own: &'static T,
-    program: AtomicPtr<T>,
+    program: HostLink<T>,
 }
 
 impl<T: 'static> HotStatic<T> {
@@ -21,7 +20,7 @@ impl<T: 'static> HotStatic<T> {
     pub const fn new(own: &'static T) -> HotStatic<T> {
         HotStatic {
             own,
-            program: AtomicPtr::new(std::ptr::null_mut()),
+            program: HostLink::new(),
         }
     }
 
@@ -29,23 +28,7 @@ impl<T: 'static> HotStatic<T> {
     /// has pointed this build at it, else its own (in the program itself).
     #[inline]
     pub fn get(&self) -> &'static T {
-        let program = self.program.load(Ordering::Acquire);
-        if program.is_null() {
-            self.own
-        } else {
-            // SAFETY: the host stores only the address of the program's own
-            // instance of the static of this path, which lives as long as
-            // the program, and only after two checks that its type is this
-            // one (else HOT014, before any of this build's code runs): the
-            // layout fingerprint (name, size and alignment; with
-            // `#[derive(Layout)]` also every field's name, offset and type),
-            // and a type defined in the package's own sources must be
-            // defined as when the program was built. A type of a path
-            // dependency without the derive, changed inside but not in
-            // name, size or alignment, passes both: the README's Known
-            // problems says so.
-            unsafe { &*program }
-        }
+        self.program.get().unwrap_or(self.own)
     }
 }
 
@@ -70,7 +53,7 @@ pub struct StaticEntry {
     /// This build's own instance.
     pub own: *const (),
     /// Where this build finds the program's instance.
-    pub program: &'static AtomicPtr<()>,
+    pub program: &'static HostLink<()>,
     /// `CARGO_PKG_NAME` of the defining package.
     pub package: &'static str,
 }
@@ -93,10 +76,10 @@ impl StaticEntry {
             type_name,
             layout,
             own: value.own as *const T as *const (),
-            // SAFETY: `AtomicPtr<T>` and `AtomicPtr<()>` have the same
-            // layout; the host stores only a `*mut T` of the same `T`
-            // (checked by layout) through it.
-            program: unsafe { &*(&value.program as *const AtomicPtr<T> as *const AtomicPtr<()>) },
+            // SAFETY: `HostLink<T>` and `HostLink<()>` have one layout (a
+            // pointer); what may be stored through it is `HostLink::set`'s
+            // contract.
+            program: unsafe { &*(&raw const value.program).cast::<HostLink<()>>() },
             package,
         }
     }

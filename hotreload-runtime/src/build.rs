@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-pub use cancel::Cancel;
+pub use cancel::{Cancel, wait_without_reaping};
 use output::Output;
 
 use crate::Error;

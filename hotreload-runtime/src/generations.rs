@@ -89,7 +89,9 @@ impl Drop for Build {
     /// A build that was never applied: none of its code ran as hot code.
     fn drop(&mut self) {
         if let (Some(library), Some(file)) = (self.library.take(), self.file.take()) {
-            let _ = close(library, file);
+            // SAFETY: never applied, so no slot points into it and no call
+            // runs in it; its manifest is dropped with it.
+            let _ = unsafe { close(library, file) };
         }
     }
 }
@@ -98,7 +100,12 @@ impl Drop for Build {
 /// this process's memory map. Otherwise the file stays open for good: its
 /// `/proc/self/fd/<n>` name is glibc's key for the library it still has,
 /// and another build under that name would be taken for it.
-pub fn close(library: Library, file: File) -> Result<(), String> {
+///
+/// # Safety
+/// No code of the library may run or be entered after this (no slot
+/// points into it, no call or future of it is alive), and nothing borrowed
+/// from it (its manifest's `'static` data) may be used after.
+pub unsafe fn close(library: Library, file: File) -> Result<(), String> {
     let why = match (library.close(), still_mapped(&file)) {
         (Ok(()), Ok(false)) => return Ok(()),
         (Err(error), _) => format!("dlclose failed: {error}"),
@@ -186,7 +193,11 @@ pub fn count_calls() {
 
 /// Unloads builds as the module docs say, keeping the newest `keep` (at
 /// least 1) of each package.
-pub fn unload_old_builds(keep: usize) {
+///
+/// # Safety
+/// As `Reloader::unload_old_builds`: the program keeps nothing that hot
+/// code of a build handed out past the call.
+pub unsafe fn unload_old_builds(keep: usize) {
     count_calls();
     lock().keep = Some(keep.max(1));
 }
@@ -269,7 +280,11 @@ pub fn applied(applied: &mut Applied, number: u64, package: &str, build: Build) 
         applied.forget(gone.build.implementations(), gone.build.manifest.entries);
         let library = gone.build.library.take().expect("live builds are open");
         let file = gone.build.file.take().expect("live builds are open");
-        match close(library, file) {
+        // SAFETY: no slot points into it any more (`forget` above), no
+        // call or future of it has been alive for `GRACE` (counted from
+        // its load), and the program promised to keep nothing it handed
+        // out (`unload_old_builds` is unsafe for that).
+        match unsafe { close(library, file) } {
             Ok(()) => unloaded.push(gone.number),
             Err(reason) => {
                 tracing::warn!(

@@ -175,7 +175,7 @@
 //! the code it ran before, `update()` returns [`Update::Panicked`]
 //! (HOT040), and the panicking call is retried once with the restored code
 //! when its arguments can be passed again (references, `&mut` state,
-//! numbers, `bool`, `char`). Otherwise that one call ends in a panic whose
+//! numbers, `bool`, `char`) and it is not an `unsafe fn`. Otherwise that one call ends in a panic whose
 //! payload is [`RolledBack`]. What the call changed before it panicked
 //! stays changed. [`OnPanic::Propagate`] lets the panic go on instead.
 //!

@@ -66,7 +66,9 @@ impl Drop for Loaded {
     fn drop(&mut self) {
         // Refused: none of its code ran.
         if let (Some(library), Some(staged)) = (self.library.take(), self.staged.take()) {
-            let _ = generations::close(library, staged.file);
+            // SAFETY: refused before any of its code ran as hot code (only
+            // its initializers), and its manifest goes with it.
+            let _ = unsafe { generations::close(library, staged.file) };
         }
     }
 }

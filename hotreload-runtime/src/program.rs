@@ -333,6 +333,9 @@ fn link(input: &Path, output: &Path) -> Result<(), String> {
 /// Where the executable is mapped: the first object `dl_iterate_phdr`
 /// reports is the program itself.
 fn load_address() -> Option<u64> {
+    /// # Safety
+    /// Called by `dl_iterate_phdr` only, with `data` pointing at an
+    /// `Option<u64>`.
     unsafe extern "C" fn first(
         info: *mut libc::dl_phdr_info,
         _size: libc::size_t,

@@ -325,7 +325,8 @@ impl Reloader {
     /// Hot functions that take and return plain owned data (numbers,
     /// `String`, `Vec`, the program's own types) meet this.
     pub unsafe fn unload_old_builds(self, keep: usize) -> Reloader {
-        generations::unload_old_builds(keep);
+        // SAFETY: our caller's promise, passed on.
+        unsafe { generations::unload_old_builds(keep) };
         if self.inner.is_some() && self.report {
             eprintln!(
                 "[hotreload] unloading old builds (keeping {}): a function pointer, trait object \
@@ -631,7 +632,11 @@ fn link_thin(package: &str, manifest: &Manifest) -> Result<(), Error> {
             .filter(|entry| entry.path == thin.path)
             .collect();
         match same.as_slice() {
-            [entry] => thin.link(&entry.slot),
+            // SAFETY: the program's slot of the function of the same path.
+            // Its implementations have the quick build's function type: a
+            // quick build is made only when every file's skeleton (all but
+            // the hot bodies) is the verified live build's.
+            [entry] => unsafe { thin.slot.set(&entry.slot) },
             _ => {
                 return Err(Error::Refused(vec![crate::Refusal {
                     code: QUICK_UNLINKED,
@@ -984,14 +989,22 @@ impl Pipeline {
         // Before any of its code runs: the new build's hot statics are the
         // program's.
         for (program, new) in &plan.statics {
-            new.program.store(program.own.cast_mut(), Ordering::Release);
+            // SAFETY: the program's instance of the static of this path,
+            // which lives as long as the program, and whose type verify
+            // checked is this build's (else HOT014): the same layout
+            // fingerprint (name, size and alignment; with
+            // `#[derive(Layout)]` every field's name, offset and type), and
+            // a type of the package's own sources defined as when the
+            // program was built. A type of a path dependency without the
+            // derive, changed inside but not in name, size or alignment,
+            // passes both: the README's Known problems says so.
+            unsafe { new.program.set(&*program.own) };
         }
         let build = loaded.keep();
         // Before any of its code runs as hot code: panics in it come to us.
-        build
-            .manifest
-            .host_hooks
-            .store(std::ptr::from_ref(&HOOKS).cast_mut(), Ordering::Release);
+        // SAFETY: this host's hooks; the build's manifest has this
+        // layout (its symbol's name carries the version).
+        unsafe { build.manifest.host_hooks.set(&HOOKS) };
         let verified = Instant::now();
         Ok(Outcome::Built {
             package: package.name.clone(),

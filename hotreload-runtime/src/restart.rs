@@ -201,10 +201,16 @@ pub fn listener(address: &str) -> std::io::Result<std::net::TcpListener> {
         })
     });
     let listener = match inherited.filter(|fd| !listening.iter().any(|(_, own)| own == fd)) {
-        // SAFETY: the previous program left this descriptor open for the
-        // listener on `address` (checked to be a listening socket before
-        // the `exec`), and nothing here owns it yet.
-        Some(fd) if is_listening(fd) => unsafe { std::net::TcpListener::from_raw_fd(fd) },
+        // SAFETY: a listening socket (checked) that the previous program
+        // left open for the listener on `address`, and that nothing here
+        // owns: `listening` holds those taken already.
+        Some(fd) if is_listening(fd) => {
+            let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+            // Not inherited by the programs this one starts (cargo, rustc).
+            // SAFETY: fcntl(2) on a descriptor we own.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            listener
+        }
         _ => std::net::TcpListener::bind(address)?,
     };
     listening.push((address.to_string(), listener.as_raw_fd()));
@@ -273,13 +279,9 @@ fn check(binary: &Path, state: &[u8]) -> Result<(), String> {
     std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stderr.read_to_string(&mut text);
-        // Waits for the exit without reaping it (`WNOWAIT`): only
-        // `child.wait()` below reaps, so until then the pid is the
+        // Only `child.wait()` below reaps, so until then the pid is the
         // child's and `kill` cannot reach another process.
-        // SAFETY: siginfo_t is plain data, valid all zero.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid(2) fills in `info`, which outlives the call.
-        unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        let _ = crate::build::wait_without_reaping(pid);
         let _ = done.send(text);
     });
     let text = exited.recv_timeout(CHECK_TIMEOUT);
@@ -339,11 +341,20 @@ pub fn take<T: serde::de::DeserializeOwned>() -> Option<T> {
             return None;
         }
         let fd: i32 = fd.parse().ok()?;
-        if TAKEN.swap(true, Ordering::AcqRel) {
+        // The variable outlives the descriptor (`exec` of this image again
+        // keeps it, with the number maybe another file's by then): only
+        // the state's own memory file is taken.
+        let state_file = std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|target| {
+            target
+                .as_os_str()
+                .as_encoded_bytes()
+                .starts_with(b"/memfd:hotreload-state")
+        });
+        if !state_file || TAKEN.swap(true, Ordering::AcqRel) {
             return None;
         }
-        // SAFETY: the descriptor the previous process left open for us
-        // (its number in STATE_FD), read once.
+        // SAFETY: the previous process's state file (checked above), left
+        // open for us and owned by nothing in this image: taken once.
         let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).ok()?;

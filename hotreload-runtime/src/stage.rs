@@ -144,7 +144,9 @@ fn raise_open_files_limit() {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: getrlimit/setrlimit read and write only `limit`.
+    // SAFETY: getrlimit/setrlimit read and write only `limit`. (The limit
+    // is the process's, and programs it starts inherit it: see the
+    // README's Known problems for C code that uses `select`.)
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
         {

@@ -228,12 +228,11 @@ fn changed_layouts(old: &Entry, new: &Entry) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicPtr;
-
     use super::*;
     use crate::layout::TypeLayouts;
     use crate::panic::HostHooks;
-    static HOOKS: AtomicPtr<HostHooks> = AtomicPtr::new(std::ptr::null_mut());
+    use hotreload_core::host_link::HostLink;
+    static HOOKS: HostLink<HostHooks> = HostLink::new();
 
     fn no_types(_: &mut TypeLayouts) {}
 

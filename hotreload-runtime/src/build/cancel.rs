@@ -56,13 +56,15 @@ impl Cancel {
 fn kill_group(group: u32) {
     // SAFETY: kill(2) has no memory-safety preconditions. The group is the
     // one our child leads, and the child is not reaped yet (see
-    // `Cancel::wait_for`): the id still names that group, never a stranger.
+    // `Cancel::wait_for`): the id still names that group, never a stranger
+    // (unless the program reaps children it did not start, with SIGCHLD
+    // ignored or `waitpid(-1)`).
     unsafe { libc::kill(-(group as libc::pid_t), libc::SIGKILL) };
 }
 
 /// Waits until the child `pid` has exited, leaving it a zombie (`WNOWAIT`)
 /// for `Child::wait` to reap.
-fn wait_without_reaping(pid: u32) -> io::Result<()> {
+pub fn wait_without_reaping(pid: u32) -> io::Result<()> {
     loop {
         // SAFETY: an all-zero `siginfo_t` is a valid value (a C struct of
         // integers and a union of them).
