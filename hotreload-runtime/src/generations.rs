@@ -98,7 +98,7 @@ impl Drop for Build {
 
 /// Closes `library`, then its staged `file` if the library is gone from
 /// this process's memory map. Otherwise the file stays open for good: its
-/// `/proc/self/fd/<n>` name is glibc's key for the library it still has,
+/// `/proc/<pid>/fd/<n>` name is glibc's key for the library it still has,
 /// and another build under that name would be taken for it.
 ///
 /// # Safety

@@ -6,10 +6,14 @@
 //! returns the old library. Each generation is copied into an unnamed file
 //! (`O_TMPFILE` in the temporary directory, or a file in a private 0700
 //! directory unlinked at once where the file system cannot), kept open
-//! while the library is mapped and loaded as `/proc/self/fd/<n>`: nothing can
-//! swap it between the copy and the load, every generation has a name of
-//! its own, backtraces still read its line tables through that path, and
-//! nothing is left behind when the process ends, even by `kill -9`.
+//! while the library is mapped and loaded as `/proc/<pid>/fd/<n>`: nothing
+//! can swap it between the copy and the load, every generation has a name
+//! of its own, backtraces still read its line tables through that path, and
+//! nothing is left behind when the process ends, even by `kill -9`. The
+//! name has the pid, not `self`: a debugger or profiler reads the loaded
+//! libraries' names and opens them in its own process, where
+//! `/proc/<pid>/fd/<n>` is one of its own files (gdb blocked reading a pipe
+//! of its own).
 //!
 //! Checked on the way: the artifact belongs to this user and no other user
 //! can write it (`HOT022`), and it is a whole library for this platform
@@ -88,7 +92,11 @@ impl Staging {
         file.write_all(&bytes)
             .map_err(|e| io_error(&self.dir, "write the staged copy", e))?;
         Ok(Staged {
-            path: PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd())),
+            path: PathBuf::from(format!(
+                "/proc/{}/fd/{}",
+                std::process::id(),
+                file.as_raw_fd()
+            )),
             file,
             pinned: generations::pinned(&bytes),
         })
@@ -126,10 +134,10 @@ impl Staging {
 }
 
 /// A staged copy: an open file with no name, loaded by its
-/// `/proc/self/fd` path. It stays open for as long as the library loaded
+/// `/proc/<pid>/fd` path. It stays open for as long as the library loaded
 /// from it is mapped (see [`generations::close`]).
 pub struct Staged {
-    /// `/proc/self/fd/<n>`.
+    /// `/proc/<pid>/fd/<n>`.
     pub path: PathBuf,
     pub file: fs::File,
     /// Why the build must never be unloaded, if it must not.
