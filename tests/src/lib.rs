@@ -220,8 +220,9 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Runs a command to completion, killing it after `timeout`.
-fn run_with_timeout(mut command: Command, timeout: Duration) -> std::process::Output {
+/// Runs a command to completion (stdout and stderr captured), killing it
+/// after `timeout`.
+pub fn run_with_timeout(mut command: Command, timeout: Duration) -> std::process::Output {
     let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -439,19 +440,23 @@ pub fn have_tools(tools: &[&str], install: &str) -> bool {
     if missing.is_empty() {
         return true;
     }
-    let message = format!(
+    skip(&format!(
         "needs {} (not found on PATH); install with `{install}`",
         missing.join(", ")
-    );
+    ));
+    false
+}
+
+/// Says why a test checks nothing on this machine (on the terminal: the
+/// harness captures `eprintln!` of a test that passes); with
+/// `HOTRELOAD_REQUIRE_TOOLS=1`, fails the test instead.
+pub fn skip(reason: &str) {
     assert!(
         std::env::var_os("HOTRELOAD_REQUIRE_TOOLS").is_none_or(|value| value != "1"),
-        "{message} (HOTRELOAD_REQUIRE_TOOLS=1: required)"
+        "{reason} (HOTRELOAD_REQUIRE_TOOLS=1: required)"
     );
-    // Straight to the terminal: the harness captures `eprintln!` of a test
-    // that passes.
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "skipped: {message}");
-    false
+    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
 }
 
 fn on_path(tool: &str) -> bool {
