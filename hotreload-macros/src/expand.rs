@@ -49,8 +49,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::visit_mut::VisitMut;
 use syn::{
-    Attribute, FnArg, ImplItem, Item, ItemImpl, ReceiverKind, ReturnType, Signature, Type,
-    Visibility,
+    Attribute, FnArg, Ident, ImplItem, Item, ItemImpl, Pat, PatIdent, ReceiverKind, ReturnType,
+    Signature, Type, Visibility,
 };
 
 use crate::attr::Args;
@@ -701,6 +701,13 @@ impl HotFn<'_> {
                 clippy::type_complexity
             )]
         });
+        // An attribute macro applies to the trampoline, whose arguments
+        // have the user's names (see `param_name`), and may use an argument
+        // the body does not (`#[instrument]` records them all): the body
+        // must not warn where the user's function would not.
+        if Attrs(self.attrs).has_macro() {
+            attrs.push(quote!(#[allow(unused_variables)]));
+        }
         let track_caller = self.is_track_caller().then(|| quote!(#[track_caller]));
         let ident = &names.body;
         let inner = Attrs(self.attrs).inner();
@@ -881,7 +888,7 @@ impl HotFn<'_> {
                     });
                 }
                 FnArg::Typed(pat_type) => {
-                    let arg_name = format_ident!("__hot_arg{}", index);
+                    let arg_name = param_name(&pat_type.pat, index);
                     let ty = &pat_type.ty;
                     params.push(quote!(#arg_name: #ty));
                     call_args.push(arg_name.to_token_stream());
@@ -1086,6 +1093,23 @@ impl HotFn<'_> {
 /// The attributes that put a static in the linker section `elf` (`macho`
 /// on Apple targets), which the core crate reads back (its `section.rs`,
 /// whose names these must be).
+/// The trampoline's name for an argument: the user's own where the
+/// pattern is a plain name, since attribute macros below `#[hot]` apply to
+/// the trampoline and may read it (`#[instrument]` makes span fields of
+/// them); else `__hot_arg<index>` (a pattern, `_`). Never `mut`: the
+/// trampoline only passes it on.
+fn param_name(pat: &Pat, index: usize) -> Ident {
+    match pat {
+        Pat::Ident(PatIdent {
+            by_ref: None,
+            subpat: None,
+            ident,
+            ..
+        }) => ident.clone(),
+        _ => format_ident!("__hot_arg{}", index),
+    }
+}
+
 fn section_attrs(elf: &str, macho: &str) -> TokenStream {
     let macho = format!("__DATA,{macho},regular,no_dead_strip");
     quote! {
@@ -1229,6 +1253,43 @@ impl<'a> Attrs<'a> {
 
     fn is_cfg(attr: &Attribute) -> bool {
         attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr")
+    }
+
+    /// An attribute macro (`#[instrument]`, `#[requires(..)]`): neither
+    /// one of the language's attributes nor a tool's (`#[rustfmt::skip]`).
+    fn has_macro(&self) -> bool {
+        const BUILT_IN: &[&str] = &[
+            "doc",
+            "inline",
+            "cold",
+            "must_use",
+            "deprecated",
+            "track_caller",
+            "allow",
+            "expect",
+            "warn",
+            "deny",
+            "forbid",
+            "cfg",
+            "cfg_attr",
+            "no_mangle",
+            "export_name",
+            "link_section",
+            "target_feature",
+            "optimize",
+            "coverage",
+            "instruction_set",
+            "unsafe",
+            "diagnostic",
+        ];
+        self.0.iter().any(|attr| {
+            let path = attr.path();
+            let tool = path.segments.len() == 2
+                && ["rustfmt", "clippy", "diagnostic"]
+                    .iter()
+                    .any(|tool| path.segments[0].ident == tool);
+            !tool && !BUILT_IN.iter().any(|name| path.is_ident(name))
+        })
     }
 
     /// `cfg`s: for every item of the expansion.
