@@ -74,9 +74,8 @@ fn gdb_attaches_after_reloads_and_stops_in_the_new_code() {
     let staged = format!("/proc/{pid}/fd/");
     let newest = text
         .lines()
-        .filter_map(|l| l.split_whitespace().last())
-        .filter(|name| name.starts_with(&staged))
-        .last()
+        .filter_map(|l| l.split_whitespace().next_back())
+        .rfind(|name| name.starts_with(&staged))
         .unwrap_or_else(|| panic!("no staged build in gdb's list:\n{text}"));
     assert!(
         text.lines()
