@@ -15,6 +15,14 @@
 //! `/proc/<pid>/fd/<n>` is one of its own files (gdb blocked reading a pipe
 //! of its own).
 //!
+//! With `HOTRELOAD_NAMED_BUILDS=1`, each build is staged to a file with a
+//! name instead, in a private directory of this process,
+//! `$TMPDIR/hotreload-builds-<pid>/`, and loaded by that name: a sampling
+//! profiler (`perf report`) reads the libraries' names after the process
+//! ended, when no `/proc/<pid>/fd` name is left. Those files outlive the
+//! process; the next process that names its builds removes the
+//! directories of processes that are gone.
+//!
 //! Checked on the way: the artifact belongs to this user and no other user
 //! can write it (`HOT022`), and it is a whole library for this platform
 //! (`HOT023`; `dlopen` of a truncated file dies of SIGBUS instead of
@@ -23,7 +31,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -32,6 +40,9 @@ use crate::generations;
 /// Where staged copies are made.
 pub struct Staging {
     dir: PathBuf,
+    /// With `HOTRELOAD_NAMED_BUILDS=1`: this process's directory of named
+    /// builds, and how many it has staged.
+    named: Option<(PathBuf, std::cell::Cell<u64>)>,
 }
 
 impl Staging {
@@ -45,7 +56,13 @@ impl Staging {
             )));
         }
         raise_open_files_limit();
-        Ok(Staging { dir })
+        let named = std::env::var_os("HOTRELOAD_NAMED_BUILDS")
+            .is_some_and(|value| value == "1")
+            .then(|| named_dir(&dir))
+            .transpose()
+            .map_err(|e| Error::Staging(format!("cannot make a directory for named builds: {e}")))?
+            .map(|dir| (dir, std::cell::Cell::new(0)));
+        Ok(Staging { dir, named })
     }
 
     /// Copies `artifact` to a new unnamed file, after checking that it is
@@ -84,19 +101,29 @@ impl Staging {
                 "thread-local relocations pointed at the program's"
             );
         }
-        let mut file = self
-            .unnamed_file()
-            .map_err(|e| io_error(&self.dir, "create the staged copy", e))?;
+        let (mut file, path) = match &self.named {
+            Some((dir, count)) => {
+                count.set(count.get() + 1);
+                let path = dir.join(format!("{package}-{}.so", count.get()));
+                let file = private_file(&path)
+                    .map_err(|e| io_error(&path, "create the staged copy", e))?;
+                (file, path)
+            }
+            None => {
+                let file = self
+                    .unnamed_file()
+                    .map_err(|e| io_error(&self.dir, "create the staged copy", e))?;
+                let pid = std::process::id();
+                let path = PathBuf::from(format!("/proc/{pid}/fd/{}", file.as_raw_fd()));
+                (file, path)
+            }
+        };
         // No fsync: `dlopen` reads the page cache, and a crash loses only
         // a copy that is remade on the next save.
         file.write_all(&bytes)
             .map_err(|e| io_error(&self.dir, "write the staged copy", e))?;
         Ok(Staged {
-            path: PathBuf::from(format!(
-                "/proc/{}/fd/{}",
-                std::process::id(),
-                file.as_raw_fd()
-            )),
+            path,
             file,
             pinned: generations::pinned(&bytes),
         })
@@ -120,16 +147,58 @@ impl Staging {
                     .permissions(fs::Permissions::from_mode(0o700))
                     .tempdir_in(&self.dir)?;
                 let path = dir.path().join("staged");
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o700)
-                    .open(&path)?;
+                let file = private_file(&path)?;
                 fs::remove_file(&path)?;
                 Ok(file)
             }
         }
+    }
+}
+
+/// A new file at `path`, readable and writable by us alone.
+fn private_file(path: &Path) -> io::Result<fs::File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o700)
+        .open(path)
+}
+
+/// This process's directory of named builds in `tmp` (private to us),
+/// after removing those of processes that are gone.
+fn named_dir(tmp: &Path) -> io::Result<PathBuf> {
+    let uid = effective_uid();
+    for entry in fs::read_dir(tmp)?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("hotreload-builds-"))
+        else {
+            continue;
+        };
+        let ours = entry.metadata().is_ok_and(|meta| meta.uid() == uid);
+        if ours && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = tmp.join(format!("hotreload-builds-{}", std::process::id()));
+    match fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => Ok(dir),
+        // Ours from before an `exec` of this process (a restart), if it
+        // is a directory only we can use.
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            let meta = fs::symlink_metadata(&dir)?;
+            if meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0 {
+                Ok(dir)
+            } else {
+                Err(io::Error::other(format!(
+                    "`{}` is not ours alone",
+                    dir.display()
+                )))
+            }
+        }
+        Err(error) => Err(error),
     }
 }
 

@@ -91,3 +91,56 @@ fn gdb_attaches_after_reloads_and_stops_in_the_new_code() {
     // Detached: the program goes on.
     program.next_tick();
 }
+
+/// With `HOTRELOAD_NAMED_BUILDS=1`, a sampling profiler names the
+/// functions of reloaded code, also when reading its samples after the
+/// program ended: `perf record` on a program whose reloaded hot function
+/// spins, `perf report` afterwards.
+#[test]
+fn perf_names_reloaded_functions_with_named_builds() {
+    if !have_tools(&["perf"], "apt-get install linux-perf") {
+        return;
+    }
+    let (fixture, mut program) = Fixture::running_with("basic", &[("HOTRELOAD_NAMED_BUILDS", "1")]);
+    program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    fixture.edit(
+        "src/lib.rs",
+        "pub fn value() -> i64 {\n    1\n}",
+        "pub fn value() -> i64 {\n    (0..3_000_000_i64).fold(0, |sum, n| std::hint::black_box(sum ^ n)) * 0 + 4\n}",
+    );
+    let tick = program.tick_after_update("reloaded");
+    assert!(has("value", "4")(&tick), "{tick}");
+    let data = fixture.path("perf.data");
+    let mut record = Command::new("perf");
+    record.args(["record", "-F", "999", "-o"]).arg(&data).args([
+        "-p",
+        &program.pid().to_string(),
+        "--",
+        "sleep",
+        "3",
+    ]);
+    let recorded = run_with_timeout(record, Duration::from_secs(60));
+    if !recorded.status.success() {
+        skip(&format!(
+            "perf cannot record here ({})",
+            String::from_utf8_lossy(&recorded.stderr).trim()
+        ));
+        return;
+    }
+    let pid = program.pid();
+    drop(program);
+    let mut report = Command::new("perf");
+    report
+        .args(["report", "--stdio", "--sort", "dso,sym", "-i"])
+        .arg(&data);
+    let report = run_with_timeout(report, Duration::from_secs(60));
+    let text = String::from_utf8_lossy(&report.stdout);
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("hotreload-builds-{pid}")));
+    assert!(
+        text.lines()
+            .any(|line| line.contains("basic-") && line.contains("__hotreload_impl_value")),
+        "no samples named in the reloaded build:\n{text}"
+    );
+}
