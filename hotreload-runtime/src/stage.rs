@@ -333,6 +333,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let staging = Staging {
             dir: dir.path().to_path_buf(),
+            named: None,
         };
         let library = fs::read(system_library()).unwrap();
         let source = copy_with_mode(dir.path(), "libdemo.so", &library, 0o755);
@@ -356,6 +357,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let staging = Staging {
             dir: dir.path().to_path_buf(),
+            named: None,
         };
         let library = fs::read(system_library()).unwrap();
         let half = copy_with_mode(dir.path(), "half.so", &library[..library.len() / 2], 0o755);
@@ -372,6 +374,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let staging = Staging {
             dir: dir.path().to_path_buf(),
+            named: None,
         };
         let library = fs::read(system_library()).unwrap();
         let open = copy_with_mode(dir.path(), "open.so", &library, 0o757);
