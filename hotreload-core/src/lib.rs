@@ -35,7 +35,7 @@ pub mod state;
 
 pub use hotreload_macros::{Layout, hot};
 pub use layout::{Layout, LayoutHasher};
-pub use panic::{OnPanic, RolledBack};
+pub use panic::{OnPanic, PanickedCall, RolledBack};
 
 /// Used by the code `#[hot]` and `#[derive(Layout)]` generate, through
 /// `hotreload_runtime::__private`; not a public API.
@@ -47,7 +47,8 @@ pub mod __private {
         DeepLayout, LayoutHasher, NameLayout, Probe, ShallowLayout, TypeLayouts,
     };
     pub use crate::panic::{
-        Compiled, call_retrying, future_must_be_send_or_mark_the_fn_hot_not_send, guard,
+        Compiled, PanickedCall, call_retrying, call_retrying_future, call_returning,
+        call_returning_future, future_must_be_send_or_mark_the_fn_hot_not_send, guard,
         guard_future,
     };
     pub use crate::registry::{ENTRIES, Entry, Slot, Thin};

@@ -168,6 +168,25 @@ fn raise_here(reported: Reported) -> ! {
     std::panic::resume_unwind(Box::new(reported))
 }
 
+/// What became of a call whose new code panicked, once the function was
+/// rolled back: decided by the function's signature.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanickedCall {
+    /// Called again with the restored code, whose result it returned:
+    /// every argument can be passed again (references, `&mut` state,
+    /// numbers, `bool`, `char`), the result does not borrow, and it is not
+    /// an `unsafe fn`.
+    Retried,
+    /// Returned `()` at the panic, as if the function had returned there:
+    /// it returns nothing and cannot be retried (a Bevy system, a handler
+    /// that answers through an argument).
+    Returned,
+    /// Ended in a panic whose payload is [`RolledBack`]: it returns a
+    /// value and cannot be retried.
+    Panicked,
+}
+
 /// The payload of the host panic raised after a rollback. The trampoline
 /// catches it and retries the call with the restored code; a call whose
 /// arguments cannot be passed twice ends in this panic, which
@@ -231,6 +250,79 @@ pub unsafe fn call_retrying<F: Copy, R>(slot: &Slot, mut call: impl FnMut(F) -> 
         Err(payload) => {
             resume_unless_rolled_back(payload);
             call(unsafe { slot.load() })
+        }
+    }
+}
+
+/// Calls the function in `slot` through `call` (the trampoline's
+/// arguments, moved in); if new code panicked and was rolled back, returns
+/// as if it had returned at the panic ([`PanickedCall::Returned`]).
+///
+/// # Safety
+/// `F` must be the function pointer type of the slot's functions.
+#[doc(hidden)]
+#[inline(always)]
+pub unsafe fn call_returning<F: Copy>(slot: &Slot, call: impl FnOnce(F)) {
+    // SAFETY: the caller's.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        call(unsafe { slot.load() })
+    }));
+    if let Err(payload) = result {
+        resume_unless_rolled_back(payload);
+    }
+}
+
+/// [`call_retrying`] for a hot `async fn`: `call` makes its future; if
+/// new code panicked in a poll and was rolled back, the call starts over
+/// with the restored code (what the first attempt did stays done).
+///
+/// # Safety
+/// `F` must be the function pointer type of the slot's functions.
+#[doc(hidden)]
+pub async unsafe fn call_retrying_future<F: Copy, Fut: std::future::Future>(
+    slot: &Slot,
+    mut call: impl FnMut(F) -> Fut,
+) -> Fut::Output {
+    // SAFETY (both loads): the caller's.
+    match CatchUnwind(call(unsafe { slot.load() })).await {
+        Ok(value) => value,
+        Err(payload) => {
+            resume_unless_rolled_back(payload);
+            call(unsafe { slot.load() }).await
+        }
+    }
+}
+
+/// [`call_returning`] for a hot `async fn` that returns nothing.
+///
+/// # Safety
+/// `F` must be the function pointer type of the slot's functions.
+#[doc(hidden)]
+pub async unsafe fn call_returning_future<F: Copy, Fut: std::future::Future<Output = ()>>(
+    slot: &Slot,
+    call: impl FnOnce(F) -> Fut,
+) {
+    // SAFETY: the caller's.
+    if let Err(payload) = CatchUnwind(call(unsafe { slot.load() })).await {
+        resume_unless_rolled_back(payload);
+    }
+}
+
+/// A future whose panics in `poll` end it with the payload.
+struct CatchUnwind<F>(F);
+
+impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        // SAFETY: structural pinning: the field is never moved out.
+        let future = unsafe { self.map_unchecked_mut(|this| &mut this.0) };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(poll) => poll.map(Ok),
+            Err(payload) => std::task::Poll::Ready(Err(payload)),
         }
     }
 }

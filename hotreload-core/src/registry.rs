@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use crate::host_link::HostLink;
 use crate::layout::TypeLayouts;
-use crate::panic::{HOST_HOOKS, HostHooks};
+use crate::panic::{HOST_HOOKS, HostHooks, PanickedCall};
 use crate::state::{STATICS, StaticEntry};
 
 /// Where a hot function's trampoline finds the code to call.
@@ -99,6 +99,9 @@ pub struct Entry {
     pub package: &'static str,
     /// `CARGO_MANIFEST_DIR` of that package.
     pub manifest_dir: &'static str,
+    /// What its trampoline does with a call whose new code panicked and
+    /// was rolled back (for the report).
+    pub after_rollback: PanickedCall,
 }
 
 impl Entry {
@@ -121,6 +124,16 @@ impl Entry {
             source_hash,
             package,
             manifest_dir,
+            after_rollback: PanickedCall::Panicked,
+        }
+    }
+
+    /// The entry, saying what its trampoline does after a rollback.
+    #[doc(hidden)]
+    pub const fn after_rollback(self, call: PanickedCall) -> Entry {
+        Entry {
+            after_rollback: call,
+            ..self
         }
     }
 
@@ -241,7 +254,7 @@ crate::section::section! {
 /// Bumped whenever [`Manifest`], [`Entry`] or `HostHooks` change shape; part of the
 /// exported symbol's name, so a build with another layout has no symbol the
 /// host would misread.
-pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v7\0";
+pub const MANIFEST_SYMBOL: &[u8] = b"hotreload_manifest_v8\0";
 
 /// What a build says about itself. Read by the host after `dlopen`.
 #[repr(C)]
@@ -290,6 +303,6 @@ impl Manifest {
 #[cfg(feature = "reload")]
 #[unsafe(no_mangle)]
 #[allow(improper_ctypes_definitions)]
-pub extern "C" fn hotreload_manifest_v7() -> Manifest {
+pub extern "C" fn hotreload_manifest_v8() -> Manifest {
     Manifest::current()
 }

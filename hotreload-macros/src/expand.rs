@@ -868,80 +868,9 @@ impl HotFn<'_> {
         pointer: &Pointer,
         direct: Option<&TokenStream>,
     ) -> TokenStream {
-        let (_, output) = self.display_types(true);
-        let mut params = Vec::new();
-        let mut call_args = Vec::new();
-        // How each argument can be passed twice (to retry a call whose new
-        // code panicked with the rolled-back code); `None` if it cannot.
-        let mut retry_args: Vec<Option<TokenStream>> = Vec::new();
-        for (index, arg) in self.sig.inputs.iter().enumerate() {
-            match arg {
-                FnArg::Receiver(receiver) => {
-                    let mut receiver = receiver.clone();
-                    receiver.mutability = None;
-                    params.push(receiver.to_token_stream());
-                    call_args.push(quote!(self));
-                    retry_args.push(match &receiver.kind {
-                        ReceiverKind::Reference(_, _, Some(_)) => Some(quote!(&mut *self)),
-                        ReceiverKind::Reference(_, _, None) => Some(quote!(self)),
-                        _ => None,
-                    });
-                }
-                FnArg::Typed(pat_type) => {
-                    let arg_name = param_name(&pat_type.pat, index);
-                    let ty = &pat_type.ty;
-                    params.push(quote!(#arg_name: #ty));
-                    call_args.push(arg_name.to_token_stream());
-                    retry_args.push(reusable(ty, &arg_name));
-                }
-            }
-        }
-
-        // SAFETY (the `unsafe` around an `unsafe fn`'s call): the
-        // trampoline is an `unsafe fn` with the user's contract, and its
-        // caller's promise for this one call is passed on (never retried).
-        let invoke = |args: &[TokenStream]| {
-            if pointer.unsafety {
-                quote!(unsafe { __hot_fn(#(#args),*) })
-            } else {
-                quote!(__hot_fn(#(#args),*))
-            }
-        };
-        // SAFETY (this and `call_retrying`): the slot only ever holds a
-        // function of type `__HotFn`. Our own entry's slot holds our thunk,
-        // or code of a build that the host verified to have this
-        // signature and these layout fingerprints. A thin trampoline's
-        // slot is the program's: a quick build is made only when every
-        // file's skeleton (all but the hot bodies) is the verified live
-        // build's, so the function's types are the program's too.
-        let load = quote! {
-            let __hot_fn = unsafe { __hot_slot.load::<__HotFn>() };
-        };
-        if pointer.extra.is_some() {
-            call_args.push(quote!(::core::marker::PhantomData));
-        }
-        let call = invoke(&call_args);
-        // Not retried: a future (it cannot be polled again from the
-        // start), an `unsafe fn` (its caller vouched for one call, whose
-        // first attempt may have changed what a second relies on).
-        let retry: Option<Vec<TokenStream>> = retry_args
-            .into_iter()
-            .collect::<Option<_>>()
-            .filter(|_| self.sig.asyncness.is_none() && !pointer.unsafety);
-        let borrows_result = output.as_ref().is_some_and(has_lifetime);
-        let call = match retry {
-            // Every argument can be passed again: if the new code panics and
-            // is rolled back, the call is retried with the last good code.
-            Some(first_args) if !borrows_result => {
-                let first = invoke(&first_args);
-                quote! {
-                    let __hot_call = |__hot_fn: __HotFn| #first;
-                    unsafe { #private::call_retrying(__hot_slot, __hot_call) }
-                }
-            }
-            _ if self.sig.asyncness.is_some() => quote!(#load #call.await),
-            _ => quote!(#load #call),
-        };
+        let arguments = self.arguments();
+        let call = self.call(private, pointer, &arguments);
+        let (params, call_args) = (&arguments.params, &arguments.call);
         // `#[track_caller]`: while the program runs its own code, call the
         // body directly, so `Location::caller()` is the caller's (a call
         // through a function pointer cannot pass it on).
@@ -986,6 +915,116 @@ impl HotFn<'_> {
         }
     }
 
+    /// The trampoline's arguments: as declared, passed on, and passed again.
+    fn arguments(&self) -> Arguments {
+        let mut arguments = Arguments {
+            params: Vec::new(),
+            call: Vec::new(),
+            again: Some(Vec::new()),
+        };
+        for (index, arg) in self.sig.inputs.iter().enumerate() {
+            let again = match arg {
+                FnArg::Receiver(receiver) => {
+                    let mut receiver = receiver.clone();
+                    receiver.mutability = None;
+                    arguments.params.push(receiver.to_token_stream());
+                    arguments.call.push(quote!(self));
+                    match &receiver.kind {
+                        ReceiverKind::Reference(_, _, Some(_)) => Some(quote!(&mut *self)),
+                        ReceiverKind::Reference(_, _, None) => Some(quote!(self)),
+                        _ => None,
+                    }
+                }
+                FnArg::Typed(pat_type) => {
+                    let name = param_name(&pat_type.pat, index);
+                    let ty = &pat_type.ty;
+                    arguments.params.push(quote!(#name: #ty));
+                    arguments.call.push(name.to_token_stream());
+                    reusable(ty, &name)
+                }
+            };
+            match (&mut arguments.again, again) {
+                (Some(all), Some(again)) => all.push(again),
+                (all, _) => *all = None,
+            }
+        }
+        arguments
+    }
+
+    /// What the trampoline does with a call whose new code panicked and was
+    /// rolled back (`PanickedCall` in the core crate). Retried where every
+    /// argument can be passed again, the result does not borrow (it could
+    /// not leave the retrying closure), and it is not an `unsafe fn` (its
+    /// caller vouched for one call, whose first attempt may have changed
+    /// what a second relies on); else returned where the result is `()`.
+    fn after_rollback(&self, pointer: &Pointer) -> AfterRollback {
+        let (_, output) = self.display_types(true);
+        let retried = self.arguments().again.is_some()
+            && !output.as_ref().is_some_and(has_lifetime)
+            && !pointer.unsafety;
+        let unit = match &output {
+            None => true,
+            Some(Type::Tuple(tuple)) => tuple.elems.is_empty(),
+            Some(_) => false,
+        };
+        if retried {
+            AfterRollback::Retried
+        } else if unit {
+            AfterRollback::Returned
+        } else {
+            AfterRollback::Panicked
+        }
+    }
+
+    /// The trampoline's call through the slot, as [`Self::after_rollback`]
+    /// says (an `async fn` awaits it).
+    fn call(&self, private: &TokenStream, pointer: &Pointer, arguments: &Arguments) -> TokenStream {
+        // SAFETY (the `unsafe` around an `unsafe fn`'s call): the
+        // trampoline is an `unsafe fn` with the user's contract, and its
+        // caller's promise for this one call is passed on (never retried).
+        let extra = pointer
+            .extra
+            .is_some()
+            .then(|| quote!(::core::marker::PhantomData));
+        let invoke = |args: &[TokenStream]| {
+            let args = args.iter().chain(extra.iter());
+            if pointer.unsafety {
+                quote!(unsafe { __hot_fn(#(#args),*) })
+            } else {
+                quote!(__hot_fn(#(#args),*))
+            }
+        };
+        let (call, again) = (
+            invoke(&arguments.call),
+            arguments.again.as_deref().map(invoke),
+        );
+        let future = self.sig.asyncness.is_some();
+        let wait = future.then(|| quote!(.await));
+        // SAFETY (the slot's `load`, and the `call_*` helpers that load
+        // it): the slot only ever holds a function of type `__HotFn`. Our
+        // own entry's slot holds our thunk, or code of a build that the
+        // host verified to have this signature and these layout
+        // fingerprints. A thin trampoline's slot is the program's: a quick
+        // build is made only when every file's skeleton (all but the hot
+        // bodies) is the verified live build's, so the function's types
+        // are the program's too.
+        let helper = |name: &str, call: TokenStream| {
+            let name = format_ident!("{name}{}", if future { "_future" } else { "" });
+            quote! {
+                let __hot_call = |__hot_fn: __HotFn| #call;
+                unsafe { #private::#name(__hot_slot, __hot_call) } #wait
+            }
+        };
+        match (self.after_rollback(pointer), again) {
+            (AfterRollback::Retried, Some(again)) => helper("call_retrying", again),
+            (AfterRollback::Returned, _) => helper("call_returning", call),
+            _ => quote! {
+                let __hot_fn = unsafe { __hot_slot.load::<__HotFn>() };
+                #call #wait
+            },
+        }
+    }
+
     /// The registry entry, whose slot starts at the statically linked
     /// thunk (no build, no dylib until the first edit).
     fn registration(&self, private: &TokenStream, names: &Names, pointer: &Pointer) -> TokenStream {
@@ -1009,6 +1048,7 @@ impl HotFn<'_> {
         let pointer_ty = pointer.ty();
         let (entry, thunk, path) = (&names.entry, &names.thunk, &names.path);
         let section = section_attrs("hotreload_entries", "__hr_entries");
+        let after_rollback = format_ident!("{}", format!("{:?}", self.after_rollback(pointer)));
         quote! {
             #[doc(hidden)]
             #section
@@ -1029,7 +1069,8 @@ impl HotFn<'_> {
                 #source_hash,
                 ::core::env!("CARGO_PKG_NAME"),
                 ::core::env!("CARGO_MANIFEST_DIR"),
-            );
+            )
+            .after_rollback(#private::PanickedCall::#after_rollback);
         }
     }
 
@@ -1093,6 +1134,26 @@ impl HotFn<'_> {
 /// The attributes that put a static in the linker section `elf` (`macho`
 /// on Apple targets), which the core crate reads back (its `section.rs`,
 /// whose names these must be).
+/// A trampoline's arguments.
+struct Arguments {
+    /// As the trampoline declares them (the user's names: see
+    /// `param_name`).
+    params: Vec<TokenStream>,
+    /// As it passes them on.
+    call: Vec<TokenStream>,
+    /// As it passes them a second time, to retry a call whose new code
+    /// panicked; `None` if one cannot be passed again.
+    again: Option<Vec<TokenStream>>,
+}
+
+/// `PanickedCall` of the core crate, as the macro decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterRollback {
+    Retried,
+    Returned,
+    Panicked,
+}
+
 /// The trampoline's name for an argument: the user's own where the
 /// pattern is a plain name, since attribute macros below `#[hot]` apply to
 /// the trampoline and may read it (`#[instrument]` makes span fields of

@@ -341,7 +341,7 @@ mod watch;
 
 pub use error::{Error, Refusal};
 pub use layout::{Layout, LayoutHasher};
-pub use panic::{OnPanic, RolledBack};
+pub use panic::{OnPanic, PanickedCall, RolledBack};
 pub use report::{BeforeReload, Generation, HotPanic, Ready, Reload, Timings, Update};
 
 #[cfg(feature = "reload")]

@@ -21,7 +21,7 @@ use crate::config::BuildConfig;
 use crate::generations::{self, Build};
 use crate::load;
 use crate::package::Package;
-use crate::panic::{self, HostHooks, OnPanic, Reported, RolledBack};
+use crate::panic::{self, HostHooks, OnPanic, PanickedCall, Reported, RolledBack};
 use crate::program;
 use crate::published;
 use crate::registry::{ENTRIES, Entry, Manifest};
@@ -108,10 +108,17 @@ fn record_hot_panic(implementation: *const (), path: &str, message: &str) -> boo
         && lock(&APPLIED)
             .as_mut()
             .is_some_and(|applied| applied.roll_back(path, implementation));
+    // Every trampoline of `path` does the same (it is decided by the
+    // signature); the program's entry says what.
+    let call = ENTRIES
+        .iter()
+        .find(|entry| entry.path == path)
+        .map_or(PanickedCall::Panicked, |entry| entry.after_rollback);
     let report = HotPanic {
         function: path.to_string(),
         message: message.to_string(),
         rolled_back,
+        call,
     };
     tracing::warn!("{report}");
     lock(&PANICS).push(report);

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
+use crate::panic::PanickedCall;
 
 /// What happened at this safe point.
 #[derive(Debug)]
@@ -84,20 +85,30 @@ pub struct HotPanic {
     pub message: String,
     /// Whether the function was restored to the code it ran before.
     pub rolled_back: bool,
+    /// What became of the call that panicked, once rolled back.
+    pub call: PanickedCall,
 }
 
 impl fmt::Display for HotPanic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HOT040 `{}` panicked: {}; ", self.function, self.message)?;
-        if self.rolled_back {
-            write!(
-                f,
-                "rolled back to the code it ran before (the call was retried with it where its \
-                 arguments allow). Fix the panic and save again"
-            )
-        } else {
-            write!(f, "the panic continues in the program (OnPanic::Propagate)")
+        if !self.rolled_back {
+            return write!(f, "the panic continues in the program (OnPanic::Propagate)");
         }
+        let call = match self.call {
+            PanickedCall::Retried => "the call was retried with it",
+            PanickedCall::Returned => {
+                "the call returned at the panic (what it changed before it stays changed)"
+            }
+            PanickedCall::Panicked => {
+                "the call ended in a panic (`hotreload_runtime::RolledBack`): it returns a value \
+                 and its arguments cannot be passed again"
+            }
+        };
+        write!(
+            f,
+            "rolled back to the code it ran before, and {call}. Fix the panic and save again"
+        )
     }
 }
 

@@ -368,8 +368,14 @@ impl Program {
     /// that ran after the event took effect, never from a line printed
     /// before it.
     pub fn tick_after_update(&mut self, kind: &str) -> String {
+        self.line_after_update(kind, is_tick)
+    }
+
+    /// [`Program::tick_after_update`] for a program whose lines `matches`
+    /// tells.
+    pub fn line_after_update(&mut self, kind: &str, matches: impl FnMut(&str) -> bool) -> String {
         self.expect_stdout(&format!("update={kind}"), has("update", kind));
-        self.next_tick()
+        self.expect_stdout(&format!("a line after update={kind}"), matches)
     }
 
     /// The program's process id.

@@ -1,6 +1,7 @@
 //! The axum example (`examples/server`) under load while its handlers are
-//! edited: 8 clients keep requesting through 10 edits; no request fails,
-//! and each client sees the versions in order.
+//! edited: 8 clients keep requesting through 10 edits and an edit that
+//! panics; no request fails (the panicking call is retried with the code
+//! before it), and each client sees the versions in order.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -106,6 +107,25 @@ fn handlers_edited_under_load_serve_every_request_in_order() {
         );
         newest.wait_for(version, RELOAD_TIMEOUT);
     }
+    // A handler edited to panic: each request it panics in is answered by
+    // the code before it, and the fix is served.
+    fixture.edit(
+        "src/lib.rs",
+        "\"version 11\".to_string()",
+        "panic!(\"an edit that panics\")",
+    );
+    let report = server.expect_stderr("HOT040", |line| line.contains("HOT040"));
+    assert!(
+        report.contains("`server::version` panicked: an edit that panics")
+            && report.contains("the call was retried with it"),
+        "{report}"
+    );
+    fixture.edit(
+        "src/lib.rs",
+        "panic!(\"an edit that panics\")",
+        "\"version 12\".to_string()",
+    );
+    newest.wait_for(12, RELOAD_TIMEOUT);
     stop.store(true, Ordering::Relaxed);
 
     let mut requests = 0;
