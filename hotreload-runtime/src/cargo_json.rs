@@ -92,6 +92,7 @@ pub struct Package {
     pub source: Option<String>,
     pub manifest_path: String,
     pub dependencies: Vec<Dependency>,
+    pub targets: Vec<Target>,
 }
 
 #[derive(Deserialize, Debug)]

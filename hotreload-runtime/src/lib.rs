@@ -342,7 +342,7 @@ mod watch;
 pub use error::{Error, Refusal};
 pub use layout::{Layout, LayoutHasher};
 pub use panic::{OnPanic, PanickedCall, RolledBack};
-pub use report::{BeforeReload, Generation, HotPanic, Ready, Reload, Timings, Update};
+pub use report::{BeforeReload, Generation, HotPanic, Ready, Reload, Restarting, Timings, Update};
 
 #[cfg(feature = "reload")]
 pub use reloader::{Background, Reloader};

@@ -26,7 +26,7 @@ use crate::program;
 use crate::published;
 use crate::registry::{ENTRIES, Entry, Manifest};
 use crate::report::HotPanic;
-use crate::report::{self, BeforeReload, Generation, Ready, Reload, Timings, Update};
+use crate::report::{self, BeforeReload, Generation, Ready, Reload, Restarting, Timings, Update};
 use crate::restart;
 use crate::stage::Staging;
 use crate::thin::Quick;
@@ -177,6 +177,8 @@ enum Outcome {
     Failed(Error),
     /// A refused build's sources, built as a new binary to restart into.
     Restart(Box<restart::Pending>),
+    /// ... being built.
+    Restarting(Restarting),
 }
 
 impl Reloader {
@@ -524,6 +526,7 @@ impl Running {
                 None => Update::Failed(pending.because),
             },
             Outcome::Ready(ready) => Update::Ready(ready),
+            Outcome::Restarting(restarting) => Update::Restarting(restarting),
             Outcome::Built {
                 package,
                 plan,
@@ -943,8 +946,21 @@ impl Pipeline {
     /// The program's binary built from the sources of a build that was
     /// refused with `because`, for a restart.
     fn restart_build(&self, index: usize, seen: Instant, because: Error) -> Outcome {
+        let package_dir = &self.packages[index].manifest_dir;
+        let command = match restart::command(&self.config, package_dir) {
+            Ok(command) => command,
+            Err(error) => return Outcome::Failed(error),
+        };
+        // Said before the build, which takes seconds.
+        let restarting = Restarting {
+            because: restart::reason(&because),
+            command: format!("cargo {}", command.1.join(" ")),
+        };
+        if self.outcomes.send(Outcome::Restarting(restarting)).is_ok() {
+            set_pending();
+        }
         let building = Instant::now();
-        match restart::build(&self.config, &self.packages[index].manifest_dir) {
+        match restart::build(&self.config, package_dir, command) {
             Ok(binary) => Outcome::Restart(Box::new(restart::Pending {
                 binary,
                 because,

@@ -23,6 +23,31 @@ pub enum Update {
     /// Hot reload is ready: the start-up build is done, and an edit now
     /// reloads at full speed. Once, first.
     Ready(Ready),
+    /// An edit no reload can take, in a program that keeps its state
+    /// (`Reloader::update_with`): the program is being built from the new
+    /// sources, to restart into with its state once built.
+    Restarting(Restarting),
+}
+
+/// What [`Update::Restarting`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Restarting {
+    /// Why no reload can take the edit: the refusal (HOT010, HOT011,
+    /// HOT014), its first sentence.
+    pub because: String,
+    /// The cargo command that builds the new program.
+    pub command: String,
+}
+
+impl fmt::Display for Restarting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}; restarting with the state: building the program (`{}`)",
+            self.because, self.command
+        )
+    }
 }
 
 /// What [`Update::Ready`] says.
@@ -371,6 +396,7 @@ impl fmt::Display for Update {
             Update::Failed(error) => error.fmt(f),
             Update::Panicked(panic) => panic.fmt(f),
             Update::Ready(ready) => ready.fmt(f),
+            Update::Restarting(restarting) => restarting.fmt(f),
         }
     }
 }

@@ -4,8 +4,11 @@
 //! [`Reloader::update_with`](crate::Reloader::update_with).
 //!
 //! 1. The refused build's sources compile: the reloader builds the
-//!    program's binary from them (`cargo build --bin <name>`, the
-//!    program's profile and target), in the background.
+//!    program's binary from them (`cargo build -p <its package> --bin
+//!    <name>`, the program's profile and target), in the background. Not
+//!    `--workspace`: cargo unifies the features of every member it builds,
+//!    and the binary would not be the one hot builds match (HOT015 for
+//!    every later edit), nor one cargo has built before (a long rebuild).
 //! 2. At the next `update_with(&state)`, the state is serialized by the
 //!    running code (serde, MessagePack with field names) and handed to the new binary started in
 //!    check mode: it runs up to [`Reloader::take_state`], deserializes
@@ -33,6 +36,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::Error;
+use crate::cargo_json;
 use crate::config::BuildConfig;
 
 /// The memory file descriptor holding the state, in the new process.
@@ -67,6 +71,19 @@ pub fn can_take(error: &Error) -> bool {
             if refusals.iter().all(|r| matches!(r.code, "HOT010" | "HOT011" | "HOT014")))
 }
 
+/// The first sentence of the refusal a restart gets past.
+pub fn reason(because: &Error) -> String {
+    let text = match because {
+        Error::Refused(refusals) => refusals
+            .iter()
+            .map(|r| format!("{} `{}`: {}", r.code, r.function, r.message))
+            .next()
+            .unwrap_or_default(),
+        other => other.to_string(),
+    };
+    text.split(". ").next().unwrap_or_default().to_string()
+}
+
 /// A new binary, built from sources a reload could not take.
 pub struct Pending {
     pub binary: PathBuf,
@@ -77,9 +94,10 @@ pub struct Pending {
     pub build: Duration,
 }
 
-/// Builds the running program's binary (or example) from the current
-/// sources, in the workspace of `package_dir`.
-pub fn build(config: &BuildConfig, package_dir: &Path) -> Result<PathBuf, Error> {
+/// How the running program's binary (or example) is built from the
+/// current sources, in the workspace of `package_dir`: the binary, and
+/// cargo's arguments.
+pub fn command(config: &BuildConfig, package_dir: &Path) -> Result<(PathBuf, Vec<String>), Error> {
     let failed = |message: String| Error::Restart { message };
     let exe = std::env::current_exe().map_err(|e| failed(format!("no executable path: {e}")))?;
     // Replaced by a later build while this one runs (a restart before).
@@ -95,36 +113,65 @@ pub fn build(config: &BuildConfig, package_dir: &Path) -> Result<PathBuf, Error>
         .ok_or_else(|| failed("no executable name".into()))?
         .to_string_lossy()
         .into_owned();
-    let kind = if exe.parent().and_then(Path::file_name) == Some("examples".as_ref()) {
-        "--example"
+    let (kind, target_kind) = if exe.parent().and_then(Path::file_name) == Some("examples".as_ref())
+    {
+        ("--example", "example")
     } else {
-        "--bin"
+        ("--bin", "bin")
     };
-    let mut command = Command::new(&config.cargo);
-    command
+    // The package that has the target; the whole workspace only if none
+    // says so (cargo then finds it, with every member's features).
+    let manifest = package_dir.join("Cargo.toml");
+    let owner = cargo_json::metadata(&config.cargo, &manifest, &["--no-deps", "--offline"])
+        .ok()
+        .and_then(|metadata| {
+            metadata.packages.into_iter().find(|package| {
+                package
+                    .targets
+                    .iter()
+                    .any(|t| t.name == name && t.kind.iter().any(|k| k == target_kind))
+            })
+        });
+    let mut args: Vec<String> = vec!["build".into()];
+    match owner {
+        Some(package) => args.extend(["-p".into(), package.name]),
+        None => args.push("--workspace".into()),
+    }
+    args.extend([
+        kind.into(),
+        name,
+        "--profile".into(),
+        config.profile.clone(),
+    ]);
+    if let Some(target) = &config.target {
+        args.extend(["--target".into(), target.clone()]);
+    }
+    Ok((exe, args))
+}
+
+/// Builds the binary as [`command`] says.
+pub fn build(
+    config: &BuildConfig,
+    package_dir: &Path,
+    (exe, args): (PathBuf, Vec<String>),
+) -> Result<PathBuf, Error> {
+    let output = Command::new(&config.cargo)
         .current_dir(package_dir)
         .env("CARGO_TARGET_DIR", &config.target_dir)
-        .args([
-            "build",
-            "--workspace",
-            kind,
-            &name,
-            "--profile",
-            &config.profile,
-        ])
-        .stdin(Stdio::null());
-    if let Some(target) = &config.target {
-        command.args(["--target", target]);
-    }
-    let output = command
+        .args(&args)
+        .stdin(Stdio::null())
         .output()
-        .map_err(|e| failed(format!("cannot run cargo: {e}")))?;
+        .map_err(|e| Error::Restart {
+            message: format!("cannot run cargo: {e}"),
+        })?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(failed(format!(
-            "`cargo build {kind} {name}` failed: {}",
-            stderr.trim_end()
-        )));
+        return Err(Error::Restart {
+            message: format!(
+                "`cargo {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim_end()
+            ),
+        });
     }
     Ok(exe)
 }
@@ -142,18 +189,10 @@ pub fn restart(pending: &Pending, state: &[u8]) -> Error {
         Err(e) => return failed(format!("cannot hand the state over: {e}")),
     };
     let saved_at = SystemTime::now() - pending.seen.elapsed();
-    let because = match &pending.because {
-        Error::Refused(refusals) => refusals
-            .iter()
-            .map(|r| format!("{} {}: {}", r.code, r.function, r.message))
-            .next()
-            .unwrap_or_default(),
-        other => other.to_string(),
-    };
     eprintln!(
         "[hotreload] restarting with the state moved over, for what no reload can take ({}): \
          build {} ms, state {} bytes checked in {} ms",
-        because.split(". ").next().unwrap_or_default(),
+        reason(&pending.because),
         pending.build.as_millis(),
         state.len(),
         checking.elapsed().as_millis()

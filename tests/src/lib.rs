@@ -378,6 +378,13 @@ impl Program {
         self.expect_stdout(&format!("a line after update={kind}"), matches)
     }
 
+    /// From now on `expect_*` reads only lines that came after the last
+    /// one matched on either stream: a line of one stream printed after an
+    /// event the other stream showed.
+    pub fn skip_to_now(&mut self) {
+        self.cursor = [self.transcript.len(); 2];
+    }
+
     /// The program's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -29,6 +29,11 @@ fn status(program: &mut Program, what: &str) -> String {
 /// Waits for the restart and the new program's reloader, then for the
 /// first status line that `new_code` tells from the old program's.
 fn restarted(program: &mut Program, new_code: impl Fn(&str) -> bool) -> String {
+    let building = program.expect_stderr("the restart build", |line| line.contains("HOT0"));
+    assert!(
+        building.contains("restarting with the state: building the program (`cargo build -p "),
+        "{building}"
+    );
     let restarting = program.expect_stderr("the restart", |line| {
         line.starts_with("[hotreload] restarting") || line.contains("HOT0")
     });
@@ -89,13 +94,11 @@ fn a_changed_state_type_restarts_the_program_with_its_state() {
     // program goes on with its world and code.
     fixture.edit("src/lib.rs", "pub births: u64,", "pub births: String,");
     fixture.edit("src/lib.rs", "births: 7,", "births: String::new(),");
-    let refusal = program.expect_stderr("the refusal", |line| line.contains("HOT0"));
-    assert!(
-        refusal.contains("HOT050") && refusal.contains("births"),
-        "{refusal}"
-    );
-    // A status line printed at least two seconds after the refusal: the
-    // one before it was read already.
+    let refusal = program.expect_stderr("the refusal", |line| line.contains("HOT050"));
+    assert!(refusal.contains("births"), "{refusal}");
+    // Status lines printed after the refusal, the second at least 30
+    // generations later.
+    program.skip_to_now();
     let seen = generation(&status(&mut program, "the next status line"));
     let line = program.expect_stdout("a later status line", |line| {
         line.contains("generation") && generation(line) > seen + 30
@@ -135,6 +138,67 @@ fn a_changed_state_type_restarts_the_program_with_its_state() {
     );
     let line = restarted(&mut program, |line| line.starts_with("generation"));
     assert!(generation(&line) > converted, "{line} after {converted}");
+}
+
+/// In a workspace where another member turns on features of shared
+/// dependencies, the restarted program is built as the program was (`-p app`, not the
+/// workspace's union of features), so the hot builds of its library match
+/// it: edits after the restart reload.
+#[test]
+fn a_restarted_program_reloads_later_edits() {
+    let fixture = Fixture::new("restart_workspace");
+    let built = fixture.cargo(&["build", "-p", "app"]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let mut command = Command::new(hotreload_tests::fixture_target_dir().join("debug/app"));
+    command.current_dir(fixture.path("."));
+    let mut program = Program::spawn(command);
+    program.expect_stderr("the reloader", |line| line.starts_with("[hotreload] ready"));
+
+    // A field added to the state: a restart.
+    fixture.edit(
+        "logic/src/lib.rs",
+        "    pub ticks: u64,\n}",
+        "    pub ticks: u64,\n    #[serde(default)]\n    pub extra: u64,\n}",
+    );
+    let building = program.expect_stderr("the restart build", |line| line.contains("HOT0"));
+    assert!(
+        building.contains("HOT011") && building.contains("`cargo build -p app --bin app"),
+        "{building}"
+    );
+    program.expect_stderr("the restart", |line| {
+        line.starts_with("[hotreload] restarted with the state moved over")
+    });
+    program.expect_stderr("the new program's reloader", |line| {
+        line.starts_with("[hotreload] ready")
+    });
+    let before = program.expect_stdout("a tick of the new program", |line| {
+        line.starts_with("ticks=")
+    });
+
+    // A body edit in the restarted program: reloaded, not refused.
+    fixture.edit("logic/src/lib.rs", "version=1", "version=2");
+    let line = program.line_after_update("reloaded", |line| line.starts_with("ticks="));
+    assert!(line.ends_with("version=2"), "{line}");
+    let ticks = |line: &str| -> u64 {
+        line.trim_start_matches("ticks=")
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default()
+    };
+    // The state went on through both.
+    assert!(ticks(&line) > ticks(&before), "{line} after {before}");
+    assert!(
+        !program
+            .seen(hotreload_tests::Stream::Stdout)
+            .iter()
+            .any(|l| l.contains("HOT015")),
+        "refused after the restart"
+    );
 }
 
 /// One line from the server on `port`.
