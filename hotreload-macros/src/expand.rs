@@ -1528,8 +1528,17 @@ impl VisitMut for StaticLifetimes {
 /// Tokens as a string without the spaces `TokenStream` puts between every
 /// token: `fn(&mut World, f32) -> i32`.
 pub fn compact(tokens: &impl ToTokens) -> String {
+    compact_text(&tokens.to_token_stream().to_string())
+}
+
+/// [`compact`] of printed tokens. The compiler's printer breaks long token
+/// streams into lines: one line here (a signature in a message).
+fn compact_text(printed: &str) -> String {
     let word = |c: char| c.is_alphanumeric() || c == '_' || c == '\'';
-    let spaced = tokens.to_token_stream().to_string();
+    let spaced: String = printed
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
     let mut out = String::with_capacity(spaced.len());
     let mut chars = spaced.chars().peekable();
     while let Some(c) = chars.next() {
@@ -1698,6 +1707,11 @@ mod tests {
         assert_eq!(
             compact(&quote!(for<'a> unsafe fn(&'a str) -> &'a str)),
             "for<'a> unsafe fn(&'a str) -> &'a str"
+        );
+        // As the compiler prints a long one.
+        assert_eq!(
+            compact_text("fn(Query < & Velocity\n>, Res < Counter >)"),
+            "fn(Query<&Velocity>, Res<Counter>)"
         );
     }
 }

@@ -75,13 +75,17 @@ impl fmt::Display for Ready {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ready: watching {} ({} hot functions), start-up build {} ms",
+            "ready: watching {} ({}), start-up build {} ms",
             self.packages.join(", "),
-            self.functions,
+            counted(self.functions, "hot function"),
             self.warm_up.as_millis()
         )?;
         if self.waiting > 0 {
-            write!(f, "; building {} save(s) made meanwhile", self.waiting)?;
+            write!(
+                f,
+                "; building {} made meanwhile",
+                counted(self.waiting, "save")
+            )?;
         }
         for (package, message) in &self.failed {
             let first_line = message.lines().next().unwrap_or_default();
@@ -336,7 +340,7 @@ impl fmt::Display for Reload {
             )?;
         }
         if self.warnings > 0 {
-            write!(f, " ({} warnings)", self.warnings)?;
+            write!(f, " ({})", counted(self.warnings, "warning"))?;
         }
         if self.left_out > 0 {
             write!(
@@ -401,6 +405,15 @@ impl fmt::Display for Update {
     }
 }
 
+/// `1 save`, `2 saves`.
+fn counted(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
 /// The default reporter: one line per event on stderr.
 pub fn print(update: &Update) {
     if !matches!(update, Update::Idle) {
@@ -461,7 +474,7 @@ mod tests {
         assert_eq!(
             ready.to_string(),
             "ready: watching game, logic (14 hot functions), start-up build 1250 ms; building \
-             1 save(s) made meanwhile; the start-up build of `logic` failed (HOT001 build \
+             1 save made meanwhile; the start-up build of `logic` failed (HOT001 build \
              failed); reloaded code gets its own std and dependencies (only on x86-64 Linux \
              with glibc)"
         );

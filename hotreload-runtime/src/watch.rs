@@ -128,10 +128,13 @@ fn batch<T: From<Change>>(
                 let Some(wait) = wait_after(&event.kind) else {
                     continue;
                 };
-                for path in event.paths.iter().filter(|path| is_source(path)) {
+                for path in event.paths.iter() {
                     let Some(package) = owner(roots, path) else {
                         continue;
                     };
+                    if !is_source(&roots[package], path) {
+                        continue;
+                    }
                     let entry = pending.entry(package).or_insert_with(|| Pending {
                         paths: Vec::new(),
                         seen: now,
@@ -178,13 +181,24 @@ fn batch<T: From<Change>>(
     }
 }
 
-/// Files that can change what `cargo` builds: Rust sources and manifests.
-/// Editor swap and backup files (`.lib.rs.swp`, `lib.rs~`, `4913`) are not.
-pub fn is_source(path: &Path) -> bool {
+/// Files of the package in `root` that can change what `cargo` builds:
+/// Rust sources under `src/`, and in the package directory its manifest,
+/// `build.rs`, and a Rust file the manifest names (`[lib] path = "lib.rs"`,
+/// `build = "gen.rs"`). Editor swap and backup files (`.lib.rs.swp`,
+/// `lib.rs~`, `4913`) are not, nor a copy kept beside the sources
+/// (`lib.v1.rs` in the package directory).
+pub fn is_source(root: &Path, path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    !name.starts_with('.') && (name.ends_with(".rs") || name == "Cargo.toml")
+    if name.starts_with('.') || !(name.ends_with(".rs") || name == "Cargo.toml") {
+        return false;
+    }
+    path.parent() != Some(root)
+        || name == "Cargo.toml"
+        || name == "build.rs"
+        || std::fs::read_to_string(root.join("Cargo.toml"))
+            .is_ok_and(|manifest| manifest.contains(&format!("\"{name}\"")))
 }
 
 /// The package whose directory holds `path` (the deepest, for nested
@@ -204,12 +218,23 @@ mod tests {
 
     #[test]
     fn sources_are_rust_files_and_manifests() {
-        assert!(is_source(Path::new("/p/src/lib.rs")));
-        assert!(is_source(Path::new("/p/Cargo.toml")));
-        assert!(!is_source(Path::new("/p/src/.lib.rs.swp")));
-        assert!(!is_source(Path::new("/p/src/lib.rs~")));
-        assert!(!is_source(Path::new("/p/src/4913")));
-        assert!(!is_source(Path::new("/p/src/.#lib.rs")));
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let source = |path: &str| is_source(root, &root.join(path));
+        assert!(source("src/lib.rs"));
+        assert!(source("src/game/rules.rs"));
+        assert!(source("Cargo.toml"));
+        assert!(source("build.rs"));
+        assert!(!source("src/.lib.rs.swp"));
+        assert!(!source("src/lib.rs~"));
+        assert!(!source("src/4913"));
+        assert!(!source("src/.#lib.rs"));
+        // A copy beside the sources, which no target compiles...
+        assert!(!source("lib.v1.rs"));
+        // ...and a file the manifest names.
+        std::fs::write(root.join("Cargo.toml"), "[lib]\npath = \"lib.rs\"\n").unwrap();
+        assert!(source("lib.rs"));
+        assert!(!source("lib.v1.rs"));
     }
 
     fn event(kind: EventKind, path: &str) -> notify::Result<notify::Event> {

@@ -2,7 +2,7 @@
 //! start it, change a `#[hot]` function on disk, and wait until the running
 //! process shows the new behaviour.
 
-use hotreload_tests::{Fixture, Program, Stream, field, has, is_tick, number};
+use hotreload_tests::{Fixture, Program, Stream, field, has, is_report, is_tick, number};
 
 #[test]
 fn edited_free_function_runs_and_mut_state_survives() {
@@ -97,6 +97,28 @@ fn save_by_rename_is_seen() {
     // And a second rename-save after that.
     fixture.edit_by_rename("src/lib.rs", "    77\n}", "    78\n}");
     program.expect_stdout("value=78", has("value", "78"));
+}
+
+/// A copy of a source kept beside the package's sources (`lib.v1.rs` in
+/// the package directory) is compiled by no target: saving it starts no
+/// build, and the next edit is a quick build, not one that ran cargo.
+#[test]
+fn a_file_no_target_compiles_starts_no_build() {
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
+    program.expect_stderr("the first reload", |line| {
+        line.starts_with("[hotreload] reloaded value (generation 1)")
+    });
+    fixture.write("lib.v1.rs", &fixture.read("src/lib.rs"));
+    fixture.edit("src/lib.rs", "    2\n}", "    3\n}");
+    let report = program.expect_stderr("the next report", is_report);
+    assert!(
+        report.starts_with("[hotreload] reloaded value") && !report.contains("full build"),
+        "{report}"
+    );
 }
 
 #[test]
