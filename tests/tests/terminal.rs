@@ -37,6 +37,15 @@ impl Tmux {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Types `keys` into the app.
+    fn keys(&self, keys: &str) {
+        let sent = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "0", keys])
+            .status()
+            .expect("tmux send-keys");
+        assert!(sent.success(), "tmux send-keys failed");
+    }
+
     /// Waits until the screen satisfies `matches`, and returns it.
     fn expect(&self, what: &str, matches: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -120,10 +129,21 @@ fn a_full_screen_app_shows_edits_and_reports_in_its_status_bar() {
     let later = tmux.expect("more frames drawn by the old code", |screen| {
         frames(screen) > frames(&panicked) + 5
     });
-    let body = body(&later);
-    assert!(body.contains("Hello, edited while running"), "{later}");
+    let text = body(&later);
+    assert!(text.contains("Hello, edited while running"), "{later}");
     assert!(
-        !body.contains("panicked") && !body.contains("[hotreload]"),
+        !text.contains("panicked") && !text.contains("[hotreload]"),
         "{later}"
+    );
+
+    // The whole report, which the status bar cuts: the `r` key.
+    tmux.keys("r");
+    let report = tmux.expect("the whole report", |screen| {
+        body(screen).contains("last report")
+    });
+    let report = body(&report);
+    assert!(
+        report.contains("a mistake in the edit") && report.contains("src/lib.rs:"),
+        "the panic's place is not in the report:\n{report}"
     );
 }

@@ -3,7 +3,9 @@
 //!
 //! A full-screen app owns its screen, so nothing may print over it: the
 //! default reporter is off (`report(false)`) and each report goes to the
-//! status bar instead (`Update` displays as the reporter's line). Panics
+//! status bar instead (`Update` displays as the reporter's line), and the
+//! whole of it (a compile error's lines, a panic's place) to a panel the
+//! `r` key opens. Panics
 //! are kept off the screen the same way: ratatui's own panic hook would
 //! leave the alternate screen on any panic, even one in reloaded code that
 //! the reloader catches and rolls back, so this hook only records the
@@ -55,15 +57,18 @@ fn main() -> std::io::Result<()> {
             Update::Idle => {}
             Update::Panicked(panic) => {
                 let at = LAST_PANIC.lock().unwrap().clone();
-                app.status = format!("{panic} ({at})").replace('\n', " ");
+                app.status = format!("{panic}\n{at}");
             }
             update => app.status = update.to_string(),
         }
         if event::poll(Duration::from_millis(50))?
             && let Event::Key(key) = event::read()?
-            && key.code == KeyCode::Char('q')
         {
-            break;
+            match key.code {
+                KeyCode::Char('q') => break,
+                KeyCode::Char('r') => app.show_report = !app.show_report,
+                _ => {}
+            }
         }
     }
     Ok(())
