@@ -172,12 +172,19 @@
 //!
 //! A panic in reloaded code is caught where it starts and handed to the
 //! program. By default ([`OnPanic::Rollback`]) the function goes back to
-//! the code it ran before, `update()` returns [`Update::Panicked`]
-//! (HOT040), and the panicking call is retried once with the restored code
-//! when its arguments can be passed again (references, `&mut` state,
-//! numbers, `bool`, `char`) and it is not an `unsafe fn`. Otherwise that one call ends in a panic whose
-//! payload is [`RolledBack`]. What the call changed before it panicked
-//! stays changed. [`OnPanic::Propagate`] lets the panic go on instead.
+//! the code it ran before and `update()` returns [`Update::Panicked`]
+//! (HOT040). The call that panicked ([`PanickedCall`], by its signature):
+//!
+//! - is **retried** once with the restored code when its arguments can be
+//!   passed again (references, `&mut` state, numbers, `bool`, `char`), the
+//!   result does not borrow and it is not an `unsafe fn` (an `async fn`
+//!   starts over: a request in flight gets the old code's answer);
+//! - else **returns** at the panic if it returns nothing (a Bevy system, a
+//!   game's update);
+//! - else ends in a panic whose payload is [`RolledBack`].
+//!
+//! What the call changed before it panicked stays changed.
+//! [`OnPanic::Propagate`] lets the panic go on instead.
 //!
 //! # A changed state type
 //!
