@@ -303,48 +303,32 @@ use hotreload_core::registry;
 #[cfg(feature = "reload")]
 use hotreload_core::state;
 
-#[cfg(feature = "reload")]
-mod allocator;
+// One save, in order: the stages, each a module (a folder holds what only
+// its stage uses).
 #[cfg(feature = "reload")]
 mod apply;
 #[cfg(feature = "reload")]
 mod build;
 #[cfg(feature = "reload")]
-mod cargo_json;
-#[cfg(feature = "reload")]
-mod config;
-#[cfg(feature = "reload")]
-mod dylib;
-#[cfg(feature = "reload")]
-mod generations;
-#[cfg(feature = "reload")]
 mod load;
-#[cfg(feature = "reload")]
-mod package;
-#[cfg(feature = "reload")]
-mod program;
-#[cfg(feature = "reload")]
-mod prune;
-#[cfg(feature = "reload")]
-mod published;
-#[cfg(feature = "reload")]
-mod reloader;
 #[cfg_attr(not(feature = "reload"), allow(dead_code))]
 mod report;
 #[cfg(feature = "reload")]
-mod restart;
-#[cfg(feature = "reload")]
-mod rustc;
-#[cfg(feature = "reload")]
 mod stage;
-#[cfg(feature = "reload")]
-mod thin;
-#[cfg(feature = "reload")]
-mod types;
 #[cfg(feature = "reload")]
 mod verify;
 #[cfg(feature = "reload")]
 mod watch;
+// What drives them, and what they share.
+#[cfg(feature = "reload")]
+mod reloader;
+#[cfg(feature = "reload")]
+mod sources;
+// When a build cannot be taken; once at start.
+#[cfg(feature = "reload")]
+mod allocator;
+#[cfg(feature = "reload")]
+mod restart;
 
 pub use error::{Error, Refusal};
 pub use layout::{Layout, LayoutHasher};

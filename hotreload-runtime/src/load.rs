@@ -1,16 +1,16 @@
 //! Stage 4, load: maps a staged build with `dlopen` and reads its manifest.
 //!
 //! A build that is refused before any of its code ran is closed again; one
-//! that goes live is handed to [`generations`](crate::generations), which
+//! that goes live is handed to [`generations`], which
 //! keeps it loaded (or unloads it when nothing can use it any more, if the
 //! program asked for that).
 
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
 use crate::Error;
+use crate::apply::generations::{self, Build};
 #[cfg(any(feature = "log", feature = "tracing"))]
 use crate::forward;
-use crate::generations::{self, Build};
 use crate::registry::{MANIFEST_SYMBOL, Manifest};
 use crate::stage::Staged;
 
@@ -53,7 +53,7 @@ impl Loaded {
         let _ = library;
     }
 
-    /// Hands the build over to [`generations`](crate::generations): its
+    /// Hands the build over to [`generations`]: its
     /// code is about to be called.
     pub fn keep(mut self) -> Build {
         let library = self.library.take().expect("open until kept");

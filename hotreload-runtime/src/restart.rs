@@ -36,8 +36,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::Error;
-use crate::cargo_json;
-use crate::config::BuildConfig;
+use crate::build::cargo_json;
+use crate::build::config::BuildConfig;
 
 /// The memory file descriptor holding the state, in the new process.
 const STATE_FD: &str = "HOTRELOAD_STATE_FD";

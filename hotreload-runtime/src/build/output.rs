@@ -1,11 +1,11 @@
 //! [`Output`]: what a build printed that matters (the artifact, the core
 //! crate's rlib, warnings, errors), read from cargo's JSON messages or
-//! rustc's JSON diagnostics ([`crate::cargo_json`]).
+//! rustc's JSON diagnostics ([`crate::build::cargo_json`]).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::cargo_json::{CargoMessage, Diagnostic, RustcLine};
+use crate::build::cargo_json::{CargoMessage, Diagnostic, RustcLine};
 
 #[derive(Default)]
 pub struct Output {

@@ -28,6 +28,8 @@
 //! file, the lines of the thin functions' names (the macro finds itself by
 //! the span of its name).
 
+pub mod prune;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -36,8 +38,7 @@ use std::path::{Path, PathBuf};
 use quote::ToTokens;
 use syn::visit_mut::VisitMut;
 
-use crate::prune;
-use crate::types::Snapshot;
+use crate::sources::{self, Snapshot};
 
 /// A hot function of a file, where it is now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +88,7 @@ pub struct Quick {
     unknown: bool,
     /// See [`Quick::disable`].
     off: bool,
-    /// Quick builds compile pruned sources (see [`crate::prune`]).
+    /// Quick builds compile pruned sources (see [`crate::build::quick::prune`]).
     prune: bool,
 }
 
@@ -143,7 +144,7 @@ impl Quick {
     /// Starts from the program's sources.
     pub fn new(snapshot: &Snapshot) -> Quick {
         let mut quick = Quick {
-            src: snapshot.src().to_path_buf(),
+            src: snapshot.src.clone(),
             files: HashMap::new(),
             live: HashMap::new(),
             // Which sources the program was built from is not known for
@@ -154,7 +155,7 @@ impl Quick {
             off: false,
             prune: std::env::var_os("HOTRELOAD_PRUNE").is_none_or(|v| v != "0"),
         };
-        for (path, text) in snapshot.files().map(|(path, text, _)| (path, text)) {
+        for (path, text, _) in &snapshot.files {
             if let Some(file) = parse(text, path) {
                 quick.live.insert(path.to_path_buf(), file.skeleton.clone());
                 quick.files.insert(path.to_path_buf(), file);
@@ -168,7 +169,7 @@ impl Quick {
     /// nothing to leave out).
     pub fn plan(&mut self) -> Result<Plan, Option<Full>> {
         let mut paths = Vec::new();
-        crate::types::rust_files(&self.src, &mut paths);
+        sources::rust_files(&self.src, &mut paths);
         // A file gone is kept as it was (a full build until it is back; if
         // it comes back, it is compared with what it was).
         for (path, file) in &mut self.files {
@@ -238,7 +239,7 @@ impl Quick {
     }
 
     /// Every file, pruned for the functions that are not `thin` (see
-    /// [`crate::prune`]); `None` when not pruned.
+    /// [`crate::build::quick::prune`]); `None` when not pruned.
     fn pruned(
         &self,
         files: &[(&PathBuf, &File)],
@@ -576,7 +577,7 @@ impl Hollow {
             .iter()
             .any(|stmt| matches!(stmt, syn::Stmt::Item(_)));
         let mut refs = Vec::new();
-        crate::prune::identifiers(block.to_token_stream(), &mut refs);
+        crate::build::quick::prune::identifiers(block.to_token_stream(), &mut refs);
         self.hot.push(HotFn {
             key: format!("{}::{owner}{}", self.module.join("::"), sig.ident),
             line: sig.ident.span().start().line,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::Error;
-use crate::package::Package;
+use crate::build::package::Package;
 
 /// Keeps debug info out of the link: with the runtime in it, the link takes
 /// objects from the runtime's dependencies, because a debug build shares
@@ -24,7 +24,7 @@ pub const STRIP: &str = "strip=debuginfo";
 pub const CARGO_INCREMENTAL: &str = "incremental-cargo";
 pub const DIRECT_INCREMENTAL: &str = "incremental-direct";
 /// The incremental cache of pruned quick builds (another crate's worth of
-/// sources than the full one's: see `crate::prune`).
+/// sources than the full one's: see `crate::build::quick::prune`).
 pub const QUICK_INCREMENTAL: &str = "incremental-quick";
 
 /// How the running program was built, so the hot build matches it.
@@ -165,7 +165,7 @@ impl BuildConfig {
     }
 
     /// Where hot builds of `package` keep their own files: the shared
-    /// dependencies ([`crate::dylib`]) and the saved rustc command.
+    /// dependencies ([`crate::build::dylib`]) and the saved rustc command.
     pub fn hot_dir(&self, package: &Package) -> PathBuf {
         self.target_dir.join("hotreload").join(&package.name)
     }

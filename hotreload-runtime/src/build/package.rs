@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cargo_json;
+use crate::build::cargo_json;
 
 /// A package that holds hot functions.
 #[derive(Debug, Clone, PartialEq, Eq)]

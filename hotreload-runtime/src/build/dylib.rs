@@ -33,10 +33,10 @@ use std::process::{Command, Stdio};
 
 use hotreload_core::layout::LayoutHasher;
 
-use crate::cargo_json::{self, Metadata, Node, NodeDep};
-use crate::package::Package;
+use crate::build::cargo_json::{self, Metadata, Node, NodeDep};
+use crate::build::package::Package;
+use crate::build::rustc::Rustc;
 use crate::registry::Manifest;
-use crate::rustc::Rustc;
 
 /// The name of the generated crate, and of the `--cfg` that makes `#[hot]`
 /// code name it (keep in step with `HotFn::link_dependencies` in the macro

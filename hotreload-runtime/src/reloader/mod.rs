@@ -1,11 +1,11 @@
 //! [`Reloader`]: starts the pipeline and applies its results at the safe
 //! point.
 //!
-//! A reload, top to bottom: [`watch`](crate::watch) sees a saved file ->
+//! A reload, top to bottom: [`watch`] sees a saved file ->
 //! the pipeline thread below runs [`build`](crate::build),
-//! [`stage`](crate::stage), [`load`](crate::load) and
-//! [`verify`](crate::verify) off the caller's thread -> `update()`
-//! [`apply`](crate::apply)s the verified plan and [`report`](crate::report)s.
+//! [`stage`](crate::stage), [`load`] and
+//! [`verify`] off the caller's thread -> `update()`
+//! [`apply`](crate::apply)s the verified plan and [`report`]s.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,21 +16,22 @@ use std::time::{Instant, SystemTime};
 use crate::Error;
 use crate::allocator;
 use crate::apply::Applied;
+use crate::apply::generations::{self, Build};
+use crate::build::config::BuildConfig;
+use crate::build::package::Package;
+use crate::build::published;
+use crate::build::quick::Quick;
 use crate::build::{Built, Cancel, Recipe};
-use crate::config::BuildConfig;
-use crate::generations::{self, Build};
 use crate::load;
-use crate::package::Package;
 use crate::panic::{self, HostHooks, OnPanic, PanickedCall, Reported, RolledBack};
-use crate::program;
-use crate::published;
 use crate::registry::{ENTRIES, Entry, Manifest};
 use crate::report::HotPanic;
 use crate::report::{self, BeforeReload, Generation, Ready, Reload, Restarting, Timings, Update};
 use crate::restart;
+use crate::sources::Snapshot;
 use crate::stage::Staging;
-use crate::thin::Quick;
-use crate::types::{Snapshot, Sources};
+use crate::stage::one_copy;
+use crate::verify::types::Sources;
 use crate::verify::{self, Plan};
 use crate::watch::{self, Change, Watch};
 
@@ -222,7 +223,7 @@ impl Reloader {
             prune_suspect: vec![false; packages.len()],
             snapshots: packages
                 .iter()
-                .map(|package| Sources::snapshot(&package.manifest_dir))
+                .map(|package| Snapshot::read(&package.manifest_dir))
                 .collect(),
             packages: packages.clone(),
             config,
@@ -721,7 +722,7 @@ impl Pipeline {
         // Alongside the warm-up; done before anything is loaded.
         let sharing = std::thread::Builder::new()
             .name("hotreload-program".into())
-            .spawn(|| program::share().err());
+            .spawn(|| one_copy::share().err());
         if let Some(first) = self.packages.first() {
             self.config.find_hot_flags(&first.manifest_dir);
         }
@@ -770,7 +771,7 @@ impl Pipeline {
             waiting,
             own_copies: match sharing {
                 Ok(thread) => thread.join().ok().flatten(),
-                Err(_) => program::share().err(),
+                Err(_) => one_copy::share().err(),
             }
             .map(String::from),
         };
@@ -983,7 +984,7 @@ impl Pipeline {
         let quick = self.recipes[index].thin.is_some();
         let loading = Instant::now();
         // Made at start (see `run`): waits for it if need be.
-        let _ = program::share();
+        let _ = one_copy::share();
         let staged = self.staging.stage(&built.artifact, &package.name)?;
         // SAFETY: the file is our unnamed copy of a build of the package,
         // made by a build here or published by a process of this program

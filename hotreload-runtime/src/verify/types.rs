@@ -19,9 +19,11 @@
 //! (path dependencies included) are not read.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use quote::ToTokens;
+
+use crate::sources::Snapshot;
 
 /// One type's definition, as it matters to the data in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,28 +38,6 @@ struct Definition {
 }
 
 type Definitions = HashMap<String, Vec<Definition>>;
-
-/// What [`Sources::snapshot`] read: each file, its text, and whether it
-/// changed after the executable was built.
-pub struct Snapshot {
-    src: PathBuf,
-    files: Vec<(PathBuf, String, bool)>,
-}
-
-impl Snapshot {
-    /// The package's `src/`.
-    pub fn src(&self) -> &Path {
-        &self.src
-    }
-
-    /// Each file, its text, and whether it changed after the executable
-    /// was built.
-    pub fn files(&self) -> impl Iterator<Item = (&Path, &str, bool)> {
-        self.files
-            .iter()
-            .map(|(file, text, newer)| (file.as_path(), text.as_str(), *newer))
-    }
-}
 
 /// A package's type definitions: the program's and the newest.
 pub struct Sources {
@@ -75,30 +55,7 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// The text of every `.rs` file under `package_dir/src`, as the
-    /// program has it: read in `Reloader::start`, before any edit the
-    /// user makes after it, and parsed later by [`Sources::new`].
-    pub fn snapshot(package_dir: &Path) -> Snapshot {
-        let src = package_dir.join("src");
-        let built = std::fs::metadata("/proc/self/exe")
-            .and_then(|meta| meta.modified())
-            .ok();
-        let mut files = Vec::new();
-        rust_files(&src, &mut files);
-        let files = files
-            .into_iter()
-            .map(|file| {
-                let modified = std::fs::metadata(&file).and_then(|meta| meta.modified());
-                let newer =
-                    modified.is_ok_and(|modified| built.is_none_or(|built| modified > built));
-                let text = std::fs::read_to_string(&file).unwrap_or_default();
-                (file, text, newer)
-            })
-            .collect();
-        Snapshot { src, files }
-    }
-
-    /// Parses a [`Sources::snapshot`].
+    /// Parses a [`Snapshot`] of the sources.
     pub fn new(snapshot: Snapshot) -> Sources {
         let mut base = HashMap::new();
         let mut unknown = HashSet::new();
@@ -150,7 +107,7 @@ impl Sources {
     }
 
     /// Nothing but hot function bodies changed since the last build that
-    /// went live (the next build is a quick one, see `crate::thin`): the
+    /// went live (the next build is a quick one, see `crate::build::quick`): the
     /// definitions are that build's, with no file read again (a file of
     /// thousands of lines takes the unoptimized runtime about 0.1 s to
     /// parse).
@@ -286,21 +243,6 @@ fn describe(name: &str, old: &[Definition], new: &[Definition]) -> String {
         }
     }
     format!("`{name}` is defined more than once and one of them changed")
-}
-
-/// Every `.rs` file under `dir`.
-pub fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, files);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            files.push(path);
-        }
-    }
 }
 
 /// The type definitions of one file's text, in every module; `None` if it

@@ -1,4 +1,4 @@
-//! Pruned quick builds: a quick build (see [`crate::thin`]) compiles a copy
+//! Pruned quick builds: a quick build (see [`crate::build::quick`]) compiles a copy
 //! of the package's sources with every item the changed hot functions
 //! cannot reach left out, so that a save costs about what the changed
 //! code costs, whatever the size of the library around it.

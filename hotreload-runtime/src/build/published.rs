@@ -20,9 +20,9 @@ use std::time::UNIX_EPOCH;
 use hotreload_core::layout::LayoutHasher;
 
 use crate::Error;
+use crate::build::config::BuildConfig;
+use crate::build::package::Package;
 use crate::build::{self, Built, Cancel, Recipe};
-use crate::config::BuildConfig;
-use crate::package::Package;
 
 /// What the holder of the lock sees of the package's sources: a hash of
 /// every watched file's path, size and modification time.

@@ -28,6 +28,8 @@
 //! (`HOT023`; `dlopen` of a truncated file dies of SIGBUS instead of
 //! failing).
 
+pub mod one_copy;
+
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
@@ -35,7 +37,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 
 use crate::Error;
-use crate::generations;
+use crate::apply::generations;
 
 /// Where staged copies are made.
 pub struct Staging {
@@ -94,7 +96,7 @@ impl Staging {
             path: artifact.to_path_buf(),
             reason,
         })?;
-        if let Some(program) = crate::program::shared() {
+        if let Some(program) = one_copy::shared() {
             let retargeted = program.retarget(&mut bytes);
             tracing::debug!(
                 retargeted,

@@ -3,12 +3,14 @@
 //! carries out at the next safe point, or an error that names every
 //! function that cannot be swapped. A generation is all or nothing.
 
+pub mod types;
+
 use std::collections::HashMap;
 
 use crate::error::{Error, Refusal};
 use crate::registry::{Entry, Manifest};
 use crate::state::StaticEntry;
-use crate::types::Changes;
+use crate::verify::types::Changes;
 
 /// What a verified generation will change.
 pub struct Plan {
@@ -34,7 +36,7 @@ pub struct Plan {
 
 /// Checks `new` (a build of `package`) against the running program.
 /// `types` are the package's type definitions that differ from the
-/// program's (see [`crate::types`]).
+/// program's (see [`crate::verify::types`]).
 pub fn verify(
     package: &str,
     running: &Manifest,

@@ -19,7 +19,14 @@
 //! ([`Output`]).
 
 mod cancel;
+pub mod cargo_json;
+pub mod config;
+pub mod dylib;
 mod output;
+pub mod package;
+pub mod published;
+pub mod quick;
+pub mod rustc;
 
 use std::fmt::Write as _;
 use std::io::Read;
@@ -32,14 +39,14 @@ pub use cancel::{Cancel, wait_without_reaping};
 use output::Output;
 
 use crate::Error;
-use crate::config::{
-    self, BuildConfig, CARGO_INCREMENTAL, DIRECT_INCREMENTAL, QUICK_INCREMENTAL, STRIP,
+use crate::build::config::{
+    BuildConfig, CARGO_INCREMENTAL, DIRECT_INCREMENTAL, QUICK_INCREMENTAL, STRIP,
 };
-use crate::dylib::{self, Dependencies};
-use crate::package::Package;
-use crate::prune;
-use crate::rustc::Rustc;
-use crate::thin::Plan;
+use crate::build::dylib::Dependencies;
+use crate::build::package::Package;
+use crate::build::quick::Plan;
+use crate::build::quick::prune;
+use crate::build::rustc::Rustc;
 
 /// How the next build of a package is made; updated by each build.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +61,8 @@ pub struct Recipe {
     /// The core crate's rlib, from the last cargo build.
     core: Option<PathBuf>,
     /// For a quick build: the functions it leaves to the program (see
-    /// `crate::thin`), given to the compiler as `HOTRELOAD_THIN`, and the
-    /// pruned sources it compiles (`crate::prune`). Set by the pipeline
+    /// `crate::build::quick`), given to the compiler as `HOTRELOAD_THIN`, and the
+    /// pruned sources it compiles (`crate::build::quick::prune`). Set by the pipeline
     /// for each build; direct builds only.
     pub thin: Option<Plan>,
     /// Why the next build compiles every hot function, for the report.
@@ -88,7 +95,7 @@ impl Recipe {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Links {
     /// The shared library of crates.io and git dependencies
-    /// ([`crate::dylib`]).
+    /// ([`crate::build::dylib`]).
     pub dependencies: Option<Dependencies>,
     /// `(extern name, rlib)`: the core crate named in place of the runtime,
     /// so the runtime's own dependencies (the watcher, cargo_metadata,

@@ -2,7 +2,7 @@
 //! instances of its dependencies, not on copies of them.
 //!
 //! A reloaded build is a cdylib linked against the toolchain's shared
-//! `std` and the dependencies library ([`crate::dylib`]). Left alone, the
+//! `std` and the dependencies library ([`crate::build::dylib`]). Left alone, the
 //! dynamic loader binds it to those: a second `std` (its own panic runtime,
 //! stdout buffer, thread-locals) and a second instance of every dependency
 //! (tokio's runtime context unset, `log`'s logger unset, a game framework's
@@ -120,7 +120,7 @@ impl Program {
             .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
         let input = dir.path().join("program.o");
         let output = dir.path().join("libhotreload_program.so");
-        crate::dylib::write(&input, &object)?;
+        crate::build::dylib::write(&input, &object)?;
         link(&input, &output)?;
         // SAFETY: a shared object of absolute symbols only: no code, no
         // initializers. RTLD_GLOBAL puts its symbols first for every
@@ -327,7 +327,7 @@ fn link(input: &Path, output: &Path) -> Result<(), String> {
         .args(["-shared", "-nostdlib", "-o"])
         .arg(output)
         .arg(input);
-    crate::dylib::succeed(&mut command, linker).map_err(|e| format!("{linker} failed: {e}"))
+    crate::build::dylib::succeed(&mut command, linker).map_err(|e| format!("{linker} failed: {e}"))
 }
 
 /// Where the executable is mapped: the first object `dl_iterate_phdr`
