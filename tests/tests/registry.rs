@@ -122,6 +122,15 @@ fn a_program_that_takes_the_runtime_from_a_registry_reloads_its_edits() {
     // Its own target directory: the same packages from another source
     // would rebuild the other fixtures' copies each time.
     let target = fixture_target_dir().with_file_name("hotreload-registry");
+    // Cargo takes a package from a registry for immutable and would reuse
+    // its build from an earlier run of this test: forget our crates'.
+    if let Ok(entries) = std::fs::read_dir(target.join("debug/.fingerprint")) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("hotreload-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
     let mut build = cargo();
     build
         .args(["build", "--offline", "--bin", "registry", "--manifest-path"])
