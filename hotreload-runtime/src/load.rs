@@ -1,14 +1,16 @@
 //! Stage 4, load: maps a staged build with `dlopen` and reads its manifest.
 //!
-//! A build that is refused before any of its code ran is closed again; one
-//! that goes live is handed to [`generations`], which
-//! keeps it loaded (or unloads it when nothing can use it any more, if the
-//! program asked for that).
+//! A build that is refused before any of its code ran is closed again
+//! ([`close`]); one that goes live is taken over by the apply stage's
+//! `generations`, which keeps it loaded (or unloads it when nothing can
+//! use it any more, if the program asked for that).
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
 
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
 use crate::Error;
-use crate::apply::generations::{self, Build};
 #[cfg(any(feature = "log", feature = "tracing"))]
 use crate::forward;
 use crate::registry::{MANIFEST_SYMBOL, Manifest};
@@ -53,12 +55,13 @@ impl Loaded {
         let _ = library;
     }
 
-    /// Hands the build over to [`generations`]: its
-    /// code is about to be called.
-    pub fn keep(mut self) -> Build {
+    /// The library, its staged file, manifest and why it must never be
+    /// unloaded: for the apply stage, which keeps it (its code is about to
+    /// be called).
+    pub fn keep(mut self) -> (Library, File, Manifest, Option<String>) {
         let library = self.library.take().expect("open until kept");
         let staged = self.staged.take().expect("open until kept");
-        Build::new(library, staged.file, self.manifest, staged.pinned)
+        (library, staged.file, self.manifest, staged.pinned)
     }
 }
 
@@ -68,7 +71,7 @@ impl Drop for Loaded {
         if let (Some(library), Some(staged)) = (self.library.take(), self.staged.take()) {
             // SAFETY: refused before any of its code ran as hot code (only
             // its initializers), and its manifest goes with it.
-            let _ = unsafe { generations::close(library, staged.file) };
+            let _ = unsafe { close(library, staged.file) };
         }
     }
 }
@@ -92,6 +95,42 @@ fn dlopen_message(error: &libloading::Error) -> String {
         ));
     }
     message
+}
+
+/// Closes `library`, then its staged `file` if the library is gone from
+/// this process's memory map. Otherwise the file stays open for good: its
+/// `/proc/<pid>/fd/<n>` name is glibc's key for the library it still has,
+/// and another build under that name would be taken for it.
+///
+/// # Safety
+/// No code of the library may run or be entered after this (no slot
+/// points into it, no call or future of it is alive), and nothing borrowed
+/// from it (its manifest's `'static` data) may be used after.
+pub unsafe fn close(library: Library, file: File) -> Result<(), String> {
+    let why = match (library.close(), still_mapped(&file)) {
+        (Ok(()), Ok(false)) => return Ok(()),
+        (Err(error), _) => format!("dlclose failed: {error}"),
+        (_, Err(error)) => format!("cannot read /proc/self/maps: {error}"),
+        (Ok(()), Ok(true)) => "dlclose left it mapped".to_string(),
+    };
+    std::mem::forget(file);
+    Err(why)
+}
+
+/// Whether any part of `file` is mapped into this process.
+fn still_mapped(file: &File) -> std::io::Result<bool> {
+    let meta = file.metadata()?;
+    let device = format!(
+        "{:02x}:{:02x}",
+        libc::major(meta.dev()),
+        libc::minor(meta.dev())
+    );
+    let inode = meta.ino().to_string();
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    Ok(maps.lines().any(|line| {
+        let mut fields = line.split_whitespace().skip(3);
+        fields.next() == Some(device.as_str()) && fields.next() == Some(inode.as_str())
+    }))
 }
 
 /// Loads a staged build and reads its manifest.

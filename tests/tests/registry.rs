@@ -126,7 +126,11 @@ fn a_program_that_takes_the_runtime_from_a_registry_reloads_its_edits() {
     // its build from an earlier run of this test: forget our crates'.
     if let Ok(entries) = std::fs::read_dir(target.join("debug/.fingerprint")) {
         for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with("hotreload-") {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("hotreload-")
+            {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }

@@ -35,16 +35,14 @@
 //! [`Calls`]: crate::registry::Calls
 
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use libloading::os::unix::Library;
-use object::elf;
-use object::read::elf::{ElfFile64, FileHeader, Sym};
 
 use crate::apply::Applied;
+use crate::load::{Loaded, close};
 use crate::registry::Manifest;
 use crate::report::Generation;
 
@@ -65,7 +63,8 @@ pub struct Build {
 impl Build {
     /// Takes over a loaded build: from here on its calls are counted if the
     /// program asked for it.
-    pub fn new(library: Library, file: File, manifest: Manifest, pinned: Option<String>) -> Build {
+    pub fn new(loaded: Loaded) -> Build {
+        let (library, file, manifest, pinned) = loaded.keep();
         let counted = COUNTING.load(Ordering::Acquire);
         manifest.calls.counting.store(counted, Ordering::Release);
         Build {
@@ -94,85 +93,6 @@ impl Drop for Build {
             let _ = unsafe { close(library, file) };
         }
     }
-}
-
-/// Closes `library`, then its staged `file` if the library is gone from
-/// this process's memory map. Otherwise the file stays open for good: its
-/// `/proc/<pid>/fd/<n>` name is glibc's key for the library it still has,
-/// and another build under that name would be taken for it.
-///
-/// # Safety
-/// No code of the library may run or be entered after this (no slot
-/// points into it, no call or future of it is alive), and nothing borrowed
-/// from it (its manifest's `'static` data) may be used after.
-pub unsafe fn close(library: Library, file: File) -> Result<(), String> {
-    let why = match (library.close(), still_mapped(&file)) {
-        (Ok(()), Ok(false)) => return Ok(()),
-        (Err(error), _) => format!("dlclose failed: {error}"),
-        (_, Err(error)) => format!("cannot read /proc/self/maps: {error}"),
-        (Ok(()), Ok(true)) => "dlclose left it mapped".to_string(),
-    };
-    std::mem::forget(file);
-    Err(why)
-}
-
-/// Whether any part of `file` is mapped into this process.
-fn still_mapped(file: &File) -> std::io::Result<bool> {
-    let meta = file.metadata()?;
-    let device = format!(
-        "{:02x}:{:02x}",
-        libc::major(meta.dev()),
-        libc::minor(meta.dev())
-    );
-    let inode = meta.ino().to_string();
-    let maps = std::fs::read_to_string("/proc/self/maps")?;
-    Ok(maps.lines().any(|line| {
-        let mut fields = line.split_whitespace().skip(3);
-        fields.next() == Some(device.as_str()) && fields.next() == Some(inode.as_str())
-    }))
-}
-
-/// Why the build in `library` (its bytes, as staged) must never be
-/// unloaded, if it must not.
-pub fn pinned(library: &[u8]) -> Option<String> {
-    let reasons = match pins(library) {
-        Ok(reasons) => reasons,
-        Err(error) => return Some(format!("it cannot be read ({error})")),
-    };
-    (!reasons.is_empty()).then(|| reasons.join(" and "))
-}
-
-fn pins(library: &[u8]) -> Result<Vec<&'static str>, object::Error> {
-    let file = ElfFile64::<object::Endianness>::parse(library)?;
-    let endian = file.endian();
-    let sections = file.elf_header().sections(endian, library)?;
-    let dynamic = sections.symbols(endian, library, elf::SHT_DYNSYM)?;
-    // What the build calls in `std` (or the program): mangled names, legacy
-    // or v0, both spell each path segment as <length><name>.
-    let imports = |segments: &[&[u8]]| {
-        dynamic.iter().any(|symbol| {
-            symbol.is_undefined(endian)
-                && dynamic
-                    .symbol_name(endian, symbol)
-                    .is_ok_and(|name| segments.iter().all(|segment| contains(name, segment)))
-        })
-    };
-    let mut reasons = Vec::new();
-    // A thread-local with a destructor registers it with `std` on first
-    // use; a thread that ends later runs it, in this build's code.
-    if imports(&[b"12thread_local", b"11destructors", b"8register"]) {
-        reasons.push("it has thread-locals with destructors");
-    }
-    if imports(&[b"12tracing_core", b"8callsite"]) {
-        reasons.push("it registers `tracing` callsites with the program");
-    }
-    Ok(reasons)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
 }
 
 /// Set by [`count_calls`]: builds loaded from then on count their calls.

@@ -1024,7 +1024,7 @@ impl Pipeline {
             // passes both: the README's Known problems says so.
             unsafe { new.program.set(&*program.own) };
         }
-        let build = loaded.keep();
+        let build = Build::new(loaded);
         // Before any of its code runs as hot code: panics in it come to us.
         // SAFETY: this host's hooks; the build's manifest has this
         // layout (its symbol's name carries the version).

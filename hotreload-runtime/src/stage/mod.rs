@@ -29,6 +29,7 @@
 //! failing).
 
 pub mod one_copy;
+mod pins;
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
@@ -37,7 +38,6 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 
 use crate::Error;
-use crate::apply::generations;
 
 /// Where staged copies are made.
 pub struct Staging {
@@ -127,7 +127,7 @@ impl Staging {
         Ok(Staged {
             path,
             file,
-            pinned: generations::pinned(&bytes),
+            pinned: pins::pinned(&bytes),
         })
     }
 
@@ -206,7 +206,7 @@ fn named_dir(tmp: &Path) -> io::Result<PathBuf> {
 
 /// A staged copy: an open file with no name, loaded by its
 /// `/proc/<pid>/fd` path. It stays open for as long as the library loaded
-/// from it is mapped (see [`generations::close`]).
+/// from it is mapped (see `load::close`).
 pub struct Staged {
     /// `/proc/<pid>/fd/<n>`.
     pub path: PathBuf,
