@@ -6,6 +6,7 @@
 //! code (a function pointer kept from an earlier generation) still reaches
 //! the current version of every hot function it calls.
 
+pub mod arm;
 pub mod generations;
 
 use std::collections::{HashMap, HashSet};

@@ -1,39 +1,42 @@
-//! [`Reloader`]: starts the pipeline and applies its results at the safe
-//! point.
+//! [`Reloader`]: the public handle. It starts the pipeline and applies its
+//! results at the safe point.
 //!
-//! A reload, top to bottom: [`watch`] sees a saved file ->
-//! the pipeline thread below runs [`build`](crate::build),
-//! [`stage`](crate::stage), [`load`] and
-//! [`verify`] off the caller's thread -> `update()`
-//! [`apply`](crate::apply)s the verified plan and [`report`]s.
+//! A reload, top to bottom: [`watch`] sees a saved file -> the pipeline
+//! thread (`pipeline`) runs [`build`](crate::build),
+//! [`stage`](crate::stage), [`load`](crate::load),
+//! [`verify`](crate::verify) and arms the build off the caller's thread
+//! -> `update()` ([`delivery`]) [`apply`](crate::apply)s it and
+//! [`report`]s. `hooks`: what a panic in hot code calls, on any thread;
+//! `background`: `update()` on a thread of its own.
+
+mod background;
+mod delivery;
+mod hooks;
+mod pipeline;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Instant, SystemTime};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Condvar, Mutex};
 
 use crate::Error;
 use crate::allocator;
 use crate::apply::Applied;
-use crate::apply::generations::{self, Build};
+use crate::apply::generations;
 use crate::build::config::BuildConfig;
 use crate::build::package::Package;
-use crate::build::published;
-use crate::build::quick::Quick;
-use crate::build::{Built, Cancel, Recipe};
-use crate::load;
-use crate::panic::{self, HostHooks, OnPanic, PanickedCall, Reported, RolledBack};
-use crate::registry::{ENTRIES, Entry, Manifest};
-use crate::report::HotPanic;
-use crate::report::{self, BeforeReload, Generation, Ready, Reload, Restarting, Timings, Update};
+use crate::panic::{self, OnPanic};
+use crate::registry::ENTRIES;
+use crate::report::{self, BeforeReload, Generation, Update};
 use crate::restart;
 use crate::sources::Snapshot;
 use crate::stage::Staging;
-use crate::stage::one_copy;
-use crate::verify::types::Sources;
-use crate::verify::{self, Plan};
-use crate::watch::{self, Change, Watch};
+use crate::watch::{self, Watch};
+
+pub use background::Background;
+use delivery::Delivery;
+use hooks::{APPLIED, lock};
+use pipeline::Event;
 
 /// The hot-reload handle. Create it once with [`Reloader::start`] and call
 /// [`Reloader::update`] at a point of your loop where no hot function is
@@ -47,7 +50,7 @@ pub struct Reloader {
 type BeforeHook = Box<dyn FnMut(&BeforeReload) + Send>;
 
 struct Running {
-    outcomes: Receiver<Outcome>,
+    deliveries: Receiver<Delivery>,
     generation: u64,
     /// Set by [`Reloader::before_reload`].
     before: Option<BeforeHook>,
@@ -62,7 +65,7 @@ impl Drop for Running {
     }
 }
 
-/// Set when an outcome or a panic report is waiting: `update()` with
+/// Set when a delivery or a panic report is waiting: `update()` with
 /// nothing to do is one atomic load. Process-wide, like the slots: a panic
 /// in hot code on any thread reports here.
 static PENDING: AtomicBool = AtomicBool::new(false);
@@ -77,109 +80,6 @@ fn set_pending() {
     PENDING.store(true, Ordering::Release);
     let _woken = lock(&WAKE_LOCK);
     WAKE.notify_all();
-}
-
-/// What every hot function runs; shared with the panic hook, which rolls
-/// functions back from whichever thread panicked.
-static APPLIED: Mutex<Option<Applied>> = Mutex::new(None);
-
-/// Panics in reloaded code, not yet reported by `update()`.
-static PANICS: Mutex<Vec<HotPanic>> = Mutex::new(Vec::new());
-
-/// Installed into every loaded build.
-static HOOKS: HostHooks = HostHooks {
-    on_panic: on_hot_panic,
-    on_nested_panic: record_hot_panic,
-    raise_reported,
-    enter: panic::enter_reloaded,
-    leave: panic::leave_reloaded,
-};
-
-/// A poisoned lock still holds consistent data here (every update is a
-/// single push, pop or store), so keep going.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Rolls `path` back (by the policy) after its code `implementation`
-/// panicked, and queues the report for `update()`. Returns whether it was
-/// rolled back.
-fn record_hot_panic(implementation: *const (), path: &str, message: &str) -> bool {
-    let rolled_back = panic::policy() == OnPanic::Rollback
-        && lock(&APPLIED)
-            .as_mut()
-            .is_some_and(|applied| applied.roll_back(path, implementation));
-    // Every trampoline of `path` does the same (it is decided by the
-    // signature); the program's entry says what.
-    let call = ENTRIES
-        .iter()
-        .find(|entry| entry.path == path)
-        .map_or(PanickedCall::Panicked, |entry| entry.after_rollback);
-    let report = HotPanic {
-        function: path.to_string(),
-        message: message.to_string(),
-        rolled_back,
-        call,
-    };
-    tracing::warn!("{report}");
-    lock(&PANICS).push(report);
-    set_pending();
-    rolled_back
-}
-
-/// The host side of a panic in reloaded code (see [`crate::panic`]).
-fn on_hot_panic(implementation: *const (), path: &str, message: &str) -> ! {
-    let rolled_back = record_hot_panic(implementation, path, message);
-    raise_reported(&Reported {
-        function: path.to_string(),
-        message: message.to_string(),
-        rolled_back,
-    })
-}
-
-/// Raises a panic of reloaded code in the program's `std`: [`RolledBack`]
-/// (the trampoline retries), or, not rolled back, its message like any
-/// panic's.
-fn raise_reported(reported: &Reported) -> ! {
-    let panic = RolledBack {
-        function: reported.function.clone(),
-        message: reported.message.clone(),
-    };
-    if reported.rolled_back {
-        std::panic::resume_unwind(Box::new(panic))
-    }
-    std::panic::resume_unwind(Box::new(panic.to_string()))
-}
-
-/// What the pipeline thread hands to `update()`.
-#[allow(clippy::large_enum_variant)] // a message, moved once
-enum Outcome {
-    /// The warm-up is done.
-    Ready(Ready),
-    Built {
-        package: String,
-        plan: Plan,
-        /// What `plan` points into.
-        build: Build,
-        /// See [`Reload::changed_types`].
-        changed_types: Vec<String>,
-        warnings: usize,
-        /// The process that built it, if not this one.
-        built_by: Option<u32>,
-        /// See [`Reload::pruning_stopped`].
-        pruning_stopped: bool,
-        /// See [`Reload::full_build`].
-        full_build: Option<String>,
-        timings: Timings,
-        /// The first file event of the save that was built.
-        seen: Instant,
-        verified: Instant,
-    },
-    Failed(Error),
-    /// A refused build's sources, built as a new binary to restart into.
-    Restart(Box<restart::Pending>),
-    /// ... being built.
-    Restarting(Restarting),
 }
 
 impl Reloader {
@@ -213,14 +113,9 @@ impl Reloader {
         let (events_tx, events) = mpsc::channel();
         let roots = packages.iter().map(|p| p.manifest_dir.clone()).collect();
         let watch = watch::start(roots, events_tx.clone())?;
-        let (outcome_tx, outcomes) = mpsc::channel();
+        let (deliveries_tx, deliveries) = mpsc::channel();
         lock(&APPLIED).get_or_insert_with(|| Applied::new(&ENTRIES));
-        let pipeline = Pipeline {
-            recipes: vec![Recipe::default(); packages.len()],
-            sources: Vec::new(),
-            quick: Vec::new(),
-            full_next: vec![false; packages.len()],
-            prune_suspect: vec![false; packages.len()],
+        let pipeline = pipeline::Start {
             snapshots: packages
                 .iter()
                 .map(|package| Snapshot::read(&package.manifest_dir))
@@ -230,7 +125,7 @@ impl Reloader {
             staging,
             events,
             events_tx: events_tx.clone(),
-            outcomes: outcome_tx,
+            deliveries: deliveries_tx,
         };
         std::thread::Builder::new()
             .name("hotreload".into())
@@ -243,7 +138,7 @@ impl Reloader {
         tracing::info!(packages = ?names, "hot reload is on");
         Ok(Reloader {
             inner: Some(Running {
-                outcomes,
+                deliveries,
                 generation: 0,
                 before: None,
                 _watch: watch,
@@ -350,7 +245,7 @@ impl Reloader {
     /// The program's own code (generation 0) and every build still
     /// loaded, oldest first.
     pub fn generations(&self) -> Vec<Generation> {
-        generations()
+        loaded_generations()
     }
 
     /// The state the program handed to [`Reloader::update_with`] before a
@@ -381,7 +276,7 @@ impl Reloader {
     pub fn update_with<T: serde::Serialize>(&mut self, state: &T) -> Update {
         match &mut self.inner {
             Some(running) if PENDING.load(Ordering::Acquire) => {
-                let update = running.take_outcome(Some(&|| {
+                let update = running.take(Some(&|| {
                     rmp_serde::to_vec_named(state).map_err(|e| e.to_string())
                 }));
                 if self.report {
@@ -401,7 +296,7 @@ impl Reloader {
     pub fn update(&mut self) -> Update {
         match &mut self.inner {
             Some(running) if PENDING.load(Ordering::Acquire) => {
-                let update = running.take_outcome(None);
+                let update = running.take(None);
                 if self.report {
                     report::print(&update);
                 }
@@ -410,194 +305,6 @@ impl Reloader {
             _ => Update::Idle,
         }
     }
-}
-
-/// A [`Reloader`] applying each verified build as soon as it is ready, on
-/// a thread of its own: for programs without a natural safe point (a
-/// server, whose handlers run on many threads). A call that starts after a
-/// swap runs the new code; calls already running finish on the code they
-/// started with. Dropping it stops reloading.
-pub struct Background {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Reloader {
-    /// Applies verified builds in the background (see [`Background`]);
-    /// reports go to the default reporter unless turned off.
-    pub fn in_background(self) -> Background {
-        self.in_background_with(|_| {})
-    }
-
-    /// [`Reloader::in_background`], calling `on_update` with each update
-    /// that is not `Idle` (after the default reporter, if on): to log it,
-    /// or to show it in a program that owns the terminal.
-    pub fn in_background_with(
-        mut self,
-        mut on_update: impl FnMut(&Update) + Send + 'static,
-    ) -> Background {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("hotreload-apply".into())
-            .spawn(move || {
-                while !stopped.load(Ordering::Acquire) {
-                    {
-                        let mut woken = lock(&WAKE_LOCK);
-                        while !PENDING.load(Ordering::Acquire) && !stopped.load(Ordering::Acquire) {
-                            woken = WAKE.wait(woken).unwrap_or_else(PoisonError::into_inner);
-                        }
-                    }
-                    loop {
-                        match self.update() {
-                            Update::Idle => break,
-                            update => on_update(&update),
-                        }
-                    }
-                }
-            });
-        match thread {
-            Ok(thread) => Background {
-                stop,
-                thread: Some(thread),
-            },
-            Err(error) => {
-                tracing::warn!("hot reload is off: cannot start its apply thread: {error}");
-                Background { stop, thread: None }
-            }
-        }
-    }
-}
-
-impl Background {
-    /// As [`Reloader::generations`].
-    pub fn generations(&self) -> Vec<Generation> {
-        generations()
-    }
-}
-
-fn generations() -> Vec<Generation> {
-    let mut applied = lock(&APPLIED);
-    generations::list(applied.get_or_insert_with(|| Applied::new(&ENTRIES)))
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        {
-            let _woken = lock(&WAKE_LOCK);
-            WAKE.notify_all();
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Running {
-    /// `state` serializes the program's state, if it gave one
-    /// ([`Reloader::update_with`]).
-    #[cold]
-    fn take_outcome(&mut self, state: Option<&dyn Fn() -> Result<Vec<u8>, String>>) -> Update {
-        PENDING.store(false, Ordering::Release);
-        let panic = {
-            let mut panics = lock(&PANICS);
-            (!panics.is_empty()).then(|| panics.remove(0))
-        };
-        if let Some(panic) = panic {
-            PENDING.store(true, Ordering::Release);
-            return Update::Panicked(panic);
-        }
-        let outcome = match self.outcomes.try_recv() {
-            Ok(outcome) => outcome,
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => return Update::Idle,
-        };
-        // More may be queued: look again on the next call.
-        PENDING.store(true, Ordering::Release);
-        match outcome {
-            Outcome::Failed(error) => Update::Failed(error),
-            Outcome::Restart(pending) => match state {
-                // Returns only if the restart cannot be made.
-                Some(state) => Update::Failed(match state() {
-                    Ok(bytes) => restart::restart(&pending, &bytes),
-                    Err(message) => Error::Restart {
-                        message: format!("cannot serialize the state: {message}"),
-                    },
-                }),
-                None => Update::Failed(pending.because),
-            },
-            Outcome::Ready(ready) => Update::Ready(ready),
-            Outcome::Restarting(restarting) => Update::Restarting(restarting),
-            Outcome::Built {
-                package,
-                plan,
-                build,
-                changed_types,
-                warnings,
-                built_by,
-                pruning_stopped,
-                full_build,
-                mut timings,
-                seen,
-                verified,
-            } => {
-                let applying = Instant::now();
-                timings.wait = applying - verified;
-                self.generation += 1;
-                let mut applied = lock(&APPLIED);
-                let applied = applied.get_or_insert_with(|| Applied::new(&ENTRIES));
-                let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
-                if let Some(before) = &mut self.before {
-                    before(&BeforeReload {
-                        package: package.clone(),
-                        generation: self.generation,
-                        changed: names(&applied.changes(&plan)),
-                        changed_types: changed_types.clone(),
-                    });
-                }
-                let (changed, mut kept_rolled_back) = applied.apply(&plan);
-                // A quick build left them to the program: still rolled back.
-                let thin = build.manifest.thin.iter().map(|t| t.path);
-                kept_rolled_back
-                    .extend(applied.rolled_back(thin.chain(plan.left_out.iter().copied())));
-                let left_out = build.manifest.thin.len() + plan.left_out.len();
-                let swept = generations::applied(applied, self.generation, &package, build);
-                timings.apply = applying.elapsed();
-                timings.total = seen.elapsed();
-                Update::Reloaded(Box::new(Reload {
-                    package,
-                    generation: self.generation,
-                    changed: names(&changed),
-                    swapped: plan.swaps.len(),
-                    missing: names(&plan.missing),
-                    added: names(&plan.added),
-                    kept_rolled_back: names(&kept_rolled_back),
-                    ambiguous: names(&plan.ambiguous),
-                    warnings,
-                    built_by,
-                    changed_types,
-                    left_out,
-                    pruning_stopped,
-                    full_build,
-                    unloaded: swept.unloaded,
-                    pinned: swept.pinned,
-                    timings,
-                }))
-            }
-        }
-    }
-}
-
-/// What the pipeline knows of the packages' sources as the program has
-/// them: for quick builds (`None` with `HOTRELOAD_QUICK=0`), and their type
-/// definitions.
-fn read_sources(snapshots: Vec<Snapshot>) -> (Vec<Option<Quick>>, Vec<Sources>) {
-    let quick = if std::env::var_os("HOTRELOAD_QUICK").is_none_or(|v| v != "0") {
-        snapshots.iter().map(|s| Some(Quick::new(s))).collect()
-    } else {
-        snapshots.iter().map(|_| None).collect()
-    };
-    (quick, snapshots.into_iter().map(Sources::new).collect())
 }
 
 /// The packages named by the registry, in a stable order.
@@ -612,453 +319,8 @@ fn packages() -> Vec<Package> {
         .collect()
 }
 
-/// What the pipeline thread waits for: a change from the watcher, or the
-/// end of the build it started.
-enum Event {
-    Change(Change),
-    /// The `Reloader` was dropped.
-    Stop,
-    Built {
-        index: usize,
-        /// The package's recipe as the build left it.
-        recipe: Box<Recipe>,
-        result: Result<Built, Error>,
-        /// This process's turn at the package's builds, held until the
-        /// artifact is staged.
-        turn: Option<published::Turn>,
-        started: Instant,
-    },
-}
-
-/// A quick build whose thin functions the program cannot link: built again
-/// in full, at once (not shown to the user).
-const QUICK_UNLINKED: &str = "HOT016";
-
-/// Points each thin function of a quick build at the program's slot of
-/// the function of the same path.
-fn link_thin(package: &str, manifest: &Manifest) -> Result<(), Error> {
-    for thin in manifest.thin {
-        let same: Vec<&Entry> = ENTRIES
-            .iter()
-            .filter(|entry| entry.path == thin.path)
-            .collect();
-        match same.as_slice() {
-            // SAFETY: the program's slot of the function of the same path.
-            // Its implementations have the quick build's function type: a
-            // quick build is made only when every file's skeleton (all but
-            // the hot bodies) is the verified live build's.
-            [entry] => unsafe { thin.slot.set(&entry.slot) },
-            _ => {
-                return Err(Error::Refused(vec![crate::Refusal {
-                    code: QUICK_UNLINKED,
-                    function: thin.path.to_string(),
-                    message: format!(
-                        "a quick build of `{package}` left this function to the program, which \
-                         has {} functions of that path; building it in full",
-                        same.len()
-                    ),
-                }]));
-            }
-        }
-    }
-    Ok(())
-}
-
-impl From<Change> for Event {
-    fn from(change: Change) -> Event {
-        Event::Change(change)
-    }
-}
-
-/// The build in flight.
-struct Building {
-    index: usize,
-    /// The newest save it includes.
-    seen: Instant,
-    cancel: Arc<Cancel>,
-    /// A newer save of the same package arrived: the result is old.
-    stale: bool,
-    /// A full build after a pruned quick one failed: if it builds, the
-    /// pruning was at fault.
-    prune_suspect: bool,
-}
-
-/// Runs off the caller's thread: waits for changes, builds (on a worker
-/// thread, so that a newer save can cancel a build in flight), stages,
-/// loads and verifies, and hands the outcome to `update()`.
-struct Pipeline {
-    packages: Vec<Package>,
-    /// One per package: how its next build is made.
-    recipes: Vec<Recipe>,
-    /// One per package: its type definitions, the program's and the
-    /// newest (parsed on the pipeline thread from `snapshots`, read in
-    /// `start()`).
-    sources: Vec<Sources>,
-    snapshots: Vec<Snapshot>,
-    /// One per package: what its next quick build leaves to the program
-    /// (`None` with `HOTRELOAD_QUICK=0`).
-    quick: Vec<Option<Quick>>,
-    /// One per package: the next build is a full one (a quick one failed).
-    full_next: Vec<bool>,
-    /// One per package: the quick build that failed was pruned (for the
-    /// full build that follows it: see [`Building::prune_suspect`]).
-    prune_suspect: Vec<bool>,
-    config: BuildConfig,
-    staging: Staging,
-    events: Receiver<Event>,
-    /// For the build threads.
-    events_tx: Sender<Event>,
-    outcomes: Sender<Outcome>,
-}
-
-impl Pipeline {
-    fn run(mut self) {
-        let snapshots = std::mem::take(&mut self.snapshots);
-        // Alongside the warm-up (parsing every source file twice takes the
-        // unoptimized runtime a few tenths of a second on a large library).
-        let reading = std::thread::Builder::new()
-            .name("hotreload-sources".into())
-            .spawn(move || read_sources(snapshots));
-        // Alongside the warm-up; done before anything is loaded.
-        let sharing = std::thread::Builder::new()
-            .name("hotreload-program".into())
-            .spawn(|| one_copy::share().err());
-        if let Some(first) = self.packages.first() {
-            self.config.find_hot_flags(&first.manifest_dir);
-        }
-        // Warm-up: the first hot build compiles the library as a cdylib
-        // from scratch; do it now so the first edit is as fast as the tenth.
-        let warming = Instant::now();
-        let mut failed = Vec::new();
-        for (package, recipe) in self.packages.iter_mut().zip(&mut self.recipes) {
-            package.find_runtime_feature(&self.config.cargo);
-            let (result, _turn) =
-                published::build_or_take(&self.config, package, recipe, &Cancel::default());
-            if let Err(error) = result {
-                tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
-                failed.push((package.name.clone(), error.to_string()));
-            }
-        }
-        match reading.map(std::thread::JoinHandle::join) {
-            Ok(Ok((quick, sources))) => (self.quick, self.sources) = (quick, sources),
-            _ => {
-                tracing::warn!("the package's sources could not be read; reloading stops");
-                return;
-            }
-        }
-        // Package index -> when its newest change was seen.
-        let mut dirty: BTreeMap<usize, Instant> = BTreeMap::new();
-        // Saves made during the warm-up are built now.
-        let mut waiting = 0;
-        while let Ok(event) = self.events.try_recv() {
-            match event {
-                Event::Change(change) => {
-                    waiting += 1;
-                    self.recipes[change.package]
-                        .changed(&self.packages[change.package], &change.paths);
-                    self.sources[change.package].changed(&change.paths);
-                    dirty.insert(change.package, change.seen);
-                }
-                Event::Stop => return,
-                Event::Built { .. } => {}
-            }
-        }
-        let ready = Ready {
-            packages: self.packages.iter().map(|p| p.name.clone()).collect(),
-            functions: ENTRIES.len(),
-            warm_up: warming.elapsed(),
-            failed,
-            waiting,
-            own_copies: match sharing {
-                Ok(thread) => thread.join().ok().flatten(),
-                Err(_) => one_copy::share().err(),
-            }
-            .map(String::from),
-        };
-        if self.outcomes.send(Outcome::Ready(ready)).is_err() {
-            return;
-        }
-        set_pending();
-        let mut building: Option<Building> = None;
-        loop {
-            if building.is_none()
-                && let Some((index, seen)) = dirty.pop_first()
-            {
-                building = Some(self.start_build(index, seen));
-                // While it builds: read the type definitions it is built from.
-                self.sources[index].refresh();
-            }
-            let Ok(event) = self.events.recv() else {
-                return;
-            };
-            match event {
-                Event::Stop => {
-                    if let Some(build) = &building {
-                        build.cancel.cancel();
-                    }
-                    return;
-                }
-                Event::Change(change) => {
-                    tracing::debug!(paths = ?change.paths, "change");
-                    if let Some(build) = &mut building
-                        && build.index == change.package
-                    {
-                        // A save during the build: its result would be older
-                        // than the files. Stop it and build again.
-                        build.stale = true;
-                        build.cancel.cancel();
-                    }
-                    self.recipes[change.package]
-                        .changed(&self.packages[change.package], &change.paths);
-                    self.sources[change.package].changed(&change.paths);
-                    dirty.insert(change.package, change.seen);
-                }
-                Event::Built {
-                    index,
-                    recipe,
-                    result,
-                    turn,
-                    started,
-                } => {
-                    let Some(build) = building.take() else {
-                        continue;
-                    };
-                    if build.stale {
-                        tracing::debug!("discarded a build made stale by a newer save");
-                        continue;
-                    }
-                    // No change of this package arrived while it built, so
-                    // the build's recipe is current.
-                    self.recipes[index] = *recipe;
-                    let quick = self.recipes[index].thin.is_some();
-                    if quick && matches!(result, Err(Error::Build { .. })) {
-                        // A quick build can fail where a full one would not
-                        // (a name the pruning could not see): what the user
-                        // sees is a full build's verdict.
-                        tracing::debug!("quick build failed; a full one");
-                        self.full_next[index] = true;
-                        self.prune_suspect[index] = self.recipes[index]
-                            .thin
-                            .as_ref()
-                            .is_some_and(|plan| plan.pruned.is_some());
-                        drop(turn);
-                        dirty.insert(index, build.seen);
-                        continue;
-                    }
-                    let pruning_stopped = build.prune_suspect && result.is_ok();
-                    if pruning_stopped && let Some(quick) = &mut self.quick[index] {
-                        quick.unprune();
-                    }
-                    let mut outcome = match result
-                        .and_then(|built| self.load(index, build.seen, started, built))
-                    {
-                        Ok(outcome) => outcome,
-                        Err(Error::Refused(refusals))
-                            if refusals.iter().any(|r| r.code == QUICK_UNLINKED) =>
-                        {
-                            tracing::debug!(?refusals, "quick build not linkable; a full one");
-                            if let Some(quick) = &mut self.quick[index] {
-                                quick.disable();
-                            }
-                            drop(turn);
-                            dirty.insert(index, build.seen);
-                            continue;
-                        }
-                        Err(error) if restart::can_take(&error) => {
-                            self.restart_build(index, build.seen, error)
-                        }
-                        Err(error) => Outcome::Failed(error),
-                    };
-                    if let Outcome::Built {
-                        pruning_stopped: stopped,
-                        ..
-                    } = &mut outcome
-                    {
-                        *stopped = pruning_stopped;
-                    }
-                    // Staged: the next build (of any process) may overwrite
-                    // the artifact.
-                    drop(turn);
-                    if self.outcomes.send(outcome).is_err() {
-                        return;
-                    }
-                    set_pending();
-                }
-            }
-        }
-    }
-
-    /// Starts building package `index` on a worker thread.
-    fn start_build(&mut self, index: usize, seen: Instant) -> Building {
-        let cancel = Arc::new(Cancel::default());
-        let package = self.packages[index].clone();
-        let mut recipe = self.recipes[index].clone();
-        (recipe.thin, recipe.full) = match self.quick[index].as_mut().map(Quick::plan) {
-            Some(Ok(plan)) => (Some(plan), None),
-            Some(Err(why)) => (None, why.map(|why| why.to_string())),
-            None => (None, None),
-        };
-        if std::mem::take(&mut self.full_next[index]) {
-            recipe.thin = None;
-            recipe.full = Some("the quick build did not compile".to_string());
-        }
-        if recipe.thin.is_some() {
-            self.sources[index].as_live();
-        }
-        let prune_suspect = recipe.thin.is_none() && std::mem::take(&mut self.prune_suspect[index]);
-        let config = self.config.clone();
-        let events = self.events_tx.clone();
-        let worker_cancel = Arc::clone(&cancel);
-        let started = Instant::now();
-        let spawned = std::thread::Builder::new()
-            .name("hotreload-build".into())
-            .spawn(move || {
-                let (result, turn) =
-                    published::build_or_take(&config, &package, &mut recipe, &worker_cancel);
-                let _ = events.send(Event::Built {
-                    index,
-                    recipe: Box::new(recipe),
-                    result,
-                    turn,
-                    started,
-                });
-            });
-        if let Err(source) = spawned {
-            let _ = self.events_tx.send(Event::Built {
-                index,
-                recipe: Box::new(self.recipes[index].clone()),
-                result: Err(Error::Thread {
-                    name: "build",
-                    source,
-                }),
-                turn: None,
-                started,
-            });
-        }
-        Building {
-            index,
-            seen,
-            cancel,
-            stale: false,
-            prune_suspect,
-        }
-    }
-
-    /// The program's binary built from the sources of a build that was
-    /// refused with `because`, for a restart.
-    fn restart_build(&self, index: usize, seen: Instant, because: Error) -> Outcome {
-        let package_dir = &self.packages[index].manifest_dir;
-        let command = match restart::command(&self.config, package_dir) {
-            Ok(command) => command,
-            Err(error) => return Outcome::Failed(error),
-        };
-        // Said before the build, which takes seconds.
-        let restarting = Restarting {
-            because: restart::reason(&because),
-            command: format!("cargo {}", command.1.join(" ")),
-        };
-        if self.outcomes.send(Outcome::Restarting(restarting)).is_ok() {
-            set_pending();
-        }
-        let building = Instant::now();
-        match restart::build(&self.config, package_dir, command) {
-            Ok(binary) => Outcome::Restart(Box::new(restart::Pending {
-                binary,
-                because,
-                seen,
-                build: building.elapsed(),
-            })),
-            Err(error) => Outcome::Failed(error),
-        }
-    }
-
-    /// Stages, loads and verifies a finished build.
-    fn load(
-        &mut self,
-        index: usize,
-        seen: Instant,
-        building: Instant,
-        built: Built,
-    ) -> Result<Outcome, Error> {
-        let package = &self.packages[index];
-        let quick = self.recipes[index].thin.is_some();
-        let loading = Instant::now();
-        // Made at start (see `run`): waits for it if need be.
-        let _ = one_copy::share();
-        let staged = self.staging.stage(&built.artifact, &package.name)?;
-        // SAFETY: the file is our unnamed copy of a build of the package,
-        // made by a build here or published by a process of this program
-        // for the same sources (`published`), both with our toolchain and
-        // settings.
-        let loaded = unsafe { load::load(staged, &package.name) }?;
-        let verifying = Instant::now();
-        self.sources[index].refresh();
-        // Before any of its code runs: its thin functions call through the
-        // program's slots.
-        link_thin(&package.name, &loaded.manifest)?;
-        let types = self.sources[index].changes();
-        let mut plan = verify::verify(
-            &package.name,
-            &Manifest::current(),
-            &loaded.manifest,
-            &types,
-        )?;
-        if quick {
-            // Not deleted (a quick build has every function the full one
-            // has): left out of a pruned build.
-            plan.left_out = std::mem::take(&mut plan.missing);
-        }
-        let added = !plan.added.is_empty();
-        loaded.forward_logging();
-        // Before any of its code runs: the new build's hot statics are the
-        // program's.
-        for (program, new) in &plan.statics {
-            // SAFETY: the program's instance of the static of this path,
-            // which lives as long as the program, and whose type verify
-            // checked is this build's (else HOT014): the same layout
-            // fingerprint (name, size and alignment; with
-            // `#[derive(Layout)]` every field's name, offset and type), and
-            // a type of the package's own sources defined as when the
-            // program was built. A type of a path dependency without the
-            // derive, changed inside but not in name, size or alignment,
-            // passes both: the README's Known problems says so.
-            unsafe { new.program.set(&*program.own) };
-        }
-        let build = Build::new(loaded);
-        // Before any of its code runs as hot code: panics in it come to us.
-        // SAFETY: this host's hooks; the build's manifest has this
-        // layout (its symbol's name carries the version).
-        unsafe { build.manifest.host_hooks.set(&HOOKS) };
-        let verified = Instant::now();
-        Ok(Outcome::Built {
-            package: package.name.clone(),
-            plan,
-            build,
-            changed_types: {
-                if let Some(quick) = &mut self.quick[index] {
-                    quick.went_live();
-                    if added {
-                        quick.disable();
-                    }
-                }
-                self.sources[index].went_live()
-            },
-            // A quick build warns about code only the bodies it left out
-            // use (`dead_code`); the full builds say what the code has.
-            warnings: if quick { 0 } else { built.warnings },
-            built_by: built.builder,
-            pruning_stopped: false,
-            full_build: self.recipes[index].full.clone().filter(|_| !quick),
-            timings: Timings {
-                saved_at: SystemTime::now() - seen.elapsed(),
-                debounce: building - seen,
-                build: built.duration,
-                load: verifying - loading,
-                verify: verified - verifying,
-                ..Timings::default()
-            },
-            verified,
-            seen,
-        })
-    }
+/// The program's own code (generation 0) and every build still loaded.
+fn loaded_generations() -> Vec<Generation> {
+    let mut applied = lock(&APPLIED);
+    generations::list(applied.get_or_insert_with(|| Applied::new(&ENTRIES)))
 }

@@ -1,0 +1,69 @@
+//! Before any code of a verified build runs, it is pointed at the program:
+//! its thin functions at the program's slots, its hot statics at the
+//! program's instances, its logging and its panics at the program's. Done
+//! on the pipeline thread, before the build is handed to the safe point.
+
+use crate::apply::generations::Build;
+use crate::load::Loaded;
+use crate::panic::HostHooks;
+use crate::registry::{ENTRIES, Entry, Manifest};
+use crate::verify::Plan;
+
+/// A quick build left a function to the program that the program cannot
+/// give (it has no function of that path, or more than one): it is built
+/// again in full.
+pub struct Unlinked {
+    /// The function.
+    pub path: &'static str,
+    /// How many the program has of that path.
+    pub found: usize,
+}
+
+/// Points each thin function of a quick build at the program's slot of
+/// the function of the same path. Before verify: nothing of the build has
+/// run, and a build that cannot be linked is not worth verifying.
+pub fn link_thin(manifest: &Manifest) -> Result<(), Unlinked> {
+    for thin in manifest.thin {
+        let same: Vec<&Entry> = ENTRIES
+            .iter()
+            .filter(|entry| entry.path == thin.path)
+            .collect();
+        match same.as_slice() {
+            // SAFETY: the program's slot of the function of the same path.
+            // Its implementations have the quick build's function type: a
+            // quick build is made only when every file's skeleton (all but
+            // the hot bodies) is the verified live build's.
+            [entry] => unsafe { thin.slot.set(&entry.slot) },
+            _ => {
+                return Err(Unlinked {
+                    path: thin.path,
+                    found: same.len(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes over a verified build: its logging, hot statics and panics become
+/// the program's (`hooks`: the host's), and it is kept loaded from here on.
+pub fn arm(loaded: Loaded, plan: &Plan, hooks: &'static HostHooks) -> Build {
+    loaded.forward_logging();
+    for (program, new) in &plan.statics {
+        // SAFETY: the program's instance of the static of this path,
+        // which lives as long as the program, and whose type verify
+        // checked is this build's (else HOT014): the same layout
+        // fingerprint (name, size and alignment; with `#[derive(Layout)]`
+        // every field's name, offset and type), and a type of the
+        // package's own sources defined as when the program was built. A
+        // type of a path dependency without the derive, changed inside but
+        // not in name, size or alignment, passes both: the README's Known
+        // problems says so.
+        unsafe { new.program.set(&*program.own) };
+    }
+    let build = Build::new(loaded);
+    // SAFETY: the host's hooks; the build's manifest has this layout (its
+    // symbol's name carries the version).
+    unsafe { build.manifest.host_hooks.set(hooks) };
+    build
+}

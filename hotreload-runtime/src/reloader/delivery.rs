@@ -1,0 +1,160 @@
+//! What the pipeline thread hands to `update()`, and what `update()` makes
+//! of it at the safe point: a panic report first, then one delivery per
+//! call; a verified build is applied there ([`Running::apply`]).
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::TryRecvError;
+use std::time::Instant;
+
+use crate::Error;
+use crate::apply::Applied;
+use crate::apply::generations::{self, Build};
+use crate::registry::ENTRIES;
+use crate::report::{BeforeReload, Ready, Reload, Restarting, Timings, Update};
+use crate::restart;
+use crate::verify::Plan;
+
+use super::hooks::{APPLIED, PANICS, lock};
+use super::{PENDING, Running};
+
+/// What the pipeline thread hands to `update()`.
+pub enum Delivery {
+    /// The warm-up is done.
+    Ready(Ready),
+    /// A build, loaded, verified and armed: to apply.
+    Verified(Box<Verified>),
+    Failed(Error),
+    /// A refused build's sources, built as a new binary to restart into.
+    Restart(Box<restart::Pending>),
+    /// ... being built.
+    Restarting(Restarting),
+}
+
+/// A build ready to go live at the safe point.
+pub struct Verified {
+    pub package: String,
+    pub plan: Plan,
+    /// What `plan` points into.
+    pub build: Build,
+    /// See [`Reload::changed_types`].
+    pub changed_types: Vec<String>,
+    pub warnings: usize,
+    /// The process that built it, if not this one.
+    pub built_by: Option<u32>,
+    /// See [`Reload::pruning_stopped`].
+    pub pruning_stopped: bool,
+    /// See [`Reload::full_build`].
+    pub full_build: Option<String>,
+    pub timings: Timings,
+    /// The first file event of the save that was built.
+    pub seen: Instant,
+    pub verified: Instant,
+}
+
+/// Serializes the program's state, for a restart ([`Reloader::update_with`]).
+///
+/// [`Reloader::update_with`]: crate::Reloader::update_with
+pub type State<'a> = &'a dyn Fn() -> Result<Vec<u8>, String>;
+
+impl Running {
+    /// What happened since the last call: a panic in hot code first, then
+    /// the next delivery.
+    #[cold]
+    pub fn take(&mut self, state: Option<State>) -> Update {
+        PENDING.store(false, Ordering::Release);
+        let panic = {
+            let mut panics = lock(&PANICS);
+            (!panics.is_empty()).then(|| panics.remove(0))
+        };
+        if let Some(panic) = panic {
+            PENDING.store(true, Ordering::Release);
+            return Update::Panicked(panic);
+        }
+        let delivery = match self.deliveries.try_recv() {
+            Ok(delivery) => delivery,
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => return Update::Idle,
+        };
+        // More may be queued: look again on the next call.
+        PENDING.store(true, Ordering::Release);
+        match delivery {
+            Delivery::Ready(ready) => Update::Ready(ready),
+            Delivery::Verified(verified) => Update::Reloaded(Box::new(self.apply(*verified))),
+            Delivery::Failed(error) => Update::Failed(error),
+            Delivery::Restart(pending) => Update::Failed(restart(*pending, state)),
+            Delivery::Restarting(restarting) => Update::Restarting(restarting),
+        }
+    }
+
+    /// Applies a verified build: the hook before, the slots swapped, old
+    /// builds unloaded if the program asked.
+    fn apply(&mut self, verified: Verified) -> Reload {
+        let Verified {
+            package,
+            plan,
+            build,
+            changed_types,
+            warnings,
+            built_by,
+            pruning_stopped,
+            full_build,
+            mut timings,
+            seen,
+            verified,
+        } = verified;
+        let applying = Instant::now();
+        timings.wait = applying - verified;
+        self.generation += 1;
+        let mut applied = lock(&APPLIED);
+        let applied = applied.get_or_insert_with(|| Applied::new(&ENTRIES));
+        let names = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
+        if let Some(before) = &mut self.before {
+            before(&BeforeReload {
+                package: package.clone(),
+                generation: self.generation,
+                changed: names(&applied.changes(&plan)),
+                changed_types: changed_types.clone(),
+            });
+        }
+        let (changed, mut kept_rolled_back) = applied.apply(&plan);
+        // A quick build left them to the program: still rolled back.
+        let thin = build.manifest.thin.iter().map(|t| t.path);
+        kept_rolled_back.extend(applied.rolled_back(thin.chain(plan.left_out.iter().copied())));
+        let left_out = build.manifest.thin.len() + plan.left_out.len();
+        let swept = generations::applied(applied, self.generation, &package, build);
+        timings.apply = applying.elapsed();
+        timings.total = seen.elapsed();
+        Reload {
+            package,
+            generation: self.generation,
+            changed: names(&changed),
+            swapped: plan.swaps.len(),
+            missing: names(&plan.missing),
+            added: names(&plan.added),
+            kept_rolled_back: names(&kept_rolled_back),
+            ambiguous: names(&plan.ambiguous),
+            warnings,
+            built_by,
+            changed_types,
+            left_out,
+            pruning_stopped,
+            full_build,
+            unloaded: swept.unloaded,
+            pinned: swept.pinned,
+            timings,
+        }
+    }
+}
+
+/// Restarts into `pending`'s binary with the program's state; returns only
+/// if that cannot be done (or the program keeps no state), with why.
+fn restart(pending: restart::Pending, state: Option<State>) -> Error {
+    let Some(state) = state else {
+        return pending.because;
+    };
+    match state() {
+        Ok(bytes) => restart::restart(&pending, &bytes),
+        Err(message) => Error::Restart {
+            message: format!("cannot serialize the state: {message}"),
+        },
+    }
+}
