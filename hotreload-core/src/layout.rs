@@ -11,7 +11,7 @@
 //! - otherwise by type name, size and alignment. A swap of two fields of the
 //!   same type inside such a type is not seen here; the runtime compares
 //!   such types' definitions in the package's sources instead
-//!   (`hotreload-runtime/src/types.rs`).
+//!   (`hotreload-runtime/src/verify/types.rs`).
 //!
 //! References are looked through by `#[hot]`: `&mut World` is fingerprinted
 //! as `World` plus a tag. Each argument and return type gets its own

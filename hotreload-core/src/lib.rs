@@ -20,7 +20,7 @@
 //! (`hotreload_runtime::__private::...`, `hotreload_runtime::Layout`) all
 //! resolve here too. A library that uses more of the runtime (`Reloader`
 //! in library code) fails that build, and hot builds then keep the
-//! runtime (see `hotreload-runtime/src/build.rs`).
+//! runtime (see `hotreload-runtime/src/build/mod.rs`).
 
 #![warn(missing_docs)]
 

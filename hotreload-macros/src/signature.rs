@@ -403,7 +403,7 @@ mod tests {
             trait_: None,
             helper: None,
         });
-        crate::expand::compact(&Pointer::new(&sig, impl_of, &quote!(::hr), true).ty())
+        crate::expand::types::compact(&Pointer::new(&sig, impl_of, &quote!(::hr), true).ty())
     }
 
     #[test]
@@ -464,7 +464,7 @@ mod tests {
             true,
         );
         assert_eq!(
-            crate::expand::compact(&pointer.ty()),
+            crate::expand::types::compact(&pointer.ty()),
             "for<'__hot_l0> fn(&'__hot_l0 mut Counter) -> Option<<Counter as Iterator>::Item>"
         );
     }

@@ -1,7 +1,7 @@
 //! Quick builds: the hot functions a direct hot build leaves to the
 //! program's code. The reloader lists them in `HOTRELOAD_THIN` (per file,
 //! a tab and the lines of the functions whose body did not change since
-//! the build that went live; see the runtime's `thin.rs`); for those,
+//! the build that went live; see the runtime's `build/quick`); for those,
 //! `#[hot]` emits only the trampoline, calling through the program's slot.
 //! Everywhere else (the program's own build, cargo's, an IDE) the variable
 //! is unset and every function is expanded in full.
@@ -58,7 +58,7 @@ pub fn is_thin(ident: &syn::Ident) -> bool {
     }
     let span = ident.span().unwrap();
     // A path mapped with `--remap-path-prefix` (a pruned build's copy of
-    // the sources, see the runtime's `prune.rs`) has no local file: its
+    // the sources, see the runtime's `build/quick/prune.rs`) has no local file: its
     // mapped name is the real file's, relative to the working directory.
     let file = span
         .local_file()

@@ -40,7 +40,7 @@ use crate::registry::Manifest;
 
 /// The name of the generated crate, and of the `--cfg` that makes `#[hot]`
 /// code name it (keep in step with `HotFn::link_dependencies` in the macro
-/// crate's `expand.rs`).
+/// crate's `expand/registration.rs`).
 pub const CRATE: &str = "hotreload_deps";
 
 /// A built dependencies library.

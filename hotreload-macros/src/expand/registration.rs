@@ -1,0 +1,136 @@
+//! The registry entry, in the linker section the core crate reads, with
+//! the signature and layout probes the reloader compares.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident, quote};
+use syn::visit_mut::VisitMut;
+use syn::{Signature, Type};
+
+use crate::probe::{probe, probe_traits};
+use crate::signature::Pointer;
+
+use super::hot_fn::HotFn;
+use super::names::Names;
+use super::types::{StaticLifetimes, compact};
+
+impl HotFn<'_> {
+    /// The registry entry, whose slot starts at the statically linked
+    /// thunk (no build, no dylib until the first edit).
+    pub(super) fn registration(
+        &self,
+        private: &TokenStream,
+        names: &Names,
+        pointer: &Pointer,
+    ) -> TokenStream {
+        let (inputs, output) = self.display_types(false);
+        let signature = compact(&display_pointer(self.sig, &inputs, &output));
+        let (inputs, output) = self.display_types(true);
+        let source_hash = crate::fnv::hash(
+            format!(
+                "{}{}",
+                self.sig.to_token_stream(),
+                self.block.to_token_stream()
+            )
+            .as_bytes(),
+        );
+        // `!` cannot be named as a type argument (and has no layout).
+        let probes = inputs
+            .iter()
+            .chain(output.iter().filter(|ty| !matches!(ty, Type::Never(_))))
+            .map(|ty| probe_statement(private, ty));
+        let traits = probe_traits(private);
+        let pointer_ty = pointer.ty();
+        let (entry, thunk, path) = (&names.entry, &names.thunk, &names.path);
+        let section = section_attrs("hotreload_entries", "__hr_entries");
+        let after_rollback = format_ident!("{}", format!("{:?}", self.after_rollback(pointer)));
+        quote! {
+            #[doc(hidden)]
+            #section
+            static #entry: #private::Entry = #private::Entry::new(
+                #thunk as #pointer_ty as *mut (),
+                #path,
+                #signature,
+                {
+                    fn layout(types: &mut #private::TypeLayouts) {
+                        // Its `TypeId` is the crate's identity.
+                        struct Identity;
+                        types.identity::<Identity>();
+                        #traits
+                        #(#probes)*
+                    }
+                    layout
+                },
+                #source_hash,
+                ::core::env!("CARGO_PKG_NAME"),
+                ::core::env!("CARGO_MANIFEST_DIR"),
+            )
+            .after_rollback(#private::PanickedCall::#after_rollback);
+        }
+    }
+}
+
+pub(super) fn section_attrs(elf: &str, macho: &str) -> TokenStream {
+    let macho = format!("__DATA,{macho},regular,no_dead_strip");
+    quote! {
+        #[used]
+        #[cfg_attr(not(target_vendor = "apple"), unsafe(link_section = #elf))]
+        #[cfg_attr(target_vendor = "apple", unsafe(link_section = #macho))]
+    }
+}
+
+/// Names the shared library of dependencies in a hot build that links
+/// against one (`--cfg hotreload_deps`; see the runtime's `dylib.rs`):
+/// rustc links a dylib only if the crate names it. Nothing in any other
+/// build.
+pub(super) fn link_dependencies() -> TokenStream {
+    // The lint level goes on the `const`: on the `extern crate` it would
+    // not reach that item's own `cfg`.
+    quote! {
+        #[allow(unexpected_cfgs)]
+        const _: () = {
+            #[cfg(hotreload_deps)]
+            extern crate hotreload_deps as _;
+        };
+    }
+}
+
+/// The function type as the user wrote it, `Self` spelled out: what the
+/// registry shows in a refusal (`fn(&Player) -> i32`).
+pub(super) fn display_pointer(
+    sig: &Signature,
+    inputs: &[Type],
+    output: &Option<Type>,
+) -> TokenStream {
+    let lifetimes: Vec<_> = sig.generics.lifetimes().map(|l| &l.lifetime).collect();
+    let binder = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
+    let unsafety = &sig.safety;
+    let asyncness = &sig.asyncness;
+    let output = output.as_ref().map(|ty| quote!(-> #ty));
+    quote!(#binder #asyncness #unsafety fn(#(#inputs),*) #output)
+}
+
+/// A statement that adds the layout of `ty`, labelled with the type as
+/// written. References are looked through: what matters is the layout of
+/// the data they point at.
+pub(super) fn probe_statement(private: &TokenStream, ty: &Type) -> TokenStream {
+    let mut ty = ty.clone();
+    let mut tags = Vec::new();
+    while let Type::Reference(reference) = ty {
+        tags.push(if reference.mutability.is_some() {
+            "&mut"
+        } else {
+            "&"
+        });
+        ty = *reference.elem;
+    }
+    let tags = tags.concat();
+    let label = compact(&ty);
+    StaticLifetimes.visit_type_mut(&mut ty);
+    let probe = probe(private, &ty);
+    quote! {
+        types.add(#label, |hasher| {
+            hasher.tag(#tags);
+            #probe
+        });
+    }
+}
