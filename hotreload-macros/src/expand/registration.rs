@@ -79,7 +79,7 @@ pub(super) fn section_attrs(elf: &str, macho: &str) -> TokenStream {
 }
 
 /// Names the shared library of dependencies in a hot build that links
-/// against one (`--cfg hotreload_deps`; see the runtime's `dylib.rs`):
+/// against one (`--cfg hotreload_deps`; see the runtime's `build/dylib.rs`):
 /// rustc links a dylib only if the crate names it. Nothing in any other
 /// build.
 pub(super) fn link_dependencies() -> TokenStream {
