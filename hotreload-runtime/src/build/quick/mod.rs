@@ -28,53 +28,18 @@
 //! file, the lines of the thin functions' names (the macro finds itself by
 //! the span of its name).
 
+mod diff;
+mod parse;
 pub mod prune;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-
-use quote::ToTokens;
-use syn::visit_mut::VisitMut;
 
 use crate::sources::{self, Snapshot};
 
-/// A hot function of a file, where it is now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct HotFn {
-    /// Module path in the file, impl, name.
-    key: String,
-    /// The line of its name.
-    line: usize,
-    /// Its body, braces included, in the file's text.
-    body: Range<usize>,
-    /// Its body changed since the build that went live.
-    dirty: bool,
-    /// Its body declares items: never thin.
-    has_items: bool,
-    /// The identifiers in its body (what it keeps in a pruned build).
-    refs: Vec<String>,
-    /// Another hot function of the file has its key (one name under two
-    /// `cfg`s): built in full.
-    shared: bool,
-}
-
-/// A file as the thin decision knows it.
-struct File {
-    text: String,
-    /// Its tokens with the hot functions' bodies left out.
-    skeleton: String,
-    hot: Vec<HotFn>,
-    /// Its items, for pruning.
-    items: Vec<prune::Item>,
-    /// Deleted (or unreadable) since.
-    gone: bool,
-    /// Its newest text does not parse (a save half-way, or a fragment for
-    /// `include!`): full builds until it does; `text` and `hot` are the
-    /// last parsed ones.
-    broken: bool,
-}
+use diff::edit_one_body;
+use parse::{File, HotFn, parse};
 
 /// The package's files: as now, and what the build that went live had.
 pub struct Quick {
@@ -378,97 +343,6 @@ impl Quick {
     }
 }
 
-/// If `text` differs from the file's text only inside one hot function's
-/// body, marks that function dirty, moves the others, and returns true.
-fn edit_one_body(file: &mut File, text: &str) -> bool {
-    let (old, new) = (file.text.as_bytes(), text.as_bytes());
-    let prefix = common(old, new, false);
-    let suffix = common(&old[prefix..], &new[prefix..], true);
-    let (old_end, new_end) = (old.len() - suffix, new.len() - suffix);
-    let Some(index) = file
-        .hot
-        .iter()
-        .position(|hot| hot.body.start < prefix && old_end < hot.body.end)
-    else {
-        return false;
-    };
-    // Its new body is one block (else the file is parsed again: a body
-    // closed early and followed by a new item is not a body's edit).
-    let body_end =
-        (file.hot[index].body.end as isize + new_end as isize - old_end as isize) as usize;
-    let refs = text
-        .get(file.hot[index].body.start..body_end)
-        .and_then(|body| body.parse::<proc_macro2::TokenStream>().ok())
-        .and_then(|body| {
-            let mut tokens = body.into_iter();
-            match (tokens.next(), tokens.next()) {
-                (Some(proc_macro2::TokenTree::Group(block)), None)
-                    if block.delimiter() == proc_macro2::Delimiter::Brace =>
-                {
-                    let mut refs = Vec::new();
-                    prune::identifiers(block.stream(), &mut refs);
-                    Some(refs)
-                }
-                _ => None,
-            }
-        });
-    // Spans were made: free the text proc-macro2 keeps for them.
-    proc_macro2::extra::invalidate_current_thread_spans();
-    let Some(refs) = refs else {
-        return false;
-    };
-    let newlines = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'\n').count() as isize;
-    let lines = newlines(&new[prefix..new_end]) - newlines(&old[prefix..old_end]);
-    let bytes = new_end as isize - old_end as isize;
-    let moved = |at: usize, by: isize| (at as isize + by) as usize;
-    for (other, hot) in file.hot.iter_mut().enumerate() {
-        if other == index {
-            hot.dirty = true;
-            hot.body.end = moved(hot.body.end, bytes);
-            hot.refs.clone_from(&refs);
-        } else if hot.body.start >= old_end {
-            hot.line = moved(hot.line, lines);
-            hot.body = moved(hot.body.start, bytes)..moved(hot.body.end, bytes);
-        }
-    }
-    for item in &mut file.items {
-        if item.range.start >= old_end {
-            item.range = moved(item.range.start, bytes)..moved(item.range.end, bytes);
-        } else if item.range.end >= old_end {
-            item.range.end = moved(item.range.end, bytes);
-        }
-    }
-    true
-}
-
-/// How many bytes `a` and `b` start with in common (`from_end`: end
-/// with). Compared in blocks first: in the unoptimized runtime, a byte at
-/// a time took milliseconds on a long file.
-fn common(a: &[u8], b: &[u8], from_end: bool) -> usize {
-    const BLOCK: usize = 256;
-    let len = a.len().min(b.len());
-    let (a, b) = if from_end {
-        (&a[a.len() - len..], &b[b.len() - len..])
-    } else {
-        (&a[..len], &b[..len])
-    };
-    let range = |at: usize, n: usize| {
-        if from_end {
-            len - at - n..len - at
-        } else {
-            at..at + n
-        }
-    };
-    let mut same = 0;
-    while same + BLOCK <= len && a[range(same, BLOCK)] == b[range(same, BLOCK)] {
-        same += BLOCK;
-    }
-    while same < len && a[range(same, 1)] == b[range(same, 1)] {
-        same += 1;
-    }
-    same
-}
-
 /// The files that `include_str!` or `include_bytes!` read in `files`.
 fn read_as_text<'a>(files: &[(&'a PathBuf, &File)]) -> Vec<&'a PathBuf> {
     let mut read = Vec::new();
@@ -500,132 +374,6 @@ fn lexical(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-/// The name of the module a file is (`src/m3.rs` and `src/m3/mod.rs`:
-/// `m3`; the crate root: none).
-fn module_of(path: &Path) -> String {
-    let stem = path.file_stem().unwrap_or_default();
-    let name = match stem.to_str() {
-        Some("mod") => path.parent().and_then(Path::file_name).unwrap_or_default(),
-        Some("lib" | "main") => Default::default(),
-        _ => stem,
-    };
-    name.to_string_lossy().into_owned()
-}
-
-fn parse(text: &str, path: &Path) -> Option<File> {
-    let parsed = syn::parse_file(text).ok().map(|mut file| {
-        let mut hollow = Hollow {
-            module: Vec::new(),
-            hot: Vec::new(),
-        };
-        hollow.visit_file_mut(&mut file);
-        let mut keys: HashMap<&str, usize> = HashMap::new();
-        for hot in &hollow.hot {
-            *keys.entry(&hot.key).or_default() += 1;
-        }
-        let shared: Vec<bool> = hollow
-            .hot
-            .iter()
-            .map(|hot| keys[hot.key.as_str()] > 1)
-            .collect();
-        for (hot, shared) in hollow.hot.iter_mut().zip(shared) {
-            hot.shared = shared;
-        }
-        let mut items = Vec::new();
-        prune::outline(&file.items, &module_of(path), &mut items);
-        File {
-            text: text.to_string(),
-            skeleton: file.to_token_stream().to_string(),
-            hot: hollow.hot,
-            items,
-            gone: false,
-            broken: false,
-        }
-    });
-    // Spans were read: free the text proc-macro2 keeps for them.
-    proc_macro2::extra::invalidate_current_thread_spans();
-    parsed
-}
-
-/// Empties the bodies of hot functions, noting them.
-struct Hollow {
-    module: Vec<String>,
-    hot: Vec<HotFn>,
-}
-
-fn is_hot(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        attr.path()
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "hot")
-    })
-}
-
-/// What `#[hot]` makes hot in an impl block: the macro's own rules (a
-/// method it leaves as written must keep its body in the skeleton).
-use hotreload_syntax::valid;
-
-impl Hollow {
-    fn take(&mut self, owner: &str, sig: &syn::Signature, block: &mut syn::Block) {
-        // An item declared in the body (an `impl` applies to the whole
-        // crate) would vanish with it: such a function is never thin.
-        let has_items = block
-            .stmts
-            .iter()
-            .any(|stmt| matches!(stmt, syn::Stmt::Item(_)));
-        let mut refs = Vec::new();
-        crate::build::quick::prune::identifiers(block.to_token_stream(), &mut refs);
-        self.hot.push(HotFn {
-            key: format!("{}::{owner}{}", self.module.join("::"), sig.ident),
-            line: sig.ident.span().start().line,
-            body: block.brace_token.span.join().byte_range(),
-            dirty: has_items,
-            has_items,
-            refs,
-            shared: false,
-        });
-        block.stmts.clear();
-    }
-}
-
-impl VisitMut for Hollow {
-    fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
-        self.module.push(module.ident.to_string());
-        syn::visit_mut::visit_item_mod_mut(self, module);
-        self.module.pop();
-    }
-
-    fn visit_item_fn_mut(&mut self, item: &mut syn::ItemFn) {
-        // Bodies of other functions are kept whole (a hot function inside
-        // one is then not thin).
-        if is_hot(&item.attrs) {
-            self.take("", &item.sig, &mut item.block);
-        }
-    }
-
-    fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
-        if !is_hot(&item.attrs) {
-            return;
-        }
-        let owner = match &item.trait_ {
-            Some((path, _)) => format!(
-                "<{} for {}>::",
-                path.to_token_stream(),
-                item.self_ty.to_token_stream()
-            ),
-            None => format!("<{}>::", item.self_ty.to_token_stream()),
-        };
-        for impl_item in &mut item.items {
-            if let syn::ImplItem::Fn(method) = impl_item
-                && valid::can_be_hot(&method.sig)
-            {
-                self.take(&owner, &method.sig, &mut method.block);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,175 @@
+//! A file of the package as the quick-build planner knows it: parsed
+//! into its *skeleton* (its tokens with hot bodies left out), its hot
+//! functions (where each body is, what it names) and its items (for
+//! pruning).
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+
+use quote::ToTokens;
+use syn::visit_mut::VisitMut;
+
+use super::prune;
+
+/// A hot function of a file, where it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct HotFn {
+    /// Module path in the file, impl, name.
+    pub(super) key: String,
+    /// The line of its name.
+    pub(super) line: usize,
+    /// Its body, braces included, in the file's text.
+    pub(super) body: Range<usize>,
+    /// Its body changed since the build that went live.
+    pub(super) dirty: bool,
+    /// Its body declares items: never thin.
+    pub(super) has_items: bool,
+    /// The identifiers in its body (what it keeps in a pruned build).
+    pub(super) refs: Vec<String>,
+    /// Another hot function of the file has its key (one name under two
+    /// `cfg`s): built in full.
+    pub(super) shared: bool,
+}
+
+/// A file as the thin decision knows it.
+pub(super) struct File {
+    pub(super) text: String,
+    /// Its tokens with the hot functions' bodies left out.
+    pub(super) skeleton: String,
+    pub(super) hot: Vec<HotFn>,
+    /// Its items, for pruning.
+    pub(super) items: Vec<prune::Item>,
+    /// Deleted (or unreadable) since.
+    pub(super) gone: bool,
+    /// Its newest text does not parse (a save half-way, or a fragment for
+    /// `include!`): full builds until it does; `text` and `hot` are the
+    /// last parsed ones.
+    pub(super) broken: bool,
+}
+
+/// The name of the module a file is (`src/m3.rs` and `src/m3/mod.rs`:
+/// `m3`; the crate root: none).
+pub(super) fn module_of(path: &Path) -> String {
+    let stem = path.file_stem().unwrap_or_default();
+    let name = match stem.to_str() {
+        Some("mod") => path.parent().and_then(Path::file_name).unwrap_or_default(),
+        Some("lib" | "main") => Default::default(),
+        _ => stem,
+    };
+    name.to_string_lossy().into_owned()
+}
+
+pub(super) fn parse(text: &str, path: &Path) -> Option<File> {
+    let parsed = syn::parse_file(text).ok().map(|mut file| {
+        let mut hollow = Hollow {
+            module: Vec::new(),
+            hot: Vec::new(),
+        };
+        hollow.visit_file_mut(&mut file);
+        let mut keys: HashMap<&str, usize> = HashMap::new();
+        for hot in &hollow.hot {
+            *keys.entry(&hot.key).or_default() += 1;
+        }
+        let shared: Vec<bool> = hollow
+            .hot
+            .iter()
+            .map(|hot| keys[hot.key.as_str()] > 1)
+            .collect();
+        for (hot, shared) in hollow.hot.iter_mut().zip(shared) {
+            hot.shared = shared;
+        }
+        let mut items = Vec::new();
+        prune::outline(&file.items, &module_of(path), &mut items);
+        File {
+            text: text.to_string(),
+            skeleton: file.to_token_stream().to_string(),
+            hot: hollow.hot,
+            items,
+            gone: false,
+            broken: false,
+        }
+    });
+    // Spans were read: free the text proc-macro2 keeps for them.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    parsed
+}
+
+/// Empties the bodies of hot functions, noting them.
+pub(super) struct Hollow {
+    pub(super) module: Vec<String>,
+    pub(super) hot: Vec<HotFn>,
+}
+
+pub(super) fn is_hot(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "hot")
+    })
+}
+
+/// What `#[hot]` makes hot in an impl block: the macro's own rules (a
+/// method it leaves as written must keep its body in the skeleton).
+use hotreload_syntax::valid;
+
+impl Hollow {
+    fn take(&mut self, owner: &str, sig: &syn::Signature, block: &mut syn::Block) {
+        // An item declared in the body (an `impl` applies to the whole
+        // crate) would vanish with it: such a function is never thin.
+        let has_items = block
+            .stmts
+            .iter()
+            .any(|stmt| matches!(stmt, syn::Stmt::Item(_)));
+        let mut refs = Vec::new();
+        crate::build::quick::prune::identifiers(block.to_token_stream(), &mut refs);
+        self.hot.push(HotFn {
+            key: format!("{}::{owner}{}", self.module.join("::"), sig.ident),
+            line: sig.ident.span().start().line,
+            body: block.brace_token.span.join().byte_range(),
+            dirty: has_items,
+            has_items,
+            refs,
+            shared: false,
+        });
+        block.stmts.clear();
+    }
+}
+
+impl VisitMut for Hollow {
+    fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
+        self.module.push(module.ident.to_string());
+        syn::visit_mut::visit_item_mod_mut(self, module);
+        self.module.pop();
+    }
+
+    fn visit_item_fn_mut(&mut self, item: &mut syn::ItemFn) {
+        // Bodies of other functions are kept whole (a hot function inside
+        // one is then not thin).
+        if is_hot(&item.attrs) {
+            self.take("", &item.sig, &mut item.block);
+        }
+    }
+
+    fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+        if !is_hot(&item.attrs) {
+            return;
+        }
+        let owner = match &item.trait_ {
+            Some((path, _)) => format!(
+                "<{} for {}>::",
+                path.to_token_stream(),
+                item.self_ty.to_token_stream()
+            ),
+            None => format!("<{}>::", item.self_ty.to_token_stream()),
+        };
+        for impl_item in &mut item.items {
+            if let syn::ImplItem::Fn(method) = impl_item
+                && valid::can_be_hot(&method.sig)
+            {
+                self.take(&owner, &method.sig, &mut method.block);
+            }
+        }
+    }
+}
