@@ -59,6 +59,47 @@ pub struct Pointer {
     renamed: BTreeMap<String, Lifetime>,
 }
 
+/// The argument types with their elided lifetimes named (`'__hot_a0_`...)
+/// and `Self` spelled out (`replace_self`); and the receiver's lifetime.
+fn named_inputs(
+    sig: &Signature,
+    self_ty: Option<&Type>,
+    replace_self: &dyn Fn(&mut Type),
+) -> (Vec<Type>, Option<Lifetime>) {
+    let mut named = 0;
+    let mut receiver_lifetime = None;
+    let mut inputs = Vec::new();
+    for arg in &sig.inputs {
+        let mut ty = match arg {
+            FnArg::Receiver(receiver) => receiver_type(receiver, self_ty),
+            FnArg::Typed(pat_type) => (*pat_type.ty).clone(),
+        };
+        replace_self(&mut ty);
+        named += name_elided(&mut ty, &format!("__hot_a{named}_"));
+        if let (FnArg::Receiver(_), Type::Reference(reference)) = (arg, &ty) {
+            receiver_lifetime = reference.lifetime.clone();
+        }
+        inputs.push(ty);
+    }
+    (inputs, receiver_lifetime)
+}
+
+/// What an elided output lifetime means when there is no receiver: the
+/// only lifetime the inputs have, if they have one (hidden ones, `Parser`
+/// for `Parser<'_>`, stay elided in both, and mean the same).
+fn only_lifetime(inputs: &[Type]) -> Option<Lifetime> {
+    let mut find = Rename::default();
+    inputs
+        .to_vec()
+        .iter_mut()
+        .for_each(|ty| find.visit_type_mut(ty));
+    let mut names = find.names.into_keys();
+    match (names.next(), names.next()) {
+        (Some(name), None) => Some(Lifetime::new(&format!("'{name}"), Span::call_site())),
+        _ => None,
+    }
+}
+
 impl Pointer {
     /// `private`: the runtime's `__private` path (for `std`, which a
     /// `#![no_std]` crate has not at its root), given if an `async fn`'s
@@ -82,43 +123,14 @@ impl Pointer {
             }
         };
 
-        let mut named_inputs = 0;
-        let mut receiver_lifetime = None;
-        let mut inputs = Vec::new();
-        for arg in &sig.inputs {
-            let mut ty = match arg {
-                FnArg::Receiver(receiver) => receiver_type(receiver, self_ty.as_ref()),
-                FnArg::Typed(pat_type) => (*pat_type.ty).clone(),
-            };
-            replace_self(&mut ty);
-            named_inputs += name_elided(&mut ty, &format!("__hot_a{named_inputs}_"));
-            if let (FnArg::Receiver(_), Type::Reference(reference)) = (arg, &ty) {
-                receiver_lifetime = reference.lifetime.clone();
-            }
-            inputs.push(ty);
-        }
+        let (mut inputs, receiver_lifetime) = named_inputs(sig, self_ty.as_ref(), &replace_self);
         let mut output = match &sig.output {
             ReturnType::Default => None,
             ReturnType::Type(_, ty) => Some((**ty).clone()),
         };
-        // Elision, spelled out: the receiver's lifetime, else the only one
-        // the inputs have (hidden ones, `Parser` for `Parser<'_>`, stay
-        // elided in both, and mean the same).
-        let only_input_lifetime = || {
-            let mut find = Rename::default();
-            inputs
-                .clone()
-                .iter_mut()
-                .for_each(|ty| find.visit_type_mut(ty));
-            let mut names = find.names.into_keys();
-            match (names.next(), names.next()) {
-                (Some(name), None) => Some(Lifetime::new(&format!("'{name}"), Span::call_site())),
-                _ => None,
-            }
-        };
         if let Some(ty) = &mut output {
             replace_self(ty);
-            if let Some(lifetime) = receiver_lifetime.clone().or_else(only_input_lifetime) {
+            if let Some(lifetime) = receiver_lifetime.or_else(|| only_lifetime(&inputs)) {
                 elided_to(ty, &lifetime);
             }
         }

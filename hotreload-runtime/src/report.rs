@@ -287,6 +287,15 @@ impl Default for Timings {
 
 impl fmt::Display for Reload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.headline(f)?;
+        self.functions(f)?;
+        self.how_built(f)
+    }
+}
+
+impl Reload {
+    /// What went live, and how long it took.
+    fn headline(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = |d: Duration| d.as_millis();
         if self.changed.is_empty() {
             write!(
@@ -307,6 +316,17 @@ impl fmt::Display for Reload {
                 ms(self.timings.build)
             )?;
         }
+        if let Some(pid) = self.built_by {
+            write!(f, " (built by process {pid})")?;
+        }
+        if self.warnings > 0 {
+            write!(f, " ({})", counted(self.warnings, "warning"))?;
+        }
+        Ok(())
+    }
+
+    /// The functions that did not simply take the new code.
+    fn functions(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.missing.is_empty() {
             write!(
                 f,
@@ -329,9 +349,6 @@ impl fmt::Display for Reload {
                 short_names(&self.ambiguous)
             )?;
         }
-        if let Some(pid) = self.built_by {
-            write!(f, " (built by process {pid})")?;
-        }
         if !self.kept_rolled_back.is_empty() {
             write!(
                 f,
@@ -339,9 +356,11 @@ impl fmt::Display for Reload {
                 short_names(&self.kept_rolled_back)
             )?;
         }
-        if self.warnings > 0 {
-            write!(f, " ({})", counted(self.warnings, "warning"))?;
-        }
+        Ok(())
+    }
+
+    /// Quick or full, what changed besides functions, what was unloaded.
+    fn how_built(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.left_out > 0 {
             write!(
                 f,

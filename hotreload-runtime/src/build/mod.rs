@@ -432,20 +432,7 @@ fn quick_args(
         })
         .collect();
     args.extend(["--cap-lints".to_string(), "allow".to_string()]);
-    // The list with the files under `dir` (canonical: the macro compares
-    // the real path of its file).
-    let in_list = |dir: &Path| {
-        let dir = dir.canonicalize().unwrap_or(dir.to_path_buf());
-        let mut list = String::new();
-        for line in plan.thin.lines() {
-            if let Some((path, lines)) = line.split_once('\t')
-                && let Ok(relative) = Path::new(path).strip_prefix(&package.manifest_dir)
-            {
-                let _ = writeln!(list, "{}\t{lines}", dir.join(relative).display());
-            }
-        }
-        list
-    };
+    let in_list = |dir: &Path| thin_list(plan, &package.manifest_dir, dir);
     let mut list = in_list(&package.manifest_dir);
     let Some(pruned) = &plan.pruned else {
         return (args, list);
@@ -495,6 +482,21 @@ fn quick_args(
     // The macro finds itself by its file: the copy's names too.
     list.push_str(&in_list(&shadow));
     (args, list)
+}
+
+/// `plan`'s thin list with the files of the package in `manifest_dir`
+/// under `dir` (canonical: the macro compares the real path of its file).
+fn thin_list(plan: &Plan, manifest_dir: &Path, dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or(dir.to_path_buf());
+    let mut list = String::new();
+    for line in plan.thin.lines() {
+        if let Some((path, lines)) = line.split_once('\t')
+            && let Ok(relative) = Path::new(path).strip_prefix(manifest_dir)
+        {
+            let _ = writeln!(list, "{}\t{lines}", dir.join(relative).display());
+        }
+    }
+    list
 }
 
 /// The stream of the compiler's that carries its JSON.

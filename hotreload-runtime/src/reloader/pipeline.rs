@@ -106,19 +106,7 @@ impl Start {
             self.config.find_hot_flags(&first.manifest_dir);
         }
         let warming = Instant::now();
-        let mut recipes = Vec::new();
-        let mut failed = Vec::new();
-        for package in &mut self.packages {
-            package.find_runtime_feature(&self.config.cargo);
-            let mut recipe = Recipe::default();
-            let (result, _turn) =
-                published::build_or_take(&self.config, package, &mut recipe, &Cancel::default());
-            if let Err(error) = result {
-                tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
-                failed.push((package.name.clone(), error.to_string()));
-            }
-            recipes.push(recipe);
-        }
+        let (recipes, failed) = self.build_each();
         let Ok(Ok(read)) = reading.map(std::thread::JoinHandle::join) else {
             tracing::warn!("the package's sources could not be read; reloading stops");
             return None;
@@ -173,6 +161,27 @@ impl Start {
         };
         pipeline.deliver(Delivery::Ready(ready)).ok()?;
         Some(pipeline)
+    }
+}
+
+impl Start {
+    /// Each package built once: its recipe, and the packages whose build
+    /// failed, with why.
+    fn build_each(&mut self) -> (Vec<Recipe>, Vec<(String, String)>) {
+        let mut recipes = Vec::new();
+        let mut failed = Vec::new();
+        for package in &mut self.packages {
+            package.find_runtime_feature(&self.config.cargo);
+            let mut recipe = Recipe::default();
+            let (result, _turn) =
+                published::build_or_take(&self.config, package, &mut recipe, &Cancel::default());
+            if let Err(error) = result {
+                tracing::warn!("warm-up build of `{}` failed: {error}", package.name);
+                failed.push((package.name.clone(), error.to_string()));
+            }
+            recipes.push(recipe);
+        }
+        (recipes, failed)
     }
 }
 

@@ -43,6 +43,68 @@ pub fn verify(
     new: &Manifest,
     types: &Changes,
 ) -> Result<Plan, Error> {
+    same_settings(package, running, new)?;
+    // A package's build also links the hot functions of the packages it
+    // depends on (their old code); only its own are taken.
+    let ours = |entries: &'static [Entry]| entries.iter().filter(|entry| entry.package == package);
+    same_identity(package, ours(running.entries), ours(new.entries))?;
+    let mut ambiguous: Vec<&'static str> = duplicates(ours(running.entries))
+        .chain(duplicates(ours(new.entries)))
+        .collect();
+    ambiguous.sort_unstable();
+    ambiguous.dedup();
+    let new_entries: HashMap<&str, &'static Entry> =
+        ours(new.entries).map(|entry| (entry.path, entry)).collect();
+    let mut plan = Plan {
+        swaps: Vec::new(),
+        missing: Vec::new(),
+        left_out: Vec::new(),
+        added: Vec::new(),
+        ambiguous: Vec::new(),
+        statics: Vec::new(),
+    };
+    let mut refusals = Vec::new();
+    for old in ours(running.entries).filter(|old| !ambiguous.contains(&old.path)) {
+        match new_entries.get(old.path) {
+            Some(&new) => match refusal(old, new, types) {
+                Some(refusal) => refusals.push(refusal),
+                None => plan.swaps.push((old, new)),
+            },
+            // Left to the program's code by a quick build: unchanged.
+            None if new.thin.iter().any(|thin| thin.path == old.path) => {}
+            None => plan.missing.push(old.path),
+        }
+    }
+    for new_static in new.statics.iter().filter(|s| s.package == package) {
+        // A new one keeps its own instance until a restart.
+        let Some(old) = running
+            .statics
+            .iter()
+            .find(|old| old.path == new_static.path)
+        else {
+            continue;
+        };
+        match static_refusal(old, new_static, types) {
+            Some(refusal) => refusals.push(refusal),
+            None => plan.statics.push((old, new_static)),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(Error::Refused(refusals));
+    }
+    let known: Vec<&str> = running.entries.iter().map(|entry| entry.path).collect();
+    plan.added = new_entries
+        .keys()
+        .filter(|path| !known.contains(path) && !ambiguous.contains(path))
+        .copied()
+        .collect();
+    plan.added.sort_unstable();
+    plan.ambiguous = ambiguous;
+    Ok(plan)
+}
+
+/// The runtime version, compiler, target and profile (HOT030).
+fn same_settings(package: &str, running: &Manifest, new: &Manifest) -> Result<(), Error> {
     let mismatch = |what, old: &str, new: &str| Error::BuildMismatch {
         package: package.to_string(),
         what,
@@ -76,128 +138,94 @@ pub fn verify(
             profile(new.debug_assertions),
         ));
     }
+    Ok(())
+}
 
-    // A package's build also links the hot functions of the packages it
-    // depends on (their old code); only its own are taken.
-    let ours = |entries: &'static [Entry]| entries.iter().filter(|entry| entry.package == package);
-    let mut ambiguous: Vec<&'static str> = duplicates(ours(running.entries))
-        .chain(duplicates(ours(new.entries)))
-        .collect();
-    ambiguous.sort_unstable();
-    ambiguous.dedup();
-    let new_entries: HashMap<&str, &'static Entry> =
-        ours(new.entries).map(|entry| (entry.path, entry)).collect();
-    let mut plan = Plan {
-        swaps: Vec::new(),
-        missing: Vec::new(),
-        left_out: Vec::new(),
-        added: Vec::new(),
-        ambiguous: Vec::new(),
-        statics: Vec::new(),
-    };
-    // One check for the build: the crate's identity is the same in every
-    // entry.
-    // The identity is the `TypeId` of a type declared in each entry's
-    // expansion: compared for one function both builds have (a quick build
-    // has entries only for the functions it compiled).
-    let identity_differs = ours(new.entries).find_map(|new| {
-        ours(running.entries)
+/// One check for the build: the crate's identity (HOT015). It is the
+/// `TypeId` of a type declared in each entry's expansion, the same in
+/// every entry: compared for one function both builds have (a quick build
+/// has entries only for the functions it compiled).
+fn same_identity(
+    package: &str,
+    running: impl Iterator<Item = &'static Entry> + Clone,
+    mut new: impl Iterator<Item = &'static Entry>,
+) -> Result<(), Error> {
+    let differs = new.find_map(|new| {
+        running
+            .clone()
             .find(|old| old.path == new.path)
             .map(|old| old.layouts().identity_hash() != new.layouts().identity_hash())
     });
-    if identity_differs == Some(true) {
-        return Err(Error::Refused(vec![Refusal {
-            code: "HOT015",
-            function: package.to_string(),
-            message: "the new build's crate identity differs from the program's, so its types \
-                      would have other `TypeId`s than the program's (a component spawned by \
-                      new code would be another component). The program was built with other \
-                      features or flags than the hot build: build it with the package's \
-                      default features (see the README, HOT015), or restart"
-                .to_string(),
-        }]));
+    if differs != Some(true) {
+        return Ok(());
     }
-    let mut refusals = Vec::new();
-    for old in ours(running.entries) {
-        if ambiguous.contains(&old.path) {
-            continue;
-        }
-        let Some(&new) = new_entries.get(old.path) else {
-            // Left to the program's code by a quick build: unchanged.
-            if !new.thin.iter().any(|thin| thin.path == old.path) {
-                plan.missing.push(old.path);
-            }
-            continue;
-        };
-        if old.signature != new.signature {
-            refusals.push(Refusal {
-                code: "HOT010",
-                function: old.path.to_string(),
-                message: format!(
-                    "signature changed from `{}` to `{}`. Callers in the running program were \
-                     compiled against the old one: undo the change, or restart the program",
-                    old.signature, new.signature
-                ),
-            });
-        } else if let Some(changed) = changed_layouts(old, new) {
-            refusals.push(Refusal {
-                code: "HOT011",
-                function: old.path.to_string(),
-                message: format!(
-                    "the layout of {changed} changed (a field added, removed, reordered, renamed \
-                     or retyped, or its size or alignment). The running program holds its data \
-                     in the old layout: undo the change to the type, or restart the program \
-                     (migrate state with serde if it must survive)"
-                ),
-            });
-        } else if let Some(changed) = types.reached_from(old.signature) {
-            refusals.push(Refusal {
-                code: "HOT011",
-                function: old.path.to_string(),
-                message: format!(
-                    "a type its signature reaches changed: {changed}. The running program holds \
-                     its data in the old definition: undo the change, or restart the program"
-                ),
-            });
-        } else {
-            plan.swaps.push((old, new));
-        }
+    Err(Error::Refused(vec![Refusal {
+        code: "HOT015",
+        function: package.to_string(),
+        message: "the new build's crate identity differs from the program's, so its types \
+                  would have other `TypeId`s than the program's (a component spawned by new \
+                  code would be another component). The program was built with other \
+                  features or flags than the hot build: build it with the package's default \
+                  features (see the README, HOT015), or restart"
+            .to_string(),
+    }]))
+}
+
+/// Why `new` cannot replace `old` (HOT010, HOT011), if it cannot.
+fn refusal(old: &Entry, new: &Entry, types: &Changes) -> Option<Refusal> {
+    let refusal = |code, message| {
+        Some(Refusal {
+            code,
+            function: old.path.to_string(),
+            message,
+        })
+    };
+    if old.signature != new.signature {
+        return refusal(
+            "HOT010",
+            format!(
+                "signature changed from `{}` to `{}`. Callers in the running program were \
+                 compiled against the old one: undo the change, or restart the program",
+                old.signature, new.signature
+            ),
+        );
     }
-    for new_static in new.statics.iter().filter(|s| s.package == package) {
-        let Some(old) = running
-            .statics
-            .iter()
-            .find(|old| old.path == new_static.path)
-        else {
-            // New: it keeps its own instance until a restart.
-            continue;
-        };
-        if old.layouts() == new_static.layouts() && types.reached_from(old.type_name).is_none() {
-            plan.statics.push((old, new_static));
-        } else {
-            refusals.push(Refusal {
-                code: "HOT014",
-                function: old.path.to_string(),
-                message: format!(
-                    "the type of this hot static changed from `{}` to `{}` (or its layout). The \
-                     program's instance has the old one: undo the change, or restart the program",
-                    old.type_name, new_static.type_name
-                ),
-            });
-        }
+    if let Some(changed) = changed_layouts(old, new) {
+        return refusal(
+            "HOT011",
+            format!(
+                "the layout of {changed} changed (a field added, removed, reordered, renamed or \
+                 retyped, or its size or alignment). The running program holds its data in the \
+                 old layout: undo the change to the type, or restart the program (migrate state \
+                 with serde if it must survive)"
+            ),
+        );
     }
-    if !refusals.is_empty() {
-        return Err(Error::Refused(refusals));
+    let changed = types.reached_from(old.signature)?;
+    refusal(
+        "HOT011",
+        format!(
+            "a type its signature reaches changed: {changed}. The running program holds its \
+             data in the old definition: undo the change, or restart the program"
+        ),
+    )
+}
+
+/// Why the new build's hot static cannot be pointed at the program's
+/// instance (HOT014), if it cannot.
+fn static_refusal(old: &StaticEntry, new: &StaticEntry, types: &Changes) -> Option<Refusal> {
+    if old.layouts() == new.layouts() && types.reached_from(old.type_name).is_none() {
+        return None;
     }
-    let known: Vec<&str> = running.entries.iter().map(|entry| entry.path).collect();
-    plan.added = new_entries
-        .keys()
-        .filter(|path| !known.contains(path) && !ambiguous.contains(path))
-        .copied()
-        .collect();
-    plan.added.sort_unstable();
-    plan.ambiguous = ambiguous;
-    Ok(plan)
+    Some(Refusal {
+        code: "HOT014",
+        function: old.path.to_string(),
+        message: format!(
+            "the type of this hot static changed from `{}` to `{}` (or its layout). The \
+             program's instance has the old one: undo the change, or restart the program",
+            old.type_name, new.type_name
+        ),
+    })
 }
 
 /// The paths more than one of `entries` has.

@@ -260,38 +260,8 @@ fn parse(text: &str) -> Option<Definitions> {
     definitions
 }
 
+/// The type definitions of `items`, in every inline module.
 fn collect(items: &[syn::Item], definitions: &mut Definitions) {
-    let text = |tokens: &dyn ToTokens| tokens.to_token_stream().to_string();
-    let header = |attrs: &[syn::Attribute], generics: &syn::Generics, kind: &str| {
-        let reprs: Vec<String> = attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident("repr"))
-            .map(|attr| text(attr))
-            .collect();
-        format!(
-            "{kind} {} {} {}",
-            reprs.join(" "),
-            text(generics),
-            generics
-                .where_clause
-                .as_ref()
-                .map(|w| text(w))
-                .unwrap_or_default()
-        )
-    };
-    let fields = |fields: &syn::Fields| -> Vec<(String, String)> {
-        fields
-            .iter()
-            .enumerate()
-            .map(|(index, field)| {
-                let name = field
-                    .ident
-                    .as_ref()
-                    .map_or_else(|| index.to_string(), ToString::to_string);
-                (name, text(&field.ty))
-            })
-            .collect()
-    };
     for item in items {
         let (name, definition) = match item {
             syn::Item::Struct(item) => (
@@ -315,25 +285,7 @@ fn collect(items: &[syn::Item], definitions: &mut Definitions) {
                 Definition {
                     member: "variant",
                     header: header(&item.attrs, &item.generics, "enum"),
-                    members: item
-                        .variants
-                        .iter()
-                        .map(|variant| {
-                            let shape: Vec<String> = fields(&variant.fields)
-                                .into_iter()
-                                .map(|(name, ty)| format!("{name}: {ty}"))
-                                .collect();
-                            let discriminant = variant
-                                .discriminant
-                                .as_ref()
-                                .map(|(_, value)| format!(" = {}", text(value)))
-                                .unwrap_or_default();
-                            (
-                                variant.ident.to_string(),
-                                format!("({}){discriminant}", shape.join(", ")),
-                            )
-                        })
-                        .collect(),
+                    members: item.variants.iter().map(variant).collect(),
                 },
             ),
             syn::Item::Type(item) => (
@@ -357,6 +309,58 @@ fn collect(items: &[syn::Item], definitions: &mut Definitions) {
             .or_default()
             .push(definition);
     }
+}
+
+fn text(tokens: &dyn ToTokens) -> String {
+    tokens.to_token_stream().to_string()
+}
+
+/// A definition's `repr`s, generics and where clause, as written.
+fn header(attrs: &[syn::Attribute], generics: &syn::Generics, kind: &str) -> String {
+    let reprs: Vec<String> = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("repr"))
+        .map(|attr| text(attr))
+        .collect();
+    let where_clause = generics.where_clause.as_ref().map(|w| text(w));
+    format!(
+        "{kind} {} {} {}",
+        reprs.join(" "),
+        text(generics),
+        where_clause.unwrap_or_default()
+    )
+}
+
+/// Each field's name (its index, in a tuple) and type.
+fn fields(fields: &syn::Fields) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(index, field)| {
+            let name = field
+                .ident
+                .as_ref()
+                .map_or_else(|| index.to_string(), ToString::to_string);
+            (name, text(&field.ty))
+        })
+        .collect()
+}
+
+/// A variant's name, and its fields and discriminant as one text.
+fn variant(variant: &syn::Variant) -> (String, String) {
+    let shape: Vec<String> = fields(&variant.fields)
+        .into_iter()
+        .map(|(name, ty)| format!("{name}: {ty}"))
+        .collect();
+    let discriminant = variant
+        .discriminant
+        .as_ref()
+        .map(|(_, value)| format!(" = {}", text(value)))
+        .unwrap_or_default();
+    (
+        variant.ident.to_string(),
+        format!("({}){discriminant}", shape.join(", ")),
+    )
 }
 
 #[cfg(test)]
