@@ -22,9 +22,10 @@ use hotreload_syntax::valid;
 
 use proc_macro::TokenStream;
 
-/// Marks a function, or every method of an inherent `impl` block, as hot:
-/// while the program runs with `hotreload_runtime::Reloader`, edits to its
-/// body take effect at the next `Reloader::update()`.
+/// Marks a function, every method of an `impl` block (inherent or of a
+/// trait) that can be hot, or a `static` (one instance for every build),
+/// as hot: while the program runs with `hotreload_runtime::Reloader`,
+/// edits to a body take effect at the next `Reloader::update()`.
 ///
 /// Without the runtime's `reload` feature the item is emitted unchanged.
 ///

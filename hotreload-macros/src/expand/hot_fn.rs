@@ -21,7 +21,7 @@ pub(super) struct Expanded {
     /// Where the function was.
     pub(super) trampoline: TokenStream,
     /// Beside it (for a method: beside the impl block): the registry path,
-    /// the body and the thunk, in a module of their own if they can be.
+    /// the body and the thunk, in the function's own module.
     pub(super) beside: TokenStream,
 }
 

@@ -3,7 +3,7 @@
 //! program's instances, its logging and its panics at the program's. Done
 //! on the pipeline thread, before the build is handed to the safe point.
 
-use crate::apply::generations::Build;
+use crate::apply::generations::Armed;
 use crate::load::Loaded;
 use crate::panic::HostHooks;
 use crate::registry::{ENTRIES, Entry, Manifest};
@@ -47,7 +47,7 @@ pub fn link_thin(manifest: &Manifest) -> Result<(), Unlinked> {
 
 /// Takes over a verified build: its logging, hot statics and panics become
 /// the program's (`hooks`: the host's), and it is kept loaded from here on.
-pub fn arm(loaded: Loaded, plan: &Plan, hooks: &'static HostHooks) -> Build {
+pub fn arm(loaded: Loaded, plan: &Plan, hooks: &'static HostHooks) -> Armed {
     loaded.forward_logging();
     for (program, new) in &plan.statics {
         // SAFETY: the program's instance of the static of this path,
@@ -61,7 +61,7 @@ pub fn arm(loaded: Loaded, plan: &Plan, hooks: &'static HostHooks) -> Build {
         // problems says so.
         unsafe { new.program.set(&*program.own) };
     }
-    let build = Build::new(loaded);
+    let build = Armed::new(loaded);
     // SAFETY: the host's hooks; the build's manifest has this layout (its
     // symbol's name carries the version).
     unsafe { build.manifest.host_hooks.set(hooks) };

@@ -49,8 +49,9 @@ use crate::report::Generation;
 /// How long a build must have been out of use before it is unloaded.
 pub const GRACE: Duration = Duration::from_secs(1);
 
-/// A loaded and verified build, not yet applied.
-pub struct Build {
+/// A loaded, verified and armed build (see `apply::arm`): kept loaded
+/// from here on, unless unloaded (see the module docs).
+pub struct Armed {
     library: Option<Library>,
     file: Option<File>,
     pub manifest: Manifest,
@@ -60,14 +61,14 @@ pub struct Build {
     counted: bool,
 }
 
-impl Build {
+impl Armed {
     /// Takes over a loaded build: from here on its calls are counted if the
     /// program asked for it.
-    pub fn new(loaded: Loaded) -> Build {
+    pub fn new(loaded: Loaded) -> Armed {
         let (library, file, manifest, pinned) = loaded.keep();
         let counted = COUNTING.load(Ordering::Acquire);
         manifest.calls.counting.store(counted, Ordering::Release);
-        Build {
+        Armed {
             library: Some(library),
             file: Some(file),
             manifest,
@@ -84,7 +85,7 @@ impl Build {
     }
 }
 
-impl Drop for Build {
+impl Drop for Armed {
     /// A build that was never applied: none of its code ran as hot code.
     fn drop(&mut self) {
         if let (Some(library), Some(file)) = (self.library.take(), self.file.take()) {
@@ -132,7 +133,7 @@ struct Live {
 struct LiveBuild {
     number: u64,
     package: String,
-    build: Build,
+    build: Armed,
     /// Since when no function runs its code and no call has been seen in
     /// it.
     idle_since: Option<Instant>,
@@ -159,7 +160,7 @@ pub struct Swept {
 
 /// Records `build`, just applied as generation `number`; then unloads what
 /// can be (see the module docs).
-pub fn applied(applied: &mut Applied, number: u64, package: &str, build: Build) -> Swept {
+pub fn applied(applied: &mut Applied, number: u64, package: &str, build: Armed) -> Swept {
     let mut live = lock();
     let pinned = build.pinned.clone();
     live.builds.push(LiveBuild {

@@ -177,7 +177,7 @@ impl BuildConfig {
         self.hot_dir(package).join(format!(
             "rustc-{}-{target}-{:016x}",
             self.profile,
-            package.copy()
+            package.copy_id()
         ))
     }
 

@@ -24,7 +24,7 @@
 //! Only with a shared `std` (`-C prefer-dynamic`), which both sides must
 //! link the same way. `HOTRELOAD_SHARED_DEPS=0` turns it off. The first
 //! build with it is checked against the cargo build of the same sources
-//! (see `build::update_links`); if rustc refuses the combination, hot builds go on
+//! (see `build::after_cargo`); if rustc refuses the combination, hot builds go on
 //! without it. It is one of the build's [`Links`](crate::build::Links).
 
 use std::collections::{BTreeSet, HashMap};

@@ -5,14 +5,16 @@
 //! [`build`] takes one of two paths, as the package's [`Recipe`] says:
 //!
 //! - **through cargo** (the first build, and after any change but to `.rs`
-//!   files under `src/`): `cargo rustc -vv --lib --crate-type cdylib`,
-//!   incremental, sharing the target directory (`cargo run` does not hold
-//!   its lock while the program runs). Its JSON messages give the artifact
-//!   and the rendered diagnostics; its `-vv` output gives the rustc command
-//!   it ran ([`Rustc`]), which the recipe keeps. Then the recipe's
-//!   [`Links`] are brought up to date and checked by one direct build.
-//! - **direct**: the captured rustc command run again, with the recipe's
-//!   [`Links`]: lighter to link, same code.
+//!   files under `src/`): `cargo rustc -vv --lib`, the library as the
+//!   program's build makes it (an rlib: the same `-C metadata`, so the same
+//!   crate identity; see [`BuildConfig::cargo_command`]), incremental,
+//!   sharing the target directory (`cargo run` does not hold its lock
+//!   while the program runs). Its JSON messages give the diagnostics; its
+//!   `-vv` output gives the rustc command it ran ([`Rustc`]), which the
+//!   recipe keeps. Then the recipe's [`Links`] are brought up to date, and
+//!   the command is rerun directly as a cdylib (`after_cargo`).
+//! - **direct**: the captured rustc command run again as a cdylib, with
+//!   the recipe's [`Links`]: lighter to link, same code.
 //!
 //! Both run the compiler in a process group of its own ([`Cancel`] kills
 //! it when a newer save arrives) and read its output the same way
@@ -44,7 +46,7 @@ use crate::build::config::{
 };
 use crate::build::dylib::Dependencies;
 use crate::build::package::Package;
-use crate::build::quick::Plan;
+use crate::build::quick::QuickBuild;
 use crate::build::quick::prune;
 use crate::build::rustc::Rustc;
 
@@ -64,9 +66,9 @@ pub struct Recipe {
     /// `crate::build::quick`), given to the compiler as `HOTRELOAD_THIN`, and the
     /// pruned sources it compiles (`crate::build::quick::prune`). Set by the pipeline
     /// for each build; direct builds only.
-    pub thin: Option<Plan>,
+    pub quick: Option<QuickBuild>,
     /// Why the next build compiles every hot function, for the report.
-    pub full: Option<String>,
+    pub full_reason: Option<String>,
 }
 
 impl Default for Recipe {
@@ -76,8 +78,8 @@ impl Default for Recipe {
             cargo_needed: true,
             links: Links::default(),
             core: None,
-            thin: None,
-            full: None,
+            quick: None,
+            full_reason: None,
         }
     }
 }
@@ -98,7 +100,7 @@ pub struct Links {
     /// ([`crate::build::dylib`]).
     pub dependencies: Option<Dependencies>,
     /// `(extern name, rlib)`: the core crate named in place of the runtime,
-    /// so the runtime's own dependencies (the watcher, cargo_metadata,
+    /// so the runtime's own dependencies (the watcher, miniserde,
     /// object: about 40 archives) stay out of the link. `#[hot]` code needs
     /// only what the core crate has (see its docs).
     pub runtime: Option<(String, PathBuf)>,
@@ -176,8 +178,8 @@ pub fn build(
         Some(rustc) => direct_with_fallback(package, recipe, &rustc, cancel),
         None => {
             // Every function compiled: not a quick build.
-            recipe.thin = None;
-            recipe.full = Some("cargo ran (a change outside `src/*.rs`)".to_string());
+            recipe.quick = None;
+            recipe.full_reason = Some("cargo ran (a change outside `src/*.rs`)".to_string());
             let started = Instant::now();
             through_cargo(config, package, recipe, cancel)?;
             let Some(rustc) = recipe.rustc.clone() else {
@@ -206,7 +208,7 @@ fn direct_with_fallback(
     rustc: &Rustc,
     cancel: &Cancel,
 ) -> Result<Built, Error> {
-    let thin = recipe.thin.as_ref();
+    let thin = recipe.quick.as_ref();
     match direct(package, rustc, &recipe.links, thin, cancel) {
         Err(Error::Build { rendered, .. })
             if !cancel.cancelled()
@@ -316,7 +318,7 @@ fn direct(
     package: &Package,
     rustc: &Rustc,
     links: &Links,
-    thin: Option<&Plan>,
+    thin: Option<&QuickBuild>,
     cancel: &Cancel,
 ) -> Result<Built, Error> {
     let started = Instant::now();
@@ -419,7 +421,7 @@ fn quick_args(
     package: &Package,
     rustc: &Rustc,
     args: Vec<String>,
-    plan: &Plan,
+    plan: &QuickBuild,
 ) -> (Vec<String>, String) {
     let mut args: Vec<String> = args
         .into_iter()
@@ -459,7 +461,7 @@ fn quick_args(
     let hot_dir = PathBuf::from(
         args[incremental]["incremental=".len()..].trim_end_matches(DIRECT_INCREMENTAL),
     );
-    let shadow = hot_dir.join(format!("quick-{:016x}", package.copy()));
+    let shadow = hot_dir.join(format!("quick-{:016x}", package.copy_id()));
     if let Err(error) = prune::write_shadow(&package.manifest_dir, &shadow, pruned) {
         tracing::debug!("a pruned copy of the sources could not be written: {error}");
         return (args, list);
@@ -486,7 +488,7 @@ fn quick_args(
 
 /// `plan`'s thin list with the files of the package in `manifest_dir`
 /// under `dir` (canonical: the macro compares the real path of its file).
-fn thin_list(plan: &Plan, manifest_dir: &Path, dir: &Path) -> String {
+fn thin_list(plan: &QuickBuild, manifest_dir: &Path, dir: &Path) -> String {
     let dir = dir.canonicalize().unwrap_or(dir.to_path_buf());
     let mut list = String::new();
     for line in plan.thin.lines() {

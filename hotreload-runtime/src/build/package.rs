@@ -28,7 +28,7 @@ impl Package {
 
     /// A number for this copy of the package: checkouts may share a target
     /// directory, and what is kept there per copy is named with it.
-    pub fn copy(&self) -> u64 {
+    pub fn copy_id(&self) -> u64 {
         hotreload_core::fnv::hash(self.manifest_dir.as_os_str().as_encoded_bytes())
     }
 

@@ -6,7 +6,8 @@
 //! saw and takes it instead of building again; if none matches (the
 //! builder died, or the files changed since), it builds and publishes.
 //!
-//! The lock (`flock` on `target/hotreload/<package>/build-<..>.lock`) is
+//! The lock (`flock` on `target/hotreload/<package>/rustc-<profile>-<target>-<hash>.lock`,
+//! beside the saved rustc command, see [`Place::new`]) is
 //! held from before the build until the artifact is staged (copied): the
 //! next build overwrites the artifact in cargo's directory. The kernel
 //! releases it when its holder dies, so another process takes over.
@@ -177,7 +178,7 @@ pub fn build_or_take(
     );
     // A quick build is another build of the same sources: only a process
     // that would leave the same functions to its program can take it.
-    if let Some(plan) = &recipe.thin {
+    if let Some(plan) = &recipe.quick {
         let mut hasher = LayoutHasher::default();
         hasher.number(stamp as usize);
         hasher.tag(&plan.thin);

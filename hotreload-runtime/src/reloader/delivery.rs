@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::Error;
 use crate::apply::Applied;
-use crate::apply::generations::{self, Build};
+use crate::apply::generations::{self, Armed};
 use crate::registry::ENTRIES;
 use crate::report::{BeforeReload, Ready, Reload, Restarting, Timings, Update};
 use crate::restart;
@@ -35,7 +35,7 @@ pub struct Verified {
     pub package: String,
     pub plan: Plan,
     /// What `plan` points into.
-    pub build: Build,
+    pub build: Armed,
     /// See [`Reload::changed_types`].
     pub changed_types: Vec<String>,
     pub warnings: usize,

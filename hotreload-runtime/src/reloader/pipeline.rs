@@ -129,7 +129,7 @@ impl Start {
             events_tx: self.events_tx,
             deliveries: self.deliveries,
             dirty: BTreeMap::new(),
-            building: None,
+            in_flight: None,
         };
         // Saves made during the warm-up are built now.
         let mut waiting = 0;
@@ -208,12 +208,12 @@ struct PackageState {
     /// The next build is a full one: a quick one did not compile.
     full_next: bool,
     /// That quick build was pruned (for the full build that follows it:
-    /// see [`Building::prune_suspect`]).
+    /// see [`InFlight::prune_suspect`]).
     prune_suspect: bool,
 }
 
 /// The build in flight.
-struct Building {
+struct InFlight {
     index: usize,
     /// The newest save it includes.
     seen: Instant,
@@ -253,7 +253,7 @@ struct Pipeline {
     deliveries: Sender<Delivery>,
     /// Package index -> when its newest change was seen.
     dirty: BTreeMap<usize, Instant>,
-    building: Option<Building>,
+    in_flight: Option<InFlight>,
 }
 
 impl Pipeline {
@@ -273,7 +273,7 @@ impl Pipeline {
                 Event::Finished(finished) => self.finished(*finished),
             };
             if went_on.is_err() {
-                if let Some(build) = &self.building {
+                if let Some(build) = &self.in_flight {
                     build.cancel.cancel();
                 }
                 return;
@@ -285,7 +285,7 @@ impl Pipeline {
     /// would be older than the files: stopped, and built again).
     fn changed(&mut self, change: Change) {
         tracing::debug!(paths = ?change.paths, "change");
-        if let Some(build) = &mut self.building
+        if let Some(build) = &mut self.in_flight
             && build.index == change.package
         {
             build.stale = true;
@@ -299,10 +299,10 @@ impl Pipeline {
 
     /// Starts the next build, if none is in flight and a package changed.
     fn start_next(&mut self) {
-        if self.building.is_none()
+        if self.in_flight.is_none()
             && let Some((index, seen)) = self.dirty.pop_first()
         {
-            self.building = Some(self.start_build(index, seen));
+            self.in_flight = Some(self.start_build(index, seen));
             // While it builds: read the type definitions it is built from.
             self.packages[index].sources.refresh();
         }
@@ -310,23 +310,23 @@ impl Pipeline {
 
     /// Starts building package `index` on a worker thread: a quick build
     /// if its planner says so and the last one compiled.
-    fn start_build(&mut self, index: usize, seen: Instant) -> Building {
+    fn start_build(&mut self, index: usize, seen: Instant) -> InFlight {
         let state = &mut self.packages[index];
         let mut recipe = state.recipe.clone();
         let fallback = state.recipe.clone();
-        (recipe.thin, recipe.full) = match state.quick.as_mut().map(Quick::plan) {
+        (recipe.quick, recipe.full_reason) = match state.quick.as_mut().map(Quick::plan) {
             Some(Ok(plan)) => (Some(plan), None),
             Some(Err(why)) => (None, why.map(|why| why.to_string())),
             None => (None, None),
         };
         if std::mem::take(&mut state.full_next) {
-            recipe.thin = None;
-            recipe.full = Some("the quick build did not compile".to_string());
+            recipe.quick = None;
+            recipe.full_reason = Some("the quick build did not compile".to_string());
         }
-        if recipe.thin.is_some() {
+        if recipe.quick.is_some() {
             state.sources.as_live();
         }
-        let prune_suspect = recipe.thin.is_none() && std::mem::take(&mut state.prune_suspect);
+        let prune_suspect = recipe.quick.is_none() && std::mem::take(&mut state.prune_suspect);
         let cancel = Arc::new(Cancel::default());
         let (package, config) = (state.package.clone(), self.config.clone());
         let (events, worker_cancel) = (self.events_tx.clone(), Arc::clone(&cancel));
@@ -358,7 +358,7 @@ impl Pipeline {
             };
             let _ = self.events_tx.send(Event::Finished(Box::new(finished)));
         }
-        Building {
+        InFlight {
             index,
             seen,
             cancel,
@@ -377,7 +377,7 @@ impl Pipeline {
             turn,
             started,
         } = finished;
-        let Some(build) = self.building.take() else {
+        let Some(build) = self.in_flight.take() else {
             return Ok(());
         };
         if build.stale {
@@ -388,7 +388,7 @@ impl Pipeline {
         // recipe is current.
         let state = &mut self.packages[index];
         state.recipe = recipe;
-        let quick = state.recipe.thin.as_ref();
+        let quick = state.recipe.quick.as_ref();
         if let (Some(plan), Err(Error::Build { .. })) = (quick, &result) {
             // A quick build can fail where a full one would not (a name
             // the pruning could not see): what the user sees is a full
@@ -445,7 +445,7 @@ impl Pipeline {
     ) -> Result<Box<Verified>, Failure> {
         let state = &mut self.packages[index];
         let package = &state.package;
-        let quick = state.recipe.thin.is_some();
+        let quick = state.recipe.quick.is_some();
         let loading = Instant::now();
         // Made at start (see `warm_up`): waits for it if need be.
         let _ = one_copy::share();
@@ -488,7 +488,7 @@ impl Pipeline {
             warnings: if quick { 0 } else { built.warnings },
             built_by: built.builder,
             pruning_stopped: false,
-            full_build: state.recipe.full.clone().filter(|_| !quick),
+            full_build: state.recipe.full_reason.clone().filter(|_| !quick),
             timings: Timings {
                 saved_at: SystemTime::now() - seen.elapsed(),
                 debounce: started - seen,
@@ -515,13 +515,13 @@ impl Pipeline {
             because: restart::reason(&because),
             command: format!("cargo {}", command.1.join(" ")),
         }))?;
-        let building = Instant::now();
+        let started = Instant::now();
         Ok(match restart::build(&self.config, package_dir, command) {
             Ok(binary) => Delivery::Restart(Box::new(restart::Pending {
                 binary,
                 because,
                 seen,
-                build: building.elapsed(),
+                build: started.elapsed(),
             })),
             Err(error) => Delivery::Failed(error),
         })

@@ -96,7 +96,7 @@ impl std::fmt::Display for Full {
 
 /// A quick build: what it leaves to the program, and what it compiles.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct QuickBuild {
     /// `HOTRELOAD_THIN`: per file, a tab and the lines of the names of
     /// the functions left to the program.
     pub thin: String,
@@ -132,7 +132,7 @@ impl Quick {
     /// Decides the next build from the files as they are now: a quick
     /// one, or a full one and why, when that is worth saying (`None`:
     /// nothing to leave out).
-    pub fn plan(&mut self) -> Result<Plan, Option<Full>> {
+    pub fn plan(&mut self) -> Result<QuickBuild, Option<Full>> {
         let mut paths = Vec::new();
         sources::rust_files(&self.src, &mut paths);
         // A file gone is kept as it was (a full build until it is back; if
@@ -151,7 +151,7 @@ impl Quick {
     }
 
     /// [`Quick::plan`] for the files as known.
-    fn decide(&self) -> Result<Plan, Option<Full>> {
+    fn decide(&self) -> Result<QuickBuild, Option<Full>> {
         let relative = |path: &Path| {
             let package = self.src.parent().unwrap_or(&self.src);
             path.strip_prefix(package).unwrap_or(path).to_path_buf()
@@ -200,7 +200,7 @@ impl Quick {
         if list.is_empty() && !pruned_something {
             return Err(None);
         }
-        Ok(Plan { thin: list, pruned })
+        Ok(QuickBuild { thin: list, pruned })
     }
 
     /// Every file, pruned for the functions that are not `thin` (see

@@ -85,7 +85,8 @@ pub struct Item {
     /// The identifiers in it (hot bodies left out: see [`Root`]), and the
     /// words of its string literals.
     pub(super) refs: Vec<String>,
-    /// The words of its string literals.
+    /// The words of the string literals in its attributes: a module named
+    /// there (`#[serde(with = "unix")]`) is kept whole.
     pub(super) words: Vec<String>,
 }
 
