@@ -269,22 +269,16 @@
 //! - Linux only (ELF, `dlopen`, inotify).
 
 // Modules, for maintainers (the README's *Layout of this repository* is
-// the long form). The pipeline, one module per stage: watch -> build ->
-// stage -> load -> verify -> apply -> report; `reloader` ties them
-// together, `generations` keeps the builds loaded (and unloads old ones
-// when asked). What the build stage works from: `package` (a package with
-// hot functions), `config` (how the running program was built), `rustc`
-// (the compiler command cargo ran, rerun directly), `dylib` (the package's
-// dependencies, linked once as a shared library), `cargo_json` (what cargo
-// and rustc print, and `cargo metadata`), `published` (processes sharing a
-// target directory take turns and share each build), `thin` (which hot
-// functions a quick build leaves to the program), `prune` (what a quick
-// build compiles). What verify works from besides the builds: `types` (the
-// package's type definitions, the program's and the newest). `program`:
-// reloaded code bound to the program's own symbols (one copy). When a
-// build cannot be taken: `restart` (the program restarts into a new binary
-// with its state). Checked once at start: `allocator` (a custom global
-// allocator cannot be shared with reloaded code).
+// the long form). One save, one module or folder per stage, in order:
+// `watch` -> `build` (with what it works from: `package`, `config`,
+// `rustc`, `cargo_json`, `dylib`, `published`; and `quick`, quick builds
+// and their `prune`d sources) -> `stage` (with `one_copy`, the program's own
+// symbols) -> `load` -> `verify` (with `types`, the type definitions) ->
+// `apply` (with `arm`, a verified build pointed at the program, and
+// `generations`, the builds kept loaded) -> `report`. `reloader` drives
+// them (`pipeline`, `delivery`, `hooks`, `background`); `sources` is what
+// quick builds and the type check start from; `restart` is the way through
+// an edit no reload can take; `allocator` is checked once at start.
 
 #![warn(missing_docs)]
 // The guide's examples show `main`: where `start()` and `update()` go is
