@@ -300,34 +300,36 @@ use hotreload_core::state;
 // One save, in order: the stages, each a module (a folder holds what only
 // its stage uses).
 #[cfg(feature = "reload")]
-mod apply;
+mod watch;
 #[cfg(feature = "reload")]
 mod build;
 #[cfg(feature = "reload")]
-mod load;
-#[cfg_attr(not(feature = "reload"), allow(dead_code))]
-mod report;
-#[cfg(feature = "reload")]
 mod stage;
+#[cfg(feature = "reload")]
+mod load;
 #[cfg(feature = "reload")]
 mod verify;
 #[cfg(feature = "reload")]
-mod watch;
+mod apply;
+#[cfg_attr(not(feature = "reload"), allow(dead_code))]
+mod report;
 // What drives them, and what they share.
 #[cfg(feature = "reload")]
 mod reloader;
 #[cfg(feature = "reload")]
 mod sources;
+mod generation;
 // When a build cannot be taken; once at start.
 #[cfg(feature = "reload")]
-mod allocator;
-#[cfg(feature = "reload")]
 mod restart;
+#[cfg(feature = "reload")]
+mod allocator;
 
 pub use error::{Error, Refusal};
+pub use generation::Generation;
 pub use layout::{Layout, LayoutHasher};
 pub use panic::{OnPanic, PanickedCall, RolledBack};
-pub use report::{BeforeReload, Generation, HotPanic, Ready, Reload, Restarting, Timings, Update};
+pub use report::{BeforeReload, HotPanic, Ready, Reload, Restarting, Timings, Update};
 
 #[cfg(feature = "reload")]
 pub use reloader::{Background, Reloader};

@@ -224,26 +224,6 @@ pub struct BeforeReload {
     pub changed_types: Vec<String>,
 }
 
-/// One generation of code in the process (`Reloader::generations`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Generation {
-    /// 0 for the program's own code, then as in [`Reload::generation`].
-    pub number: u64,
-    /// The package rebuilt (`None` for the program's own code, of every
-    /// package).
-    pub package: Option<String>,
-    /// How many hot functions run its code now.
-    pub functions: usize,
-    /// Hot calls running in it now, with futures of its hot `async fn`s
-    /// not yet dropped; `None` unless calls are counted
-    /// (`Reloader::count_calls`), and for the program's own code.
-    pub in_flight: Option<usize>,
-    /// Why it is never unloaded, if it is not (see
-    /// `Reloader::unload_old_builds`).
-    pub pinned: Option<String>,
-}
-
 /// Where the time of one reload went, stage by stage. The stages add up to
 /// `total`: from the first file event of the save that was built to the new
 /// code going live in `update()`.

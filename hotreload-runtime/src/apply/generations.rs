@@ -42,9 +42,9 @@ use std::time::{Duration, Instant};
 use libloading::os::unix::Library;
 
 use crate::apply::Applied;
+use crate::generation::Generation;
 use crate::load::{Loaded, close};
 use crate::registry::Manifest;
-use crate::report::Generation;
 
 /// How long a build must have been out of use before it is unloaded.
 pub const GRACE: Duration = Duration::from_secs(1);

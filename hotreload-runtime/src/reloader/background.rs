@@ -5,7 +5,8 @@ use std::sync::{Arc, PoisonError};
 
 use super::hooks::lock;
 use super::{PENDING, Reloader, WAKE, WAKE_LOCK, loaded_generations};
-use crate::report::{Generation, Update};
+use crate::generation::Generation;
+use crate::report::Update;
 
 /// A [`Reloader`] applying each verified build as soon as it is ready, on
 /// a thread of its own: for programs without a natural safe point (a
