@@ -9,7 +9,7 @@
 //! span, so span parents are right across the boundary.
 //!
 //! When the build runs on the program's own `log` and `tracing-core` (the
-//! runtime's `program` module), the installers find the program's logger
+//! runtime's `stage::one_copy` module), the installers find the program's logger
 //! and dispatcher already there and do nothing.
 //!
 //! Both sides use one `log` and one `tracing-core` rlib (cargo builds a
@@ -24,7 +24,7 @@
 pub fn hotreload_install_log_v1(logger: &'static dyn log::Log, level: log::LevelFilter) {
     if std::ptr::addr_eq(log::logger(), logger) {
         // One `log` on both sides (the build runs on the program's own,
-        // see the runtime's `program` module): nothing to forward, and
+        // see the runtime's `stage::one_copy` module): nothing to forward, and
         // setting it here would set the program's.
         return;
     }

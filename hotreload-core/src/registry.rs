@@ -192,7 +192,8 @@ crate::section::section! {
 /// A hot function that a quick build left unchanged: no body, no entry,
 /// only its trampoline, which calls through the program's own slot (found
 /// by the host by `path` when it loads the build, before any of its code
-/// runs). See the runtime's `thin` module.
+/// runs). See the runtime's `build::quick` module (and the macro crate's
+/// `thin`).
 #[repr(C)]
 pub struct Thin {
     /// As [`Entry::path`].
@@ -297,8 +298,9 @@ impl Manifest {
     }
 }
 
-/// Exported from every reloadable build (the runtime is linked into the
-/// user's cdylib). Only meaningful to a host with the same runtime version,
+/// Exported from every reloadable build (this core crate is linked into
+/// the user's cdylib, in place of the runtime unless the library uses more
+/// of it). Only meaningful to a host with the same runtime version,
 /// which [`MANIFEST_SYMBOL`] ensures.
 #[cfg(feature = "reload")]
 #[unsafe(no_mangle)]

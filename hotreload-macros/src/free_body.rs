@@ -29,7 +29,7 @@ fn receiver_param(receiver: &syn::Receiver, self_is: &SelfIs<'_>) -> TokenStream
     match &receiver.kind {
         ReceiverKind::Reference(and, lifetime, reference_mut) => {
             // Named, so that elided output lifetimes can take it (see
-            // `expand::receiver_lifetime`).
+            // `expand::body::receiver_lifetime`).
             let lifetime = lifetime
                 .clone()
                 .unwrap_or_else(|| syn::Lifetime::new("'__hot_r", receiver.self_token.span));
@@ -122,7 +122,7 @@ pub fn rewrite(tokens: TokenStream, self_is: &SelfIs<'_>) -> TokenStream {
 /// `Self::MAX`) is looked up on the type, with the trait in scope. (An
 /// associated type of a supertrait, `Self::Target` in `impl DerefMut`,
 /// cannot be named here: such impls take a helper trait, see
-/// `expand::ImplBlock`, unless the trait's path has lifetimes.)
+/// `expand::impls::ImplBlock`, unless the trait's path has lifetimes.)
 fn names_trait_item(name: &Ident, defined: &[Ident]) -> bool {
     defined.contains(name)
 }

@@ -38,7 +38,7 @@ pub struct ImplOf<'a> {
     /// defines (for `Self::Name`).
     pub trait_: Option<(&'a syn::Path, &'a [syn::Ident])>,
     /// The helper trait that names `Self::Name` of a trait impl as
-    /// `<Type as Helper>::__HotreloadSelfName` (see `expand::ImplBlock`).
+    /// `<Type as Helper>::__HotreloadSelfName` (see `expand::impls::ImplBlock`).
     pub helper: Option<&'a syn::Path>,
 }
 

@@ -58,7 +58,8 @@ pub fn is_thin(ident: &syn::Ident) -> bool {
     }
     let span = ident.span().unwrap();
     // A path mapped with `--remap-path-prefix` (a pruned build's copy of
-    // the sources, see the runtime's `build/quick/prune.rs`) has no local file: its
+    // the sources, see the runtime's `build/quick/prune/copy.rs` and
+    // `quick_args` in `build/mod.rs`) has no local file: its
     // mapped name is the real file's, relative to the working directory.
     let file = span
         .local_file()

@@ -277,7 +277,8 @@
 // `apply` (with `arm`, a verified build pointed at the program, and
 // `generations`, the builds kept loaded) -> `report`. `reloader` drives
 // them (`pipeline`, `delivery`, `hooks`, `background`); `sources` is what
-// quick builds and the type check start from; `restart` is the way through
+// quick builds and the type check start from; `generation` is the type
+// `Reloader::generations` returns; `restart` is the way through
 // an edit no reload can take; `allocator` is checked once at start.
 
 #![warn(missing_docs)]

@@ -236,7 +236,8 @@ pub struct Timings {
     /// From the file event to the build starting: the debounce window, and
     /// any build of an earlier save still running.
     pub debounce: Duration,
-    /// Cargo's part: from starting the build to its end.
+    /// The build (cargo, the captured rustc command run directly, or
+    /// taking another process's build): from its start to its end.
     pub build: Duration,
     /// Checking and copying the artifact, and `dlopen`.
     pub load: Duration,

@@ -48,8 +48,9 @@ pub struct Change {
     pub seen: Instant,
 }
 
-/// Keeps the watcher alive; dropping it stops the events (and so ends the
-/// batching thread and then the pipeline thread, whose channels close).
+/// Keeps the watcher alive; dropping it stops the events, and so ends the
+/// batching thread (the pipeline thread ends on `Event::Stop`, sent when
+/// the `Reloader` is dropped).
 pub struct Watch {
     _watcher: notify::RecommendedWatcher,
 }

@@ -69,6 +69,9 @@ impl HotFn<'_> {
     }
 }
 
+/// The attributes that put a static in the linker section `elf` (`macho`
+/// on Apple targets), which the core crate reads back (its `section.rs`,
+/// whose names these must be).
 pub(super) fn section_attrs(elf: &str, macho: &str) -> TokenStream {
     let macho = format!("__DATA,{macho},regular,no_dead_strip");
     quote! {

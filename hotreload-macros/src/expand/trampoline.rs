@@ -188,9 +188,6 @@ impl HotFn<'_> {
     }
 }
 
-/// The attributes that put a static in the linker section `elf` (`macho`
-/// on Apple targets), which the core crate reads back (its `section.rs`,
-/// whose names these must be).
 /// A trampoline's arguments.
 pub(super) struct Arguments {
     /// As the trampoline declares them (the user's names: see

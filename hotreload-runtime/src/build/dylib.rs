@@ -39,8 +39,8 @@ use crate::build::rustc::Rustc;
 use crate::registry::Manifest;
 
 /// The name of the generated crate, and of the `--cfg` that makes `#[hot]`
-/// code name it (keep in step with `HotFn::link_dependencies` in the macro
-/// crate's `expand/registration.rs`).
+/// code name it (keep in step with `link_dependencies` in the macro crate's
+/// `expand/registration.rs`).
 pub const CRATE: &str = "hotreload_deps";
 
 /// A built dependencies library.
@@ -333,13 +333,14 @@ fn make_in_scratch(
     result
 }
 
-/// Writes `bytes` to `path`; the error names the file. (Also `program`'s.)
+/// Writes `bytes` to `path`; the error names the file. (Also
+/// `stage::one_copy`'s.)
 pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Runs `command`; its stderr is the error if it fails. (Also
-/// `program`'s.)
+/// `stage::one_copy`'s.)
 pub(crate) fn succeed(command: &mut Command, program: &str) -> Result<(), String> {
     let output = command
         .stdin(Stdio::null())

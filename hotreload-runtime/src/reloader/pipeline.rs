@@ -202,8 +202,7 @@ struct PackageState {
     recipe: Recipe,
     /// Its type definitions: the program's and the newest.
     sources: Sources,
-    /// What its next quick build leaves to the program (`None` with
-    /// `HOTRELOAD_QUICK=0`).
+    /// Its quick-build planner (`None` with `HOTRELOAD_QUICK=0`).
     quick: Option<Quick>,
     /// The next build is a full one: a quick one did not compile.
     full_next: bool,

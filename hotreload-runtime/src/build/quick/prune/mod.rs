@@ -3,7 +3,7 @@
 //! cannot reach left out, so that a save costs about what the changed
 //! code costs, whatever the size of the library around it.
 //!
-//! A thin build still made rustc read, expand, resolve and hash every
+//! An unpruned quick build still made rustc read, expand, resolve and hash every
 //! item of the crate: a 5 000-line library with a `bevy_ecs` component per
 //! module took 2.7 times the small crate's build for a one-line edit,
 //! most of it in code the edit could not touch. A quick build's
