@@ -49,7 +49,7 @@ pub mod __private {
     pub use crate::panic::{
         Compiled, PanickedCall, call_retrying, call_retrying_future, call_returning,
         call_returning_future, future_must_be_send_or_mark_the_fn_hot_not_send, guard,
-        guard_future,
+        guard_future, guard_in_place,
     };
     pub use crate::registry::{ENTRIES, Entry, Slot, Thin};
     pub use crate::state::{HotStatic, StaticEntry};

@@ -455,6 +455,21 @@ pub fn guard_future<const RELOADED: bool, F: std::future::Future>(
     })
 }
 
+/// The future of a hot `async fn`'s body, called directly by the
+/// program's trampoline while the function runs the code the program was
+/// built with: guarded as [`guard_future`] guards the program's, in place
+/// (no allocation).
+#[doc(hidden)]
+#[inline(always)]
+pub fn guard_in_place<F: std::future::Future>(path: &'static str, future: F) -> Guarded<F, false> {
+    Guarded {
+        future: std::mem::ManuallyDrop::new(future),
+        implementation: 0,
+        path,
+        counted: false,
+    }
+}
+
 /// What a hot `async fn`'s thunk passes its future through unless
 /// `#[hot(?Send)]`: the name is what the compiler's error shows when the
 /// future is not `Send`.

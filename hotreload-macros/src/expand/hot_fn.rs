@@ -92,7 +92,7 @@ impl HotFn<'_> {
         let registration = self.registration(&private, &names, &pointer);
         let entry = &names.entry;
         let slot = quote!(&#entry.slot);
-        let trampoline = self.trampoline(&private, &slot, &pointer, Some(&body.direct));
+        let trampoline = self.trampoline(&private, &slot, &pointer, Some((&body.direct, entry)));
         Expanded {
             helper_body: body.helper,
             trampoline,

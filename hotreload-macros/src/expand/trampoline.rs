@@ -16,35 +16,19 @@ use super::types::has_lifetime;
 impl HotFn<'_> {
     /// The function the program calls, with the user's signature and
     /// attributes, calling through `slot` (an expression of type
-    /// `&'static Slot`); `direct` is the body's path, for
-    /// `#[track_caller]` functions, if this build has the body.
+    /// `&'static Slot`); `direct` is the body's path and the entry, if this
+    /// build has the body.
     pub(super) fn trampoline(
         &self,
         private: &TokenStream,
         slot: &TokenStream,
         pointer: &Pointer,
-        direct: Option<&TokenStream>,
+        direct: Option<(&TokenStream, &Ident)>,
     ) -> TokenStream {
         let arguments = self.arguments();
         let call = self.call(private, pointer, &arguments);
-        let (params, call_args) = (&arguments.params, &arguments.call);
-        // `#[track_caller]`: while the program runs its own code, call the
-        // body directly, so `Location::caller()` is the caller's (a call
-        // through a function pointer cannot pass it on).
-        let direct = direct.filter(|_| self.is_track_caller() && self.sig.asyncness.is_none());
-        let direct = direct.map(|direct| {
-            let call = quote!(#direct(#(#call_args),*));
-            let call = if pointer.unsafety {
-                quote!(unsafe { #call })
-            } else {
-                call
-            };
-            quote! {
-                if __hot_slot.runs_original() {
-                    return #call;
-                }
-            }
-        });
+        let params = &arguments.params;
+        let direct = direct.and_then(|direct| self.direct(private, pointer, &arguments, direct));
 
         let attrs = Attrs(self.attrs).for_trampoline();
         let has_inline = self.attrs.iter().any(|attr| attr.path().is_ident("inline"));
@@ -70,6 +54,41 @@ impl HotFn<'_> {
             #inline
             #vis #trampoline_sig #block
         }
+    }
+
+    /// While the program runs the code it was built with, its trampoline
+    /// calls the body directly: for `#[track_caller]`, so that
+    /// `Location::caller()` is the caller's (a call through a function
+    /// pointer cannot pass it on); for an `async fn`, so that its future is
+    /// not boxed (it is guarded in place, as the thunk would guard it).
+    /// Never in a reloaded build (`hotreload_build`): its calls go through
+    /// the guard that hands a panic to the program.
+    fn direct(
+        &self,
+        private: &TokenStream,
+        pointer: &Pointer,
+        arguments: &Arguments,
+        (body, entry): (&TokenStream, &Ident),
+    ) -> Option<TokenStream> {
+        let future = self.sig.asyncness.is_some();
+        if !future && !self.is_track_caller() {
+            return None;
+        }
+        let args = &arguments.call;
+        let mut call = quote!(#body(#(#args),*));
+        if pointer.unsafety {
+            call = quote!(unsafe { #call });
+        }
+        if future {
+            call = quote!(#private::guard_in_place(#entry.path, #call).await);
+        }
+        Some(quote! {
+            #[allow(unexpected_cfgs)]
+            let __hot_direct = !::core::cfg!(hotreload_build);
+            if __hot_direct && __hot_slot.runs_original() {
+                return #call;
+            }
+        })
     }
 
     /// The trampoline's arguments: as declared, passed on, and passed again.
