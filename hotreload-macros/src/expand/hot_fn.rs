@@ -74,7 +74,7 @@ impl HotFn<'_> {
         let first = !NAMED.swap(true, std::sync::atomic::Ordering::Relaxed);
         Expanded {
             helper_body: None,
-            trampoline: self.trampoline(&private, &slot, &pointer, None),
+            trampoline: self.trampoline(&private, &slot, &pointer, &self.arguments(&pointer), None),
             beside: if first {
                 link_dependencies()
             } else {
@@ -89,10 +89,12 @@ impl HotFn<'_> {
         let body = self.body(&names, &pointer);
         let body_item = &body.item;
         let thunk = self.thunk(&private, &names, &pointer, &body.call);
-        let registration = self.registration(&private, &names, &pointer);
+        let arguments = self.arguments(&pointer);
+        let registration = self.registration(&private, &names, &pointer, arguments.after_rollback);
         let entry = &names.entry;
         let slot = quote!(&#entry.slot);
-        let trampoline = self.trampoline(&private, &slot, &pointer, Some((&body.direct, entry)));
+        let direct = Some((&body.direct, entry));
+        let trampoline = self.trampoline(&private, &slot, &pointer, &arguments, direct);
         Expanded {
             helper_body: body.helper,
             trampoline,

@@ -11,6 +11,7 @@ use crate::signature::Pointer;
 
 use super::hot_fn::HotFn;
 use super::names::Names;
+use super::trampoline::AfterRollback;
 use super::types::{StaticLifetimes, compact};
 
 impl HotFn<'_> {
@@ -21,6 +22,7 @@ impl HotFn<'_> {
         private: &TokenStream,
         names: &Names,
         pointer: &Pointer,
+        after_rollback: AfterRollback,
     ) -> TokenStream {
         let (inputs, output) = self.display_types(false);
         let signature = compact(&display_pointer(self.sig, &inputs, &output));
@@ -42,7 +44,7 @@ impl HotFn<'_> {
         let pointer_ty = pointer.ty();
         let (entry, thunk, path) = (&names.entry, &names.thunk, &names.path);
         let section = section_attrs("hotreload_entries", "__hr_entries");
-        let after_rollback = format_ident!("{}", format!("{:?}", self.after_rollback(pointer)));
+        let after_rollback = format_ident!("{}", format!("{:?}", after_rollback));
         quote! {
             #[doc(hidden)]
             #section

@@ -16,19 +16,19 @@ use super::types::has_lifetime;
 impl HotFn<'_> {
     /// The function the program calls, with the user's signature and
     /// attributes, calling through `slot` (an expression of type
-    /// `&'static Slot`); `direct` is the body's path and the entry, if this
-    /// build has the body.
+    /// `&'static Slot`) with `arguments`; `direct` is the body's path and
+    /// the entry, if this build has the body.
     pub(super) fn trampoline(
         &self,
         private: &TokenStream,
         slot: &TokenStream,
         pointer: &Pointer,
+        arguments: &Arguments,
         direct: Option<(&TokenStream, &Ident)>,
     ) -> TokenStream {
-        let arguments = self.arguments();
-        let call = self.call(private, pointer, &arguments);
+        let call = self.call(private, pointer, arguments);
         let params = &arguments.params;
-        let direct = direct.and_then(|direct| self.direct(private, pointer, &arguments, direct));
+        let direct = direct.and_then(|direct| self.direct(private, pointer, arguments, direct));
 
         let attrs = Attrs(self.attrs).for_trampoline();
         let has_inline = self.attrs.iter().any(|attr| attr.path().is_ident("inline"));
@@ -91,12 +91,14 @@ impl HotFn<'_> {
         })
     }
 
-    /// The trampoline's arguments: as declared, passed on, and passed again.
-    pub(super) fn arguments(&self) -> Arguments {
+    /// The trampoline's arguments: as declared, passed on, and passed
+    /// again; and so what a call whose new code panicked does.
+    pub(super) fn arguments(&self, pointer: &Pointer) -> Arguments {
         let mut arguments = Arguments {
             params: Vec::new(),
             call: Vec::new(),
             again: Some(Vec::new()),
+            after_rollback: AfterRollback::Panicked,
         };
         for (index, arg) in self.sig.inputs.iter().enumerate() {
             let again = match arg {
@@ -124,6 +126,7 @@ impl HotFn<'_> {
                 (all, _) => *all = None,
             }
         }
+        arguments.after_rollback = self.after_rollback(pointer, arguments.again.is_some());
         arguments
     }
 
@@ -133,11 +136,9 @@ impl HotFn<'_> {
     /// not leave the retrying closure), and it is not an `unsafe fn` (its
     /// caller vouched for one call, whose first attempt may have changed
     /// what a second relies on); else returned where the result is `()`.
-    pub(super) fn after_rollback(&self, pointer: &Pointer) -> AfterRollback {
+    fn after_rollback(&self, pointer: &Pointer, reusable: bool) -> AfterRollback {
         let (_, output) = self.display_types(true);
-        let retried = self.arguments().again.is_some()
-            && !output.as_ref().is_some_and(has_lifetime)
-            && !pointer.unsafety;
+        let retried = reusable && !output.as_ref().is_some_and(has_lifetime) && !pointer.unsafety;
         let unit = match &output {
             None => true,
             Some(Type::Tuple(tuple)) => tuple.elems.is_empty(),
@@ -196,7 +197,7 @@ impl HotFn<'_> {
                 unsafe { #private::#name(__hot_slot, __hot_call) } #wait
             }
         };
-        match (self.after_rollback(pointer), again) {
+        match (arguments.after_rollback, again) {
             (AfterRollback::Retried, Some(again)) => helper("call_retrying", again),
             (AfterRollback::Returned, _) => helper("call_returning", call),
             _ => quote! {
@@ -217,6 +218,8 @@ pub(super) struct Arguments {
     /// As it passes them a second time, to retry a call whose new code
     /// panicked; `None` if one cannot be passed again.
     pub(super) again: Option<Vec<TokenStream>>,
+    /// What a call whose new code panicked does.
+    pub(super) after_rollback: AfterRollback,
 }
 
 /// `PanickedCall` of the core crate, as the macro decides it.
