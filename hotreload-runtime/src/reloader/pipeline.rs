@@ -312,7 +312,6 @@ impl Pipeline {
     fn start_build(&mut self, index: usize, seen: Instant) -> InFlight {
         let state = &mut self.packages[index];
         let mut recipe = state.recipe.clone();
-        let fallback = state.recipe.clone();
         (recipe.quick, recipe.full_reason) = match state.quick.as_mut().map(Quick::plan) {
             Some(Ok(plan)) => (Some(plan), None),
             Some(Err(why)) => (None, why.map(|why| why.to_string())),
@@ -347,7 +346,7 @@ impl Pipeline {
         if let Err(source) = spawned {
             let finished = Finished {
                 index,
-                recipe: fallback,
+                recipe: self.packages[index].recipe.clone(),
                 result: Err(Error::Thread {
                     name: "build",
                     source,
