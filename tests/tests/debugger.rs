@@ -8,6 +8,21 @@ use std::time::Duration;
 
 use hotreload_tests::{Fixture, has, have_tools, run_with_timeout, skip};
 
+/// gdb in batch mode, attached to `pid`: a breakpoint at `lib.rs:line`,
+/// where it stopped, the backtrace and the libraries; what it printed.
+fn gdb_batch(fixture: &Fixture, pid: u32, line: usize) -> String {
+    let mut gdb = Command::new("gdb");
+    gdb.current_dir(fixture.path("."))
+        .args(["-nx", "-batch", "-p", &pid.to_string()])
+        .args(["-ex", &format!("break lib.rs:{line}")])
+        .args(["-ex", "continue", "-ex", "bt", "-ex", "info symbol $pc"])
+        .args(["-ex", "info sharedlibrary", "-ex", "detach"]);
+    // A gdb that blocks (it did, reading a name of the program's) is a
+    // failure, not a hang.
+    let output = run_with_timeout(gdb, Duration::from_secs(120));
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
 #[test]
 fn gdb_attaches_after_reloads_and_stops_in_the_new_code() {
     if !have_tools(&["gdb"], "apt-get install gdb") {
@@ -47,17 +62,7 @@ fn gdb_attaches_after_reloads_and_stops_in_the_new_code() {
         .expect("the edited line")
         + 1;
 
-    let mut gdb = Command::new("gdb");
-    gdb.current_dir(fixture.path("."))
-        .args(["-nx", "-batch", "-p", &program.pid().to_string()])
-        .args(["-ex", &format!("break lib.rs:{line}")])
-        .args(["-ex", "continue", "-ex", "bt", "-ex", "info symbol $pc"])
-        .args(["-ex", "info sharedlibrary", "-ex", "detach"]);
-    // A gdb that blocks (it did, reading a name of the program's) is a
-    // failure, not a hang.
-    let output = run_with_timeout(gdb, Duration::from_secs(120));
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
+    let text = gdb_batch(&fixture, program.pid(), line);
     if text.contains("ptrace: Operation not permitted") {
         skip("gdb may not attach here (ptrace not permitted: /proc/sys/kernel/yama/ptrace_scope)");
         return;

@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use hotreload_tests::{Fixture, Program, fixture_target_dir, workspace_root};
+use hotreload_tests::{
+    BUILD_TIMEOUT, Fixture, Program, fixture_target_dir, run_with_timeout, workspace_root,
+};
 
 /// The published crates, in the order cargo must package them.
 const CRATES: [&str; 4] = [
@@ -19,11 +21,10 @@ const CRATES: [&str; 4] = [
     "hotreload-runtime",
 ];
 
+/// Runs `command` (killed after the build timeout); its stdout.
 fn run(mut command: Command, what: &str) -> String {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|error| panic!("{what}: {error}"));
+    command.stdin(Stdio::null());
+    let output = run_with_timeout(command, BUILD_TIMEOUT);
     assert!(
         output.status.success(),
         "{what} failed:\n{}",
@@ -82,14 +83,12 @@ fn unpack(file: &Path, vendor: &Path) {
     .expect("write .cargo-checksum.json");
 }
 
-#[test]
-fn a_program_that_takes_the_runtime_from_a_registry_reloads_its_edits() {
-    let fixture = Fixture::new("registry");
-    let work = tempfile::tempdir().expect("a directory for the registry");
-    let vendor = work.path().join("vendor");
-
-    // The dependencies, vendored from the manifest with the runtime named
-    // by path (`cargo vendor` copies registry packages only)...
+/// Serves the fixture's dependencies from a local directory source, in
+/// `work`: its registry dependencies vendored from the manifest with the
+/// runtime named by path (`cargo vendor` copies registry packages only),
+/// and this checkout's crates beside them, as a registry has them.
+fn local_registry(fixture: &Fixture, work: &Path) {
+    let vendor = work.join("vendor");
     let manifest = fixture.read("Cargo.toml");
     let runtime = workspace_root().join("hotreload-runtime");
     fixture.write(
@@ -105,8 +104,7 @@ fn a_program_that_takes_the_runtime_from_a_registry_reloads_its_edits() {
         "cargo vendor failed:\n{}",
         String::from_utf8_lossy(&vendored.stderr)
     );
-    // ...and this checkout's crates beside them, as a registry has them.
-    for file in package(&work.path().join("target")) {
+    for file in package(&work.join("target")) {
         unpack(&file, &vendor);
     }
     fixture.write("Cargo.toml", &manifest);
@@ -118,9 +116,12 @@ fn a_program_that_takes_the_runtime_from_a_registry_reloads_its_edits() {
             vendor.display()
         ),
     );
+}
 
-    // Its own target directory: the same packages from another source
-    // would rebuild the other fixtures' copies each time.
+/// Builds the fixture's program from the local registry in a target
+/// directory of its own (the same packages from another source would
+/// rebuild the other fixtures' copies each time); the target directory.
+fn build_from_registry(fixture: &Fixture) -> PathBuf {
     let target = fixture_target_dir().with_file_name("hotreload-registry");
     // Cargo takes a package from a registry for immutable and would reuse
     // its build from an earlier run of this test: forget our crates'.
@@ -143,6 +144,15 @@ fn a_program_that_takes_the_runtime_from_a_registry_reloads_its_edits() {
         // Cargo reads `.cargo/config.toml` from where it runs.
         .current_dir(fixture.path("."));
     run(build, "cargo build of the program");
+    target
+}
+
+#[test]
+fn a_program_that_takes_the_runtime_from_a_registry_reloads_its_edits() {
+    let fixture = Fixture::new("registry");
+    let work = tempfile::tempdir().expect("a directory for the registry");
+    local_registry(&fixture, work.path());
+    let target = build_from_registry(&fixture);
     let lock = fixture.read("Cargo.lock");
     let entry = lock
         .split("[[package]]")
