@@ -139,7 +139,7 @@ fn a_full_screen_app_shows_edits_and_reports_in_its_status_bar() {
     // The whole report, which the status bar cuts: the `r` key.
     tmux.keys("r");
     let report = tmux.expect("the whole report", |screen| {
-        body(screen).contains("last report")
+        body(screen).contains("last report (r closes)")
     });
     let report = body(&report);
     assert!(
