@@ -82,3 +82,22 @@ fn raise_reported(reported: &Reported) -> ! {
     }
     std::panic::resume_unwind(Box::new(panic.to_string()))
 }
+
+/// Wraps the program's panic hook so that it writes while holding the lock
+/// on stderr, the lock `eprintln!` and the reporter take. std's default
+/// hook writes to stderr without it, so a panic message (and its
+/// backtrace) printed on a worker thread interleaved byte by byte with a
+/// `[hotreload]` line printed at the same time: a server whose edit
+/// panicked on eight requests at once printed its HOT040 cut in pieces.
+/// The lock is reentrant, so a hook of the program's own that prints with
+/// `eprintln!` still works. Installed once per process.
+pub fn lock_stderr_for_panic_messages() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _whole_message = std::io::stderr().lock();
+            previous(info)
+        }));
+    });
+}

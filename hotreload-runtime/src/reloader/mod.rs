@@ -110,6 +110,7 @@ impl Reloader {
         }
         let config = BuildConfig::of_running_program()?;
         config.check_cargo()?;
+        hooks::lock_stderr_for_panic_messages();
         let staging = Staging::new()?;
         let (events_tx, events) = mpsc::channel();
         let roots = packages.iter().map(|p| p.manifest_dir.clone()).collect();
