@@ -59,6 +59,12 @@ impl Reloader {
         self
     }
 
+    /// Does nothing without `reload`.
+    pub fn callers_remade<S: Into<String>>(&self, _paths: impl IntoIterator<Item = S>) {}
+
+    /// Does nothing without `reload`.
+    pub fn hold_types<S: Into<String>>(&self, _names: impl IntoIterator<Item = S>) {}
+
     /// Accepted for the same API as with `reload` on.
     pub fn count_calls(self) -> Reloader {
         self

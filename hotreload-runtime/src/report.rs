@@ -318,7 +318,8 @@ impl Reload {
         if !self.added.is_empty() {
             write!(
                 f,
-                "; new #[hot] functions need a restart to be called: {}",
+                "; new #[hot] functions, called by the new build's code (the program's own \
+                 code calls them after a restart): {}",
                 short_names(&self.added)
             )?;
         }

@@ -5,6 +5,13 @@
 //! generation's — is pointed at the same code, so a call that starts in old
 //! code (a function pointer kept from an earlier generation) still reaches
 //! the current version of every hot function it calls.
+//!
+//! Of one signature: a function whose signature changed (taken only for a
+//! host that re-makes its callers, see `verify::host`) starts a new group
+//! with the new build's slot, and the slots compiled against the old
+//! signature keep the code they had. Functions only a new build has are
+//! followed the same way, so that the next build's code of them reaches the
+//! callers the host made from this one.
 
 pub mod arm;
 pub mod generations;
@@ -12,7 +19,7 @@ pub mod generations;
 use std::collections::{HashMap, HashSet};
 
 use crate::registry::{Entry, Slot};
-use crate::verify::Plan;
+use crate::verify::{Plan, host};
 
 /// The code each hot function runs now, what it ran before, and every slot
 /// that leads to it.
@@ -22,7 +29,11 @@ pub struct Applied {
 }
 
 struct Function {
-    /// The host's slot first, then one per loaded generation.
+    /// The signature every slot and version here has.
+    signature: &'static str,
+    /// The host's slot first (the first build's that has the function, for
+    /// one the program does not have, or one whose signature changed), then
+    /// one per loaded generation.
     slots: Vec<&'static Slot>,
     /// Code the function has run, oldest (the program's own) first; the
     /// last is current.
@@ -51,6 +62,19 @@ struct Version {
 }
 
 impl Function {
+    /// A function whose only code and slot are `entry`'s.
+    fn of(entry: &'static Entry) -> Function {
+        Function {
+            signature: entry.signature,
+            slots: vec![&entry.slot],
+            history: vec![Version {
+                implementation: entry.slot.original() as usize,
+                source_hash: entry.source_hash,
+            }],
+            panicked: None,
+        }
+    }
+
     fn current(&self) -> Version {
         *self.history.last().expect("history starts non-empty")
     }
@@ -72,26 +96,18 @@ impl Applied {
     pub fn new(entries: &'static [Entry]) -> Applied {
         let functions = entries
             .iter()
-            .map(|entry| {
-                let function = Function {
-                    slots: vec![&entry.slot],
-                    history: vec![Version {
-                        implementation: entry.slot.original() as usize,
-                        source_hash: entry.source_hash,
-                    }],
-                    panicked: None,
-                };
-                (entry.path, function)
-            })
+            .map(|entry| (entry.path, Function::of(entry)))
             .collect();
         Applied { functions }
     }
 
-    /// What `plan` will do to the function `old` (`None`: the program has
-    /// no such function).
-    fn effect(&self, old: &Entry, new: &Entry) -> Option<Effect> {
-        let function = self.functions.get(old.path)?;
-        Some(if function.panicked == Some(new.source_hash) {
+    /// What taking `new` does to its function (`None`: no code of it ran
+    /// before).
+    fn effect(&self, new: &Entry) -> Option<Effect> {
+        let function = self.functions.get(new.path)?;
+        Some(if function.signature != new.signature {
+            Effect::Changed
+        } else if function.panicked == Some(new.source_hash) {
             Effect::KeptRolledBack
         } else if function.current().source_hash != new.source_hash {
             Effect::Changed
@@ -102,11 +118,9 @@ impl Applied {
 
     /// The paths whose source `plan` changes, sorted.
     pub fn changes(&self, plan: &Plan) -> Vec<&'static str> {
-        let mut changed: Vec<&'static str> = plan
-            .swaps
-            .iter()
-            .filter(|(old, new)| self.effect(old, new) == Some(Effect::Changed))
-            .map(|(old, _)| old.path)
+        let mut changed: Vec<&'static str> = taken(plan)
+            .filter(|new| self.effect(new) == Some(Effect::Changed))
+            .map(|new| new.path)
             .collect();
         changed.sort_unstable();
         changed
@@ -118,17 +132,23 @@ impl Applied {
     pub fn apply(&mut self, plan: &Plan) -> (Vec<&'static str>, Vec<&'static str>) {
         let changed = self.changes(plan);
         let mut kept = Vec::new();
-        for (old, new) in &plan.swaps {
-            let Some(effect) = self.effect(old, new) else {
+        for new in taken(plan) {
+            let Some(effect) = self.effect(new) else {
+                self.functions.insert(new.path, Function::of(new));
                 continue;
             };
-            let function = self.functions.get_mut(old.path).expect("effect found it");
+            let function = self.functions.get_mut(new.path).expect("effect found it");
+            if function.signature != new.signature {
+                // Its callers are re-made from this build (`verify::host`).
+                *function = Function::of(new);
+                continue;
+            }
             // The new build's own copy of the slot is pointed at the
             // current code either way: its other functions call through it.
             function.slots.push(&new.slot);
             if effect == Effect::KeptRolledBack {
                 function.point_slots_at(function.current());
-                kept.push(old.path);
+                kept.push(new.path);
                 continue;
             }
             function.panicked = None;
@@ -189,6 +209,9 @@ impl Applied {
                 .history
                 .retain(|version| !implementations.contains(&version.implementation));
         }
+        // A function only unloaded builds had (see `taken`).
+        self.functions
+            .retain(|_, function| !function.history.is_empty());
     }
 
     /// After `implementation` of `path` panicked: if it is the current
@@ -204,6 +227,14 @@ impl Applied {
             return true;
         }
         if function.history.len() < 2 {
+            // No earlier code of its signature. A host that re-makes its
+            // callers puts back the callers it had (`verify::host`): the
+            // call returns at the panic, and later builds of this code are
+            // not taken.
+            if host::is_remade(path) {
+                function.panicked = Some(function.current().source_hash);
+                return true;
+            }
             return false;
         }
         let panicked = function.history.pop().expect("checked above");
@@ -212,4 +243,13 @@ impl Applied {
         function.point_slots_at(previous);
         true
     }
+}
+
+/// The new build's entries that `plan` takes: its swaps and the functions
+/// only it has.
+fn taken(plan: &Plan) -> impl Iterator<Item = &'static Entry> + '_ {
+    plan.swaps
+        .iter()
+        .map(|(_, new)| *new)
+        .chain(plan.added.iter().copied())
 }

@@ -129,7 +129,7 @@ impl Running {
             changed: names(&changed),
             swapped: plan.swaps.len(),
             missing: names(&plan.missing),
-            added: names(&plan.added),
+            added: plan.added.iter().map(|new| new.path.to_string()).collect(),
             kept_rolled_back: names(&kept_rolled_back),
             ambiguous: names(&plan.ambiguous),
             warnings,

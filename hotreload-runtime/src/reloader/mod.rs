@@ -32,6 +32,7 @@ use crate::report::{self, BeforeReload, Update};
 use crate::restart;
 use crate::sources::Snapshot;
 use crate::stage::Staging;
+use crate::verify;
 use crate::watch::{self, Watch};
 
 pub use background::Background;
@@ -201,6 +202,28 @@ impl Reloader {
     pub fn count_calls(self) -> Reloader {
         generations::count_calls();
         self
+    }
+
+    /// For a host that, after every reload, makes the callers of these hot
+    /// functions anew from the new build (the Bevy plugin `hotreload-bevy`
+    /// re-makes its systems from the new build's registration): their
+    /// signatures may change (no HOT010). Code the program was built with
+    /// keeps calling the code of the old signature; the new build's code
+    /// calls the new one. When new code of one of them panics and there is
+    /// no earlier code of its signature, the call returns at the panic
+    /// (HOT040) and the host puts back the callers it had. Paths as
+    /// `crate::module::name`. Process-wide.
+    pub fn callers_remade<S: Into<String>>(&self, paths: impl IntoIterator<Item = S>) {
+        verify::host::add_remade(paths.into_iter().map(Into::into));
+    }
+
+    /// Types the program holds where no hot signature shows them (a Bevy
+    /// world's components and resources): a build that changes the
+    /// definition of one of them, or of a type in its fields, is refused
+    /// (HOT011) naming it. Names as written in the source (`Position`, not
+    /// the path; see the README on HOT011). Process-wide.
+    pub fn hold_types<S: Into<String>>(&self, names: impl IntoIterator<Item = S>) {
+        verify::host::add_held(names.into_iter().map(Into::into));
     }
 
     /// Unloads old builds that nothing can run any more, keeping the newest

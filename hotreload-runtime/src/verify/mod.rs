@@ -3,6 +3,7 @@
 //! carries out at the next safe point, or an error that names every
 //! function that cannot be swapped. A generation is all or nothing.
 
+pub mod host;
 pub mod types;
 
 use std::collections::HashMap;
@@ -22,9 +23,9 @@ pub struct Plan {
     /// Hot functions a quick build left out (they are as they were): set
     /// by the reloader, which knows the build was quick.
     pub left_out: Vec<&'static str>,
-    /// Hot functions that only the new build has: nothing calls them yet
-    /// (a restart picks them up).
-    pub added: Vec<&'static str>,
+    /// Hot functions that only the new build has: the program's code does
+    /// not call them (a restart picks them up); the new build's code does.
+    pub added: Vec<&'static Entry>,
     /// Paths that more than one hot function has (functions of the same
     /// name declared inside other functions): which is which cannot be
     /// told, so they keep the code they were built with.
@@ -89,16 +90,21 @@ pub fn verify(
             None => plan.statics.push((old, new_static)),
         }
     }
+    refusals.extend(
+        host::held()
+            .iter()
+            .filter_map(|name| held_refusal(name, types)),
+    );
     if !refusals.is_empty() {
         return Err(Error::Refused(refusals));
     }
     let known: Vec<&str> = running.entries.iter().map(|entry| entry.path).collect();
     plan.added = new_entries
-        .keys()
-        .filter(|path| !known.contains(path) && !ambiguous.contains(path))
+        .values()
+        .filter(|new| !known.contains(&new.path) && !ambiguous.contains(&new.path))
         .copied()
         .collect();
-    plan.added.sort_unstable();
+    plan.added.sort_unstable_by_key(|new| new.path);
     plan.ambiguous = ambiguous;
     Ok(plan)
 }
@@ -180,6 +186,18 @@ fn refusal(old: &Entry, new: &Entry, types: &Changes) -> Option<Refusal> {
             message,
         })
     };
+    if old.signature != new.signature && host::is_remade(old.path) {
+        // Its callers are made anew from this build (see `host`); what
+        // the new signature reaches must still be as the program has it.
+        let changed = types.reached_from(new.signature)?;
+        return refusal(
+            "HOT011",
+            format!(
+                "a type its new signature reaches changed: {changed}. The running program \
+                 holds its data in the old definition: undo the change, or restart the program"
+            ),
+        );
+    }
     if old.signature != new.signature {
         return refusal(
             "HOT010",
@@ -209,6 +227,21 @@ fn refusal(old: &Entry, new: &Entry, types: &Changes) -> Option<Refusal> {
              data in the old definition: undo the change, or restart the program"
         ),
     )
+}
+
+/// Why a build that changed the definition of `name`, a type the host
+/// holds (see `host`), cannot be taken (HOT011), if it cannot.
+fn held_refusal(name: &str, types: &Changes) -> Option<Refusal> {
+    let changed = types.reached_from(name)?;
+    Some(Refusal {
+        code: "HOT011",
+        function: name.to_string(),
+        message: format!(
+            "a type the program holds changed: {changed}. The program keeps values of `{name}` \
+             (a component or resource in its world) in the old definition: undo the change, \
+             or restart the program"
+        ),
+    })
 }
 
 /// Why the new build's hot static cannot be pointed at the program's
