@@ -89,12 +89,15 @@ impl Fixture {
     /// workspace-inherited fields written out, the runtime named by path).
     pub fn example(name: &str) -> Fixture {
         let fixture = Fixture::copy_of(&workspace_root().join("examples").join(name), name);
-        let runtime = workspace_root().join("hotreload-runtime");
+        let root = workspace_root();
         let manifest = fixture
             .read("Cargo.toml")
             .replace("version.workspace = true", "version = \"0.1.0\"")
             .replace("edition.workspace = true", "edition = \"2024\"")
-            .replace("../../hotreload-runtime", &runtime.to_string_lossy());
+            .replace(
+                "../../hotreload-",
+                &root.join("hotreload-").to_string_lossy(),
+            );
         fixture.write("Cargo.toml", &format!("{manifest}\n[workspace]\n"));
         fixture
     }
@@ -213,8 +216,13 @@ fn copy_tree(from: &Path, to: &Path) {
             copy_tree(&entry.path(), &target);
         } else {
             let text = std::fs::read_to_string(entry.path()).expect("fixture files are text");
-            let runtime = workspace_root().join("hotreload-runtime");
-            let text = text.replace("{{RUNTIME}}", &runtime.to_string_lossy());
+            let root = workspace_root();
+            let text = text
+                .replace(
+                    "{{RUNTIME}}",
+                    &root.join("hotreload-runtime").to_string_lossy(),
+                )
+                .replace("{{BEVY}}", &root.join("hotreload-bevy").to_string_lossy());
             std::fs::write(target, text).expect("write fixture file");
         }
     }

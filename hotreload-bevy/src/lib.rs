@@ -1,0 +1,183 @@
+//! Hot reloading for Bevy apps: edit a system — its body, its parameters,
+//! which systems there are — save, and the running app runs the new code
+//! from the next frame, with its world kept.
+//!
+//! ```no_run
+//! use bevy_app::{App, Update};
+//! use bevy_ecs::prelude::*;
+//! use hotreload_bevy::{AddHotSystems, HotReloadPlugin, HotSystems};
+//! use hotreload_runtime::hot;
+//!
+//! #[derive(Component)]
+//! struct Position(f32);
+//!
+//! /// Which systems there are: edit it to add or remove one.
+//! #[hot]
+//! fn systems(hot: &mut HotSystems) {
+//!     hot.add_systems(Update, step);
+//! }
+//!
+//! /// Edit its body, or give it other parameters (`Res<Time>`, a second
+//! /// `Query`, `Local`, `Commands`, `MessageReader`...).
+//! #[hot]
+//! fn step(mut positions: Query<&mut Position>) {
+//!     for mut position in &mut positions {
+//!         position.0 += 1.0;
+//!     }
+//! }
+//!
+//! App::new()
+//!     .add_plugins(HotReloadPlugin)
+//!     .add_hot_systems(systems)
+//!     .run();
+//! ```
+//!
+//! Depend on `hotreload-bevy` and `hotreload-runtime` (for `#[hot]`), and
+//! turn on the `reload` feature of both in dev builds (see the
+//! `hotreload-runtime` docs: a `dev` feature of your package that turns on
+//! `hotreload-bevy/reload`, which turns on the runtime's). Without it,
+//! [`HotReloadPlugin`] does nothing and [`AddHotSystems::add_hot_systems`]
+//! adds the systems as `add_systems` does: nothing is left in a release
+//! build.
+//!
+//! # What reloads
+//!
+//! - **A body** of a `#[hot]` system: the next frame runs it. The system
+//!   keeps its `Local`s, its change ticks and its message cursors.
+//! - **A system's parameters**, when it is added by a registration
+//!   function (`#[hot] fn systems(hot: &mut HotSystems)`, given to
+//!   `add_hot_systems`): at the safe point the system is made anew from
+//!   the new build, with its new parameters, in the place the registration
+//!   gives it (schedule, ordering, sets, run conditions). Its own `Local`s
+//!   start fresh (they are of other types now); every other system keeps
+//!   its state.
+//! - **Systems added or removed** in a registration function: an added
+//!   one runs from the next frame, a removed one stops.
+//! - **Ordering and run conditions** given in a registration function:
+//!   as the newest registration gives them.
+//!
+//! The safe point is a schedule of this plugin after `Last`: no system
+//! runs while new code is swapped in and the hot schedules are made.
+//! After each reload the app gets a [`HotReloaded`] message saying what
+//! changed, and the reloader's report line goes to Bevy's log (`tracing`)
+//! when a subscriber is set (`LogPlugin`), to stderr otherwise.
+//!
+//! # What is refused
+//!
+//! Everything `hotreload-runtime` refuses, with its codes. And: a change
+//! to the definition of a type the world holds — a component, a resource,
+//! a message — is refused (HOT011) naming the type, since the world keeps
+//! its values in the old definition. Undo it, or restart.
+//!
+//! A panic in a hot system never ends the app: the body is rolled back to
+//! the code before it, or, for a system made anew (new parameters, or
+//! new), the system it replaced is put back (a new one is left out) until
+//! its code changes again (HOT040).
+//!
+//! # Where the hot systems run
+//!
+//! With `reload` on, the hot systems of a schedule (say `Update`) run
+//! together, in parallel with each other, at one point of it: an exclusive
+//! system in [`HotSystemsSet`], which runs [`HotSchedule`]`(Update)`. Order
+//! them among themselves in the registration, and the block with
+//! `app.configure_sets(Update, HotSystemsSet.after(...))`. Without
+//! `reload` they are plain systems of `Update`. Hot systems can be in any
+//! schedule the `Main` schedule runs; `Startup` ones run once.
+//!
+//! Systems are told apart by name (the function's path) and type (which
+//! includes its parameters); with `reload` on this crate turns on
+//! `bevy_utils/debug`, which keeps system names. A system that is not
+//! `#[hot]` keeps the code it was made with while its parameters stay.
+//!
+//! Not supported: Bevy's own `hotpatching` feature at the same time (it
+//! changes the `System` trait), systems of the render sub-app (which runs
+//! in parallel with the next frame: no safe point covers it).
+
+#[cfg(feature = "reload")]
+mod remake;
+#[cfg(feature = "reload")]
+mod shared;
+
+use bevy_ecs::prelude::*;
+#[cfg(not(feature = "reload"))]
+use {
+    bevy_app::{App, Plugin},
+    bevy_ecs::schedule::{
+        InternedScheduleLabel, IntoScheduleConfigs, ScheduleConfigs, ScheduleLabel,
+    },
+    bevy_ecs::system::ScheduleSystem,
+};
+
+#[cfg(feature = "reload")]
+pub use remake::{HotSchedule, HotSystems, HotSystemsSet};
+
+/// Starts hot reload and applies reloads at a safe point of every frame
+/// (see the [crate docs](crate)). Without the `reload` feature it adds
+/// only the [`HotReloaded`] message.
+#[derive(Default)]
+pub struct HotReloadPlugin;
+
+/// Sent after each reload, at the safe point (after `Last`): systems that
+/// read it see it in the next frame.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct HotReloaded {
+    /// Counts the builds that went live, from 1.
+    pub generation: u64,
+    /// Hot functions whose code changed.
+    pub changed: Vec<String>,
+    /// Systems made anew because their parameters changed.
+    pub remade: Vec<String>,
+    /// Systems a registration added that were not there before.
+    pub added: Vec<String>,
+    /// Systems no registration adds any more.
+    pub removed: Vec<String>,
+}
+
+/// [`App::add_hot_systems`](AddHotSystems::add_hot_systems).
+pub trait AddHotSystems {
+    /// Adds the systems `register` adds, and, after every reload, makes
+    /// them again from `register`'s new code: mark it `#[hot]`.
+    fn add_hot_systems(&mut self, register: fn(&mut HotSystems)) -> &mut Self;
+}
+
+#[cfg(feature = "reload")]
+mod plugin;
+
+/// What a registration function adds (reload off: straight to the app).
+#[cfg(not(feature = "reload"))]
+#[derive(Default)]
+pub struct HotSystems {
+    added: Vec<(InternedScheduleLabel, ScheduleConfigs<ScheduleSystem>)>,
+}
+
+#[cfg(not(feature = "reload"))]
+impl HotSystems {
+    /// Adds `systems` to `schedule`, as `App::add_systems` does.
+    pub fn add_systems<M>(
+        &mut self,
+        schedule: impl ScheduleLabel,
+        systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
+    ) -> &mut Self {
+        self.added.push((schedule.intern(), systems.into_configs()));
+        self
+    }
+}
+
+#[cfg(not(feature = "reload"))]
+impl Plugin for HotReloadPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_message::<HotReloaded>();
+    }
+}
+
+#[cfg(not(feature = "reload"))]
+impl AddHotSystems for App {
+    fn add_hot_systems(&mut self, register: fn(&mut HotSystems)) -> &mut Self {
+        let mut hot = HotSystems::default();
+        register(&mut hot);
+        for (label, systems) in hot.added {
+            self.add_systems(label, systems);
+        }
+        self
+    }
+}

@@ -1,0 +1,116 @@
+//! A `bevy_app` App with `HotReloadPlugin` (hotreload-bevy) and hot
+//! systems added by a hot registration function, edited the ways Bevy
+//! users edit: a body, a new parameter, a new system, a removed system, a
+//! changed component (refused), a panic in a system made anew. Through all
+//! of it the world keeps its entities and the other systems their `Local`s.
+
+use hotreload_tests::{Fixture, Program, has, number};
+
+fn is_frame(line: &str) -> bool {
+    line.starts_with("frame=")
+}
+
+/// The first frame printed after the next reload's message, which says
+/// `what` (e.g. `remade=step`).
+fn frame_after_reload(program: &mut Program, what: &str) -> (String, String) {
+    let (key, value) = what.split_once('=').expect("key=value");
+    let reload = program.expect_stdout(&format!("a reload with {what}"), |line| {
+        line.starts_with("update=reloaded") && has(key, value)(line)
+    });
+    let frame = program.expect_stdout("a frame after it", is_frame);
+    (reload, frame)
+}
+
+#[test]
+fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
+    let (fixture, mut program) = Fixture::running("bevy_plugin");
+    program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    let first = program.expect_stdout("a frame", is_frame);
+    assert!(has("entities", "3")(&first), "{first}");
+
+    // A body.
+    fixture.edit("src/lib.rs", "let speed = 1.0;", "let speed = 2.0;");
+    let (_, frame) = frame_after_reload(&mut program, "remade=-");
+    assert!(has("speed", "2")(&frame), "{frame}");
+    let counted = number(&frame, "counted");
+
+    // A new parameter: `step` is made anew with it; `count` keeps its
+    // Local (its count goes on), the entities stay.
+    fixture.edit(
+        "src/lib.rs",
+        "mut stats: ResMut<Stats>) {\n    let speed",
+        "mut stats: ResMut<Stats>, time: Res<Time>) {\n    stats.extra = 7 + time.delta_secs() as u64 * 0;\n    let speed",
+    );
+    let (_, frame) = frame_after_reload(&mut program, "remade=step");
+    assert!(
+        has("extra", "7")(&frame)
+            && has("entities", "3")(&frame)
+            && number(&frame, "counted") > counted,
+        "{frame}"
+    );
+
+    // A new system, from the next frame.
+    fixture.edit("src/lib.rs", "(step, count)", "(step, count, spawn_one)");
+    frame_after_reload(&mut program, "added=spawn_one");
+    let four = program.expect_stdout("the new system's entity", |line| {
+        is_frame(line) && has("entities", "4")(line)
+    });
+
+    // A removed system stops: `count` no longer counts.
+    fixture.edit(
+        "src/lib.rs",
+        "(step, count, spawn_one)",
+        "(step, spawn_one)",
+    );
+    let (_, frame) = frame_after_reload(&mut program, "removed=count");
+    let later = program.expect_stdout("a later frame", |line| {
+        is_frame(line) && number(line, "steps") > number(&frame, "steps") + 2
+    });
+    assert_eq!(
+        number(&later, "counted"),
+        number(&frame, "counted"),
+        "{frame}\n{later}"
+    );
+    assert!(number(&later, "counted") >= number(&four, "counted"));
+
+    // A component whose definition changed is refused, naming it, also
+    // when no hot system's parameters name it; the systems go on with the
+    // code before.
+    fixture.edit(
+        "src/lib.rs",
+        "pub struct Tag(pub u32);",
+        "pub struct Tag(pub u64);",
+    );
+    let refusal = program.expect_stderr("HOT011", |line| line.contains("HOT011"));
+    assert!(refusal.contains("HOT011 `Tag`"), "{refusal}");
+    fixture.edit(
+        "src/lib.rs",
+        "pub struct Tag(pub u64);",
+        "pub struct Tag(pub u32);",
+    );
+    frame_after_reload(&mut program, "remade=-");
+
+    // New parameters whose code panics: the system it replaced comes back
+    // (HOT040), and the app goes on.
+    fixture.edit(
+        "src/lib.rs",
+        "mut stats: ResMut<Stats>, time: Res<Time>) {\n    stats.extra = 7 + time.delta_secs() as u64 * 0;",
+        "mut stats: ResMut<Stats>) {\n    if stats.steps > 0 {\n        panic!(\"a bad edit\");\n    }",
+    );
+    let report = program.expect_stderr("HOT040", |line| line.contains("HOT040"));
+    assert!(
+        report.contains("`bevy_plugin_fixture::step` panicked"),
+        "{report}"
+    );
+    program.skip_to_now();
+    let after = program.expect_stdout("a frame after the panic", is_frame);
+    let later = program.expect_stdout("a later frame", |line| {
+        is_frame(line) && number(line, "steps") > number(&after, "steps") + 2
+    });
+    assert!(
+        has("entities", "4")(&later) && has("extra", "7")(&later),
+        "{later}"
+    );
+}
