@@ -78,7 +78,7 @@
 //!
 //! With `reload` on, the hot systems of a schedule (say `Update`) run
 //! together, in parallel with each other, at one point of it: an exclusive
-//! system in [`HotSystemsSet`], which runs [`HotSchedule`]`(Update)`. Order
+//! system in [`HotSystemsSet`], which runs `HotSchedule(Update)`. Order
 //! them among themselves in the registration, and the block with
 //! `app.configure_sets(Update, HotSystemsSet.after(...))`. Without
 //! `reload` they are plain systems of `Update`. Hot systems can be in any
@@ -109,7 +109,14 @@ use {
 };
 
 #[cfg(feature = "reload")]
-pub use remake::{HotSchedule, HotSystems, HotSystemsSet};
+pub use remake::{HotSchedule, HotSystems};
+
+/// Where the hot systems of a schedule run: order it to order them all,
+/// e.g. `app.configure_sets(Update, HotSystemsSet.after(physics))`. With
+/// `reload` on it holds the one system that runs them (in
+/// `HotSchedule(Update)`); off, the hot systems themselves.
+#[derive(SystemSet, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HotSystemsSet;
 
 /// Starts hot reload and applies reloads at a safe point of every frame
 /// (see the [crate docs](crate)). Without the `reload` feature it adds
@@ -176,7 +183,7 @@ impl AddHotSystems for App {
         let mut hot = HotSystems::default();
         register(&mut hot);
         for (label, systems) in hot.added {
-            self.add_systems(label, systems);
+            self.add_systems(label, systems.in_set(HotSystemsSet));
         }
         self
     }

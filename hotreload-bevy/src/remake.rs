@@ -27,6 +27,7 @@ use bevy_ecs::schedule::{
 };
 use bevy_ecs::system::ScheduleSystem;
 
+use crate::HotSystemsSet;
 use crate::shared::Shared;
 
 /// What a registration function (`#[hot] fn systems(hot: &mut HotSystems)`)
@@ -59,12 +60,6 @@ impl HotSystems {
 /// The schedule the hot systems of the schedule it names run in.
 #[derive(ScheduleLabel, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HotSchedule(pub InternedScheduleLabel);
-
-/// The set of the system that runs a schedule's hot systems: order it to
-/// order them all, e.g. `app.configure_sets(Update,
-/// HotSystemsSet.after(physics))`.
-#[derive(SystemSet, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct HotSystemsSet;
 
 /// A system in a hot schedule: the schedule it was added to, and its name.
 type Key = (InternedScheduleLabel, String);
