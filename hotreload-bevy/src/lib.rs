@@ -55,6 +55,10 @@
 //!   one runs from the next frame, a removed one stops.
 //! - **Ordering and run conditions** given in a registration function:
 //!   as the newest registration gives them.
+//! - **Startup systems** added with [`HotSystems::rerun_on_edit`] run
+//!   again after an edit of their code; what they spawned before stays
+//!   (despawn it first in the system if it should be replaced). Those added
+//!   with `add_systems` run once.
 //!
 //! The safe point is a schedule of this plugin after `Last`: no system
 //! runs while new code is swapped in and the hot schedules are made.
@@ -82,7 +86,7 @@
 //! them among themselves in the registration, and the block with
 //! `app.configure_sets(Update, HotSystemsSet.after(...))`. Without
 //! `reload` they are plain systems of `Update`. Hot systems can be in any
-//! schedule the `Main` schedule runs; `Startup` ones run once.
+//! schedule the `Main` schedule runs.
 //!
 //! Systems are told apart by name (the function's path) and type (which
 //! includes its parameters); with `reload` on this crate turns on
@@ -167,6 +171,15 @@ impl HotSystems {
     ) -> &mut Self {
         self.added.push((schedule.intern(), systems.into_configs()));
         self
+    }
+
+    /// Adds `systems` to `schedule` (nothing is edited without `reload`).
+    pub fn rerun_on_edit<M>(
+        &mut self,
+        schedule: impl ScheduleLabel,
+        systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
+    ) -> &mut Self {
+        self.add_systems(schedule, systems)
     }
 }
 

@@ -87,6 +87,8 @@ fn safe_point(world: &mut World) {
                         eprintln!("[hotreload] {changes}");
                     }
                 }
+                let edited = reload.changed.iter().chain(&changes.remade);
+                remake::rerun(world, &made, edited.chain(&changes.added));
                 world.write_message(HotReloaded {
                     generation: reload.generation,
                     changed: reload.changed.clone(),

@@ -34,7 +34,14 @@ use crate::shared::Shared;
 /// adds: systems for schedules, as `App::add_systems` takes them.
 #[derive(Default)]
 pub struct HotSystems {
-    added: Vec<(InternedScheduleLabel, ScheduleConfigs<ScheduleSystem>)>,
+    added: Vec<Added>,
+}
+
+/// Systems added to a schedule, and whether they run again after an edit.
+struct Added {
+    label: InternedScheduleLabel,
+    configs: ScheduleConfigs<ScheduleSystem>,
+    rerun: bool,
 }
 
 impl HotSystems {
@@ -46,14 +53,31 @@ impl HotSystems {
         schedule: impl ScheduleLabel,
         systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
     ) -> &mut Self {
-        self.added.push((schedule.intern(), systems.into_configs()));
+        self.added.push(Added {
+            label: schedule.intern(),
+            configs: systems.into_configs(),
+            rerun: false,
+        });
         self
     }
 
-    pub(crate) fn into_added(
-        self,
-    ) -> impl Iterator<Item = (InternedScheduleLabel, ScheduleConfigs<ScheduleSystem>)> {
-        self.added.into_iter()
+    /// Adds `systems` to `schedule` (meant for `Startup`) as
+    /// [`HotSystems::add_systems`] does, and runs each of them again, at
+    /// the safe point, after every reload that changed its code (or its
+    /// parameters, or added it). What an earlier run spawned stays: a
+    /// system that should replace it despawns it first (the entities with
+    /// a marker component it gives them, say).
+    pub fn rerun_on_edit<M>(
+        &mut self,
+        schedule: impl ScheduleLabel,
+        systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
+    ) -> &mut Self {
+        self.added.push(Added {
+            label: schedule.intern(),
+            configs: systems.into_configs(),
+            rerun: true,
+        });
+        self
     }
 }
 
@@ -82,6 +106,8 @@ pub struct Made {
     fresh: HashMap<String, TypeId>,
     /// Schedules that have the system running their hot schedule.
     runners: HashSet<InternedScheduleLabel>,
+    /// Systems added with `rerun_on_edit`.
+    rerun: HashSet<String>,
 }
 
 /// What a making changed.
@@ -125,12 +151,20 @@ pub fn make(world: &mut World, made: &mut Made) -> Changes {
         register(&mut hot);
     }
     let mut schedules: HashMap<InternedScheduleLabel, Schedule> = HashMap::new();
-    for (label, configs) in hot.into_added() {
-        schedules
-            .entry(label)
-            .or_insert_with(|| Schedule::new(HotSchedule(label)))
-            .add_systems(configs);
+    let mut rerun = HashSet::new();
+    for added in hot.added {
+        let schedule = schedules
+            .entry(added.label)
+            .or_insert_with(|| Schedule::new(HotSchedule(added.label)));
+        let before = schedule.graph().systems.len();
+        schedule.add_systems(added.configs);
+        if added.rerun {
+            // A new schedule's systems iterate in the order they were added.
+            let systems = schedule.graph().systems.iter().skip(before);
+            rerun.extend(systems.map(|(key, _, _)| (added.label, key)));
+        }
     }
+    made.rerun.clear();
     let mut before = std::mem::take(&mut made.running);
     let mut changes = Changes::default();
     made.fresh.clear();
@@ -141,6 +175,9 @@ pub fn make(world: &mut World, made: &mut Made) -> Changes {
             let node = &mut systems.get_mut(key).expect("added above").system;
             let new = std::mem::replace(node, Box::new(IntoSystem::into_system(placeholder)));
             let instance = made.choose(label, new, &mut before, &mut changes);
+            if rerun.contains(&(label, key)) {
+                made.rerun.insert(instance.name());
+            }
             made.running
                 .entry((label, instance.name()))
                 .or_default()
@@ -199,6 +236,22 @@ impl Made {
         }
         self.fresh.insert(name, system_type);
         Shared::new(new)
+    }
+}
+
+/// Runs the `rerun_on_edit` systems among `names` (a reload's changed
+/// functions, and the systems a making made anew or added).
+pub fn rerun<'a>(world: &mut World, made: &Made, names: impl Iterator<Item = &'a String>) {
+    let names: HashSet<&String> = names.filter(|name| made.rerun.contains(*name)).collect();
+    for ((_, name), instances) in &made.running {
+        if !names.contains(name) {
+            continue;
+        }
+        for instance in instances {
+            if let Err(error) = instance.run_now(world) {
+                tracing::warn!("[hotreload] `{name}` did not run again: {error}");
+            }
+        }
     }
 }
 

@@ -43,6 +43,17 @@ impl Shared {
         })))
     }
 
+    /// Runs the system once, now, outside any schedule (initializing it
+    /// first if no schedule did).
+    pub fn run_now(&self, world: &mut World) -> Result<(), RunSystemError> {
+        let mut instance = self.lock();
+        if !instance.initialized {
+            instance.initialized = true;
+            instance.system.initialize(world);
+        }
+        instance.system.run((), world)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Instance> {
         // A panic inside a system leaves it as consistent as bevy leaves
         // any system after one.

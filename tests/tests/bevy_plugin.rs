@@ -1,7 +1,8 @@
 //! A `bevy_app` App with `HotReloadPlugin` (hotreload-bevy) and hot
 //! systems added by a hot registration function, edited the ways Bevy
-//! users edit: a body, a new parameter, a new system, a removed system, a
-//! changed component (refused), a panic in a system made anew. Through all
+//! users edit: a body, a startup system that runs again, a new parameter,
+//! a new system, a removed system, a changed component (refused), a panic
+//! in a system made anew. Through all
 //! of it the world keeps its entities and the other systems their `Local`s.
 
 use hotreload_tests::{Fixture, Program, has, number};
@@ -33,7 +34,18 @@ fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
     // A body.
     fixture.edit("src/lib.rs", "let speed = 1.0;", "let speed = 2.0;");
     let (_, frame) = frame_after_reload(&mut program, "remade=-");
-    assert!(has("speed", "2")(&frame), "{frame}");
+    assert!(
+        has("speed", "2")(&frame) && has("level_runs", "1")(&frame),
+        "{frame}"
+    );
+
+    // A startup system marked to run again after an edit of its code.
+    fixture.edit("src/lib.rs", "stats.level = 1;", "stats.level = 2;");
+    let (_, frame) = frame_after_reload(&mut program, "remade=-");
+    assert!(
+        has("level", "2")(&frame) && has("level_runs", "2")(&frame),
+        "{frame}"
+    );
     let counted = number(&frame, "counted");
 
     // A new parameter: `step` is made anew with it; `count` keeps its
