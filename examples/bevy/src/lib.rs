@@ -45,7 +45,7 @@ pub fn move_balls(mut balls: Query<&mut Ball>) {
 #[hot]
 pub fn spawn_balls(mut commands: Commands, mut frames: Local<u32>) {
     *frames += 1;
-    if *frames % 50 == 0 {
+    if frames.is_multiple_of(50) {
         commands.spawn(Ball { x: 0.0, speed: 3.0 });
     }
 }
