@@ -101,19 +101,18 @@
 mod remake;
 #[cfg(feature = "reload")]
 mod shared;
+mod systems;
 
 use bevy_ecs::prelude::*;
 #[cfg(not(feature = "reload"))]
 use {
     bevy_app::{App, Plugin},
-    bevy_ecs::schedule::{
-        InternedScheduleLabel, IntoScheduleConfigs, ScheduleConfigs, ScheduleLabel,
-    },
-    bevy_ecs::system::ScheduleSystem,
+    bevy_ecs::schedule::IntoScheduleConfigs,
 };
 
 #[cfg(feature = "reload")]
-pub use remake::{HotSchedule, HotSystems};
+pub use remake::HotSchedule;
+pub use systems::HotSystems;
 
 /// Where the hot systems of a schedule run: order it to order them all,
 /// e.g. `app.configure_sets(Update, HotSystemsSet.after(physics))`. With
@@ -154,35 +153,6 @@ pub trait AddHotSystems {
 #[cfg(feature = "reload")]
 mod plugin;
 
-/// What a registration function adds (reload off: straight to the app).
-#[cfg(not(feature = "reload"))]
-#[derive(Default)]
-pub struct HotSystems {
-    added: Vec<(InternedScheduleLabel, ScheduleConfigs<ScheduleSystem>)>,
-}
-
-#[cfg(not(feature = "reload"))]
-impl HotSystems {
-    /// Adds `systems` to `schedule`, as `App::add_systems` does.
-    pub fn add_systems<M>(
-        &mut self,
-        schedule: impl ScheduleLabel,
-        systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
-    ) -> &mut Self {
-        self.added.push((schedule.intern(), systems.into_configs()));
-        self
-    }
-
-    /// Adds `systems` to `schedule` (nothing is edited without `reload`).
-    pub fn rerun_on_edit<M>(
-        &mut self,
-        schedule: impl ScheduleLabel,
-        systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
-    ) -> &mut Self {
-        self.add_systems(schedule, systems)
-    }
-}
-
 #[cfg(not(feature = "reload"))]
 impl Plugin for HotReloadPlugin {
     fn build(&self, app: &mut App) {
@@ -195,8 +165,8 @@ impl AddHotSystems for App {
     fn add_hot_systems(&mut self, register: fn(&mut HotSystems)) -> &mut Self {
         let mut hot = HotSystems::default();
         register(&mut hot);
-        for (label, systems) in hot.added {
-            self.add_systems(label, systems.in_set(HotSystemsSet));
+        for added in hot.added {
+            self.add_systems(added.label, added.configs.in_set(HotSystemsSet));
         }
         self
     }
