@@ -126,3 +126,56 @@ fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
         "{later}"
     );
 }
+
+/// The README's three edits of `examples/bevy`, as a user makes them.
+#[test]
+fn the_readme_edits_of_the_bevy_example_reload() {
+    let fixture = Fixture::example("bevy");
+    let mut command = std::process::Command::new(fixture.build("bevy"));
+    command.env("BEVY_EXAMPLE_SECONDS", "300");
+    let mut program = Program::spawn(command);
+    let balls = |line: &str| line.split_once(": ").map(|(_, rest)| rest.to_string());
+    program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+
+    // 1. A body.
+    fixture.edit(
+        "src/lib.rs",
+        "ball.speed = -ball.speed;",
+        "ball.speed = -ball.speed * 1.1;",
+    );
+    program.expect_stdout("the reload", |line| {
+        line.starts_with("reloaded [\"bevy_example::move_balls\"]")
+    });
+    // 2. A new parameter.
+    fixture.edit(
+        "src/lib.rs",
+        "pub fn move_balls(mut balls: Query<&mut Ball>) {",
+        "pub fn move_balls(mut balls: Query<&mut Ball>, time: Res<bevy_time::Time>) {",
+    );
+    fixture.edit(
+        "src/lib.rs",
+        "ball.x += ball.speed;",
+        "ball.x += ball.speed * time.delta_secs() * 50.0;",
+    );
+    program.expect_stderr("the system made anew", |line| {
+        line.contains("new parameters: bevy_example::move_balls")
+    });
+    program.skip_to_now();
+    let two = program.expect_stdout("a line after it", |line| line.contains(" balls at "));
+    assert!(
+        balls(&two).is_some_and(|b| b.starts_with("2 balls")),
+        "{two}"
+    );
+    // 3. A new system: balls are born.
+    fixture.edit(
+        "src/lib.rs",
+        "hot.add_systems(Update, move_balls);",
+        "hot.add_systems(Update, (move_balls, spawn_balls));",
+    );
+    program.expect_stderr("the system added", |line| {
+        line.contains("added: bevy_example::spawn_balls")
+    });
+    program.expect_stdout("a third ball", |line| line.contains(": 3 balls at "));
+}
