@@ -32,7 +32,6 @@ use crate::report::{self, BeforeReload, Update};
 use crate::restart;
 use crate::sources::Snapshot;
 use crate::stage::Staging;
-use crate::verify;
 use crate::watch::{self, Watch};
 
 pub use background::Background;
@@ -214,7 +213,7 @@ impl Reloader {
     /// (HOT040) and the host puts back the callers it had. Paths as
     /// `crate::module::name`. Process-wide.
     pub fn callers_remade<S: Into<String>>(&self, paths: impl IntoIterator<Item = S>) {
-        verify::host::add_remade(paths.into_iter().map(Into::into));
+        crate::verify::host::add_remade(paths.into_iter().map(Into::into));
     }
 
     /// Types the program holds where no hot signature shows them (a Bevy
@@ -223,7 +222,7 @@ impl Reloader {
     /// (HOT011) naming it. Names as written in the source (`Position`, not
     /// the path; see the README on HOT011). Process-wide.
     pub fn hold_types<S: Into<String>>(&self, names: impl IntoIterator<Item = S>) {
-        verify::host::add_held(names.into_iter().map(Into::into));
+        crate::verify::host::add_held(names.into_iter().map(Into::into));
     }
 
     /// Unloads old builds that nothing can run any more, keeping the newest
