@@ -165,7 +165,9 @@ pub struct Reload {
     pub swapped: usize,
     /// Hot functions the new build no longer has; they keep their old code.
     pub missing: Vec<String>,
-    /// Hot functions only the new build has; restart to call them.
+    /// Hot functions new in this build (the program was not built with
+    /// them, and no earlier build had them): the new build's code calls
+    /// them; the program's own code does after a restart.
     pub added: Vec<String>,
     /// Hot functions whose new code is the code that panicked and was
     /// rolled back: they keep the code they were rolled back to until

@@ -499,3 +499,38 @@ fn a_hot_static_keeps_its_value_across_reloads_and_a_plain_one_does_not() {
         "{before} / {after}"
     );
 }
+
+/// A hot function added while the program runs is called by the new
+/// build's code, and later edits of it, and of its caller with it left
+/// out, are quick builds that reach it.
+#[test]
+fn a_hot_function_added_while_running_takes_quick_builds() {
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    fixture.edit(
+        "src/lib.rs",
+        "#[hot]\npub fn value() -> i64 {\n    1\n}",
+        "#[hot]\npub fn value() -> i64 {\n    1 + bonus()\n}\n\n#[hot]\npub fn bonus() -> i64 {\n    10\n}",
+    );
+    program.expect_stdout("value=11", has("value", "11"));
+
+    // The new function's body: a quick build.
+    fixture.edit("src/lib.rs", "    10\n}", "    20\n}");
+    program.skip_to_now();
+    program.expect_stdout("value=21", has("value", "21"));
+    let report = program.expect_stderr("its reload", |line| {
+        line.starts_with("[hotreload] reloaded bonus")
+    });
+    assert!(report.contains("; quick build, "), "{report}");
+
+    // Its caller, the new function left out (thin): it still runs 20.
+    fixture.edit("src/lib.rs", "    1 + bonus()", "    2 + bonus()");
+    program.skip_to_now();
+    program.expect_stdout("value=22", has("value", "22"));
+    let report = program.expect_stderr("its reload", |line| {
+        line.starts_with("[hotreload] reloaded value")
+    });
+    assert!(report.contains("; quick build, "), "{report}");
+}

@@ -6,12 +6,12 @@
 use crate::apply::generations::Armed;
 use crate::load::Loaded;
 use crate::panic::HostHooks;
-use crate::registry::{ENTRIES, Entry, Manifest};
+use crate::registry::{ENTRIES, Manifest, Slot};
 use crate::verify::Plan;
 
 /// A quick build left a function to the program that the program cannot
-/// give (it has no function of that path, or more than one): it is built
-/// again in full.
+/// give (no code of that path ran, or the program has more than one of
+/// it): it is built again in full.
 pub struct Unlinked {
     /// The function.
     pub path: &'static str,
@@ -19,25 +19,30 @@ pub struct Unlinked {
     pub found: usize,
 }
 
-/// Points each thin function of a quick build at the program's slot of
-/// the function of the same path. Before verify: nothing of the build has
-/// run, and a build that cannot be linked is not worth verifying.
-pub fn link_thin(manifest: &Manifest) -> Result<(), Unlinked> {
+/// Points each thin function of a quick build at the slot that leads to
+/// the current code of the function of the same path: `current(path)`,
+/// the first slot of its group in [`Applied`](crate::apply::Applied) (the
+/// program's own, or, for a function the program was not built with or
+/// one whose signature changed since, the first build's that has it as it
+/// is now). Before verify: nothing of the build has run, and a build that
+/// cannot be linked is not worth verifying.
+pub fn link_thin(
+    manifest: &Manifest,
+    current: impl Fn(&str) -> Option<&'static Slot>,
+) -> Result<(), Unlinked> {
     for thin in manifest.thin {
-        let same: Vec<&Entry> = ENTRIES
-            .iter()
-            .filter(|entry| entry.path == thin.path)
-            .collect();
-        match same.as_slice() {
-            // SAFETY: the program's slot of the function of the same path.
-            // Its implementations have the quick build's function type: a
+        let found = ENTRIES.iter().filter(|e| e.path == thin.path).count();
+        match current(thin.path) {
+            // SAFETY: the slot of the function's current group, whose
+            // implementations have the signature of the live build's
+            // function of this path; the quick build's is the same: a
             // quick build is made only when every file's skeleton (all but
             // the hot bodies) is the verified live build's.
-            [entry] => unsafe { thin.slot.set(&entry.slot) },
+            Some(slot) if found <= 1 => unsafe { thin.slot.set(slot) },
             _ => {
                 return Err(Unlinked {
                     path: thin.path,
-                    found: same.len(),
+                    found,
                 });
             }
         }

@@ -163,6 +163,14 @@ impl Applied {
         (changed, kept)
     }
 
+    /// The first slot of `path`'s group: the program's own, unless the
+    /// program was not built with the function or its signature changed
+    /// since (see [`arm::link_thin`]). Every slot of a group leads to the
+    /// group's current code.
+    pub fn first_slot(&self, path: &str) -> Option<&'static Slot> {
+        self.functions.get(path).map(|function| function.slots[0])
+    }
+
     /// Those of `paths` that are rolled back from code that panicked.
     pub fn rolled_back<'a>(&self, paths: impl Iterator<Item = &'a str>) -> Vec<&'static str> {
         let mut rolled_back: Vec<&'static str> = paths

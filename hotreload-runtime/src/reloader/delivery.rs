@@ -115,6 +115,11 @@ impl Running {
                 changed_types: changed_types.clone(),
             });
         }
+        // New since the program started, and not yet in an earlier build.
+        let added: Vec<String> = (plan.added.iter())
+            .filter(|new| applied.first_slot(new.path).is_none())
+            .map(|new| new.path.to_string())
+            .collect();
         let (changed, mut kept_rolled_back) = applied.apply(&plan);
         // A quick build left them to the program: still rolled back.
         let thin = build.manifest.thin.iter().map(|t| t.path);
@@ -129,7 +134,7 @@ impl Running {
             changed: names(&changed),
             swapped: plan.swaps.len(),
             missing: names(&plan.missing),
-            added: plan.added.iter().map(|new| new.path.to_string()).collect(),
+            added,
             kept_rolled_back: names(&kept_rolled_back),
             ambiguous: names(&plan.ambiguous),
             warnings,

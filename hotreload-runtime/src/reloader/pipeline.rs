@@ -33,7 +33,7 @@ use crate::verify::types::Sources;
 use crate::watch::Change;
 
 use super::delivery::{Delivery, Verified};
-use super::hooks::HOOKS;
+use super::hooks::{APPLIED, HOOKS, lock};
 use super::set_pending;
 
 /// What the pipeline thread waits for: a change from the watcher, or the
@@ -455,7 +455,11 @@ impl Pipeline {
         let loaded = unsafe { load::load(staged, &package.name) }?;
         let verifying = Instant::now();
         state.sources.refresh();
-        arm::link_thin(&loaded.manifest).map_err(Failure::Unlinked)?;
+        // `start` made it.
+        arm::link_thin(&loaded.manifest, |path| {
+            lock(&APPLIED).as_ref()?.first_slot(path)
+        })
+        .map_err(Failure::Unlinked)?;
         let types = state.sources.changes();
         let mut plan = verify::verify(
             &package.name,
@@ -472,9 +476,6 @@ impl Pipeline {
         let verified = Instant::now();
         if let Some(planner) = &mut state.quick {
             planner.went_live();
-            if !plan.added.is_empty() {
-                planner.disable();
-            }
         }
         Ok(Box::new(Verified {
             package: package.name.clone(),

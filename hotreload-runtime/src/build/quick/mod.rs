@@ -20,9 +20,11 @@
 //! does not count); the first build after start is a full one (which
 //! sources the program was built from is not known for sure). Never thin:
 //! a function whose body declares items (an `impl` in it applies to the
-//! whole crate), and nothing in a program that lacks some hot function of
-//! the sources (added since it started; see [`Quick::disable`]). A file
-//! that does not parse makes builds full until it does.
+//! whole crate), and nothing once a thin function could not be linked
+//! (see [`Quick::disable`]). A function added since start is left thin
+//! like any other: it is linked to the slot of the first build that had it
+//! (`apply::arm::link_thin`). A file that does not parse makes builds full
+//! until it does.
 //!
 //! The list is the build's `HOTRELOAD_THIN` environment variable: per
 //! file, the lines of the thin functions' names (the macro finds itself by
@@ -78,8 +80,8 @@ impl std::fmt::Display for Full {
             Full::First => write!(f, "the first build since start"),
             Full::Off => write!(
                 f,
-                "quick builds are off for this run (the program lacks a hot function added \
-                 since it started, or cannot link one)"
+                "quick builds are off for this run (a function left out of one could not be \
+                 linked to the program)"
             ),
             Full::Files => write!(f, "a source file was added or removed"),
             Full::Broken(path) => write!(f, "`{}` does not parse", path.display()),
@@ -310,10 +312,8 @@ impl Quick {
         *file = parsed;
     }
 
-    /// No more quick builds for this program: it lacks hot functions the
-    /// sources have (added since it started; a new function's callers
-    /// reach it through their own build's slot, which only a full build
-    /// renews), or a thin one could not be linked.
+    /// No more quick builds for this program: a thin function could not be
+    /// linked (a path that more than one hot function has).
     pub fn disable(&mut self) {
         self.off = true;
     }
