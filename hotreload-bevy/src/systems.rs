@@ -30,12 +30,7 @@ impl HotSystems {
         schedule: impl ScheduleLabel,
         systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
     ) -> &mut Self {
-        self.added.push(Added {
-            label: schedule.intern(),
-            configs: systems.into_configs(),
-            rerun: false,
-        });
-        self
+        self.add(schedule.intern(), systems.into_configs(), false)
     }
 
     /// Adds `systems` to `schedule` (meant for `Startup`) as
@@ -49,10 +44,19 @@ impl HotSystems {
         schedule: impl ScheduleLabel,
         systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
     ) -> &mut Self {
+        self.add(schedule.intern(), systems.into_configs(), true)
+    }
+
+    fn add(
+        &mut self,
+        label: InternedScheduleLabel,
+        configs: ScheduleConfigs<ScheduleSystem>,
+        rerun: bool,
+    ) -> &mut Self {
         self.added.push(Added {
-            label: schedule.intern(),
-            configs: systems.into_configs(),
-            rerun: true,
+            label,
+            configs,
+            rerun,
         });
         self
     }
