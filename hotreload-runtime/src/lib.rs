@@ -74,6 +74,11 @@
 //! handlers run on many threads) lets the reloader apply builds on its own
 //! thread instead, with [`Reloader::in_background`].
 //!
+//! A Bevy app uses the `hotreload-bevy` crate instead: its
+//! `HotReloadPlugin` places the safe point after `Last`, and its hot
+//! registrations let a system's parameters change, and systems come and
+//! go, while the app runs.
+//!
 //! A call that starts after the swap runs the new code. A call already
 //! running finishes its own body in the build it started in; the hot
 //! functions it calls from then on are the new ones. Each call's result
