@@ -26,13 +26,21 @@
 //!     }
 //! }
 //!
+//! // In `main.rs`; the functions above are in the library (`src/lib.rs`).
 //! App::new()
-//!     .add_plugins(HotReloadPlugin)
+//!     .add_plugins((
+//!         // A loop of frames (the full `bevy` crate's `MinimalPlugins` has it).
+//!         bevy_app::ScheduleRunnerPlugin::run_loop(std::time::Duration::from_millis(16)),
+//!         HotReloadPlugin,
+//!     ))
 //!     .add_hot_systems(systems)
 //!     .run();
 //! ```
 //!
-//! Depend on `hotreload-bevy` and `hotreload-runtime` (for `#[hot]`), and
+//! The hot functions go in a library target (the package's `src/lib.rs`,
+//! or a workspace member the binary depends on): only a library is
+//! rebuilt and reloaded. Depend on `hotreload-bevy` and
+//! `hotreload-runtime` (for `#[hot]`), and
 //! turn on the `reload` feature of both in dev builds (see the
 //! `hotreload-runtime` docs: a `dev` feature of your package that turns on
 //! `hotreload-bevy/reload`, which turns on the runtime's). Without it,

@@ -4,6 +4,7 @@ use bevy_app::{App, Last, MainScheduleOrder, Plugin};
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::ScheduleLabel;
 use hotreload_runtime::{Reloader, Update};
+use tracing::Level;
 
 use crate::remake::{self, Made};
 use crate::{AddHotSystems, HotReloadPlugin, HotReloaded, HotSystems};
@@ -77,15 +78,7 @@ fn safe_point(world: &mut World) {
                     || !changes.added.is_empty()
                     || !changes.removed.is_empty()
                 {
-                    tracing::info!(
-                        remade = ?changes.remade,
-                        added = ?changes.added,
-                        removed = ?changes.removed,
-                        "[hotreload] hot systems made again"
-                    );
-                    if !tracing::dispatcher::has_been_set() {
-                        eprintln!("[hotreload] {changes}");
-                    }
+                    say(Level::INFO, &changes);
                 }
                 let edited = reload.changed.iter().chain(&changes.remade);
                 remake::rerun(world, &made, edited.chain(&changes.added));
@@ -99,6 +92,12 @@ fn safe_point(world: &mut World) {
             }
             Update::Panicked(panic) if made.refuse(&panic.function) => {
                 remake::make(world, &mut made);
+                let put_back = format!(
+                    "`{}`: the system made from its new code is out, the one it replaced (if \
+                     any) runs again, until its code changes",
+                    panic.function
+                );
+                say(Level::WARN, &put_back);
             }
             _ => {}
         }
@@ -108,20 +107,28 @@ fn safe_point(world: &mut World) {
     world.insert_non_send_resource(reloader);
 }
 
-/// The report line of `update`: to Bevy's log when a `tracing` subscriber
-/// is set (`LogPlugin`), else to stderr as the runtime's reporter does.
+/// The report line of `update`.
 fn report(update: &Update) {
-    if matches!(update, Update::Idle) {
-        return;
-    }
+    let level = match update {
+        Update::Idle => return,
+        Update::Failed(_) => Level::ERROR,
+        Update::Panicked(_) | Update::Restarting(_) => Level::WARN,
+        _ => Level::INFO,
+    };
+    say(level, update);
+}
+
+/// A line of the reloader's: to Bevy's log when a `tracing` subscriber is
+/// set (`LogPlugin`), else to stderr as the runtime's reporter prints it.
+fn say(level: Level, line: &dyn std::fmt::Display) {
     if !tracing::dispatcher::has_been_set() {
-        eprintln!("[hotreload] {update}");
-        return;
-    }
-    match update {
-        Update::Failed(_) => tracing::error!("[hotreload] {update}"),
-        Update::Panicked(_) | Update::Restarting(_) => tracing::warn!("[hotreload] {update}"),
-        _ => tracing::info!("[hotreload] {update}"),
+        eprintln!("[hotreload] {line}");
+    } else if level == Level::ERROR {
+        tracing::error!("[hotreload] {line}");
+    } else if level == Level::WARN {
+        tracing::warn!("[hotreload] {line}");
+    } else {
+        tracing::info!("[hotreload] {line}");
     }
 }
 

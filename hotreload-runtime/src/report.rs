@@ -320,8 +320,8 @@ impl Reload {
         if !self.added.is_empty() {
             write!(
                 f,
-                "; new #[hot] functions, called by the new build's code (the program's own \
-                 code calls them after a restart): {}",
+                "; new #[hot] functions (the program's own code calls them only after a \
+                 restart): {}",
                 short_names(&self.added)
             )?;
         }

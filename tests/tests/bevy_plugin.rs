@@ -116,6 +116,9 @@ fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
         report.contains("`bevy_plugin_fixture::step` panicked"),
         "{report}"
     );
+    program.expect_stderr("the system put back", |line| {
+        line.contains("`bevy_plugin_fixture::step`: the system made from its new code is out")
+    });
     program.skip_to_now();
     let after = program.expect_stdout("a frame after the panic", is_frame);
     let later = program.expect_stdout("a later frame", |line| {
