@@ -23,6 +23,7 @@ use bevy_ecs::system::ScheduleSystem;
 use bevy_ecs::system::{RunSystemError, System, SystemParamValidationError, SystemStateFlags};
 use bevy_ecs::world::{DeferredWorld, World, unsafe_world_cell::UnsafeWorldCell};
 use bevy_utils::prelude::DebugName;
+use hotreload_runtime::RolledBack;
 
 /// One system instance, shared by the schedules made for it.
 #[derive(Clone)]
@@ -94,11 +95,11 @@ impl System for Shared {
     ) -> Result<(), RunSystemError> {
         // SAFETY: the caller's promise, for the system it holds: the access
         // it checked is the one this system's `initialize` returned.
-        unsafe { self.lock().system.run_unsafe(input, world) }
+        returning_at_rolled_back(|| unsafe { self.lock().system.run_unsafe(input, world) })
     }
 
     fn run(&mut self, input: (), world: &mut World) -> Result<(), RunSystemError> {
-        self.lock().system.run(input, world)
+        returning_at_rolled_back(|| self.lock().system.run(input, world))
     }
 
     fn run_without_applying_deferred(
@@ -106,9 +107,11 @@ impl System for Shared {
         input: (),
         world: &mut World,
     ) -> Result<(), RunSystemError> {
-        self.lock()
-            .system
-            .run_without_applying_deferred(input, world)
+        returning_at_rolled_back(|| {
+            self.lock()
+                .system
+                .run_without_applying_deferred(input, world)
+        })
     }
 
     fn apply_deferred(&mut self, world: &mut World) {
@@ -156,5 +159,20 @@ impl System for Shared {
 
     fn set_last_run(&mut self, last_run: Tick) {
         self.lock().system.set_last_run(last_run);
+    }
+}
+
+/// Runs a system; a [`RolledBack`] panic that leaves it (its function was
+/// called again after its new code panicked, and there was no earlier code
+/// of its parameters to call: a system made anew, or new, whose every
+/// argument can be passed again) ends the run as if the system had
+/// returned, where Bevy would end the app. Any other panic goes on.
+fn returning_at_rolled_back(
+    run: impl FnOnce() -> Result<(), RunSystemError>,
+) -> Result<(), RunSystemError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(result) => result,
+        Err(payload) if payload.is::<RolledBack>() => Ok(()),
+        Err(payload) => std::panic::resume_unwind(payload),
     }
 }

@@ -128,6 +128,23 @@ fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
         has("entities", "4")(&later) && has("extra", "7")(&later),
         "{later}"
     );
+
+    // A new hot function, a system without parameters, panicking: its
+    // call is made again (nothing to pass twice) with no code before it to
+    // run, panics again, and still the app goes on, without it.
+    let text = fixture
+        .read("src/lib.rs")
+        .replace("(step, spawn_one)", "(step, spawn_one, idle)")
+        + "\n#[hot]\npub fn idle() {\n    panic!(\"idle panics\");\n}\n";
+    fixture.write("src/lib.rs", &text);
+    program.expect_stderr("HOT040 of idle", |line| {
+        line.contains("HOT040 `bevy_plugin_fixture::idle` panicked: idle panics")
+    });
+    program.skip_to_now();
+    let after = program.expect_stdout("a frame after the panic", is_frame);
+    program.expect_stdout("a later frame", |line| {
+        is_frame(line) && number(line, "steps") > number(&after, "steps") + 2
+    });
 }
 
 /// The README's three edits of `examples/bevy`, as a user makes them.
