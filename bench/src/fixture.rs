@@ -222,13 +222,17 @@ fn reset_value(file: &Path, lines: &str) {
 /// What the benchmark does with each tool: the same edit loop and the same
 /// call loop.
 pub trait Tool {
-    /// (plain, hot) nanoseconds per call, release build.
-    fn calls(&self) -> (f64, f64);
     /// Builds (dev) and starts the program, waiting for it to be ready.
     fn start(&self) -> Program;
     /// Saves the edited function returning `n`, and whatever the tool
     /// needs done after a save.
     fn edit(&self, n: u64) -> Saved;
+}
+
+/// What a hot call costs with each tool.
+pub trait Calls {
+    /// (plain, hot) nanoseconds per call, release build.
+    fn calls(&self) -> (f64, f64);
 }
 
 /// hotreload's fixture for one scale.
@@ -327,12 +331,14 @@ impl Hotreload {
     }
 }
 
-impl Tool for Hotreload {
+impl Calls for Hotreload {
     fn calls(&self) -> (f64, f64) {
         reset_value(&self.dir.join("src/lib.rs"), self.value_lines);
         calls(Command::new(self.build(true)))
     }
+}
 
+impl Tool for Hotreload {
     fn start(&self) -> Program {
         let mut command = Command::new(self.build(false));
         if let Some((key, value)) = self.env {
@@ -375,7 +381,7 @@ impl HotLibReloader {
     }
 }
 
-impl Tool for HotLibReloader {
+impl Calls for HotLibReloader {
     fn calls(&self) -> (f64, f64) {
         reset_value(&self.dir.join("lib/src/lib.rs"), "");
         eprintln!("building hot-lib-reloader's fixture (release)");
@@ -385,7 +391,9 @@ impl Tool for HotLibReloader {
         );
         calls(Command::new(self.dir.join("target/release").join(self.bin)))
     }
+}
 
+impl Tool for HotLibReloader {
     fn start(&self) -> Program {
         eprintln!("building hot-lib-reloader's fixture (dev)");
         run(self.cargo(&["build", "--workspace"]), "cargo build");
@@ -416,17 +424,8 @@ pub struct Subsecond {
 impl Subsecond {
     /// `None` (with the reason printed) when `dx` is not installed.
     pub fn create(fixtures: &Path) -> Option<Subsecond> {
-        match Command::new("dx").arg("--version").output() {
-            Ok(output) if output.status.success() => {
-                eprintln!("using {}", String::from_utf8_lossy(&output.stdout).trim())
-            }
-            _ => {
-                eprintln!(
-                    "`dx` is not installed: `cargo install dioxus-cli@0.7.10 --locked` \
-                     (about 15 minutes) to compare with subsecond"
-                );
-                return None;
-            }
+        if !dx_installed() {
+            return None;
         }
         let dir = fixtures.join("subsecond");
         for (path, text) in SUBSECOND_FILES {
@@ -436,7 +435,7 @@ impl Subsecond {
     }
 }
 
-impl Tool for Subsecond {
+impl Calls for Subsecond {
     fn calls(&self) -> (f64, f64) {
         reset_value(&self.dir.join("src/main.rs"), "");
         let mut build = cargo();
@@ -450,28 +449,169 @@ impl Tool for Subsecond {
             self.dir.join("target/release/subsecond_bench"),
         ))
     }
+}
 
-    /// `dx serve --hot-patch` builds the program (a fat build the first
-    /// time: minutes) and runs it.
+impl Tool for Subsecond {
     fn start(&self) -> Program {
-        let mut command = Command::new("dx");
-        command
-            .args([
-                "serve",
-                "--hot-patch",
-                "--interactive",
-                "false",
-                "--open",
-                "false",
-            ])
-            .current_dir(&self.dir)
-            .env_remove("CARGO_TARGET_DIR");
-        Program::start(command, Duration::from_secs(1800))
+        dx_serve(&self.dir)
     }
 
     fn edit(&self, n: u64) -> Saved {
         save_value(&self.dir.join("src/main.rs"), "", n)
     }
+}
+
+/// The Bevy app, one package per tool: (file, text).
+const BEVY_HOTRELOAD_FILES: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../fixtures/bevy/hotreload/Cargo.toml"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../fixtures/bevy/hotreload/lib.rs"),
+    ),
+    (
+        "src/main.rs",
+        include_str!("../fixtures/bevy/hotreload/main.rs"),
+    ),
+];
+const BEVY_SUBSECOND_FILES: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../fixtures/bevy/subsecond/Cargo.toml"),
+    ),
+    (
+        "src/main.rs",
+        include_str!("../fixtures/bevy/subsecond/main.rs"),
+    ),
+];
+
+/// Writes `file` with its system's number (`let now: u64 = <n>;`) as `n`,
+/// in place.
+fn save_number(file: &Path, n: u64) -> Saved {
+    let text = std::fs::read_to_string(file).expect("read the edited file");
+    let before = "let now: u64 = ";
+    let start = text.find(before).expect("the number in the file") + before.len();
+    let end = start + text[start..].find(';').expect("the number's end");
+    let edited = format!("{}{n}{}", &text[..start], &text[end..]);
+    let unix_ns = unix_ns(SystemTime::now());
+    std::fs::write(file, edited).expect("save the edited file");
+    Saved {
+        unix_ns,
+        stages: Vec::new(),
+    }
+}
+
+/// A bevy_app App with `HotReloadPlugin`, its number in a hot system.
+pub struct BevyHotreload {
+    dir: PathBuf,
+    target: PathBuf,
+}
+
+impl BevyHotreload {
+    pub fn create(fixtures: &Path) -> BevyHotreload {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = root.canonicalize().expect("the workspace directory");
+        let dir = fixtures.join("bevy-hotreload");
+        for (path, text) in BEVY_HOTRELOAD_FILES {
+            let text = text
+                .replace(
+                    "{{RUNTIME}}",
+                    &root.join("hotreload-runtime").to_string_lossy(),
+                )
+                .replace("{{BEVY}}", &root.join("hotreload-bevy").to_string_lossy());
+            write_if_changed(&dir.join(path), &text);
+        }
+        BevyHotreload {
+            dir,
+            target: fixtures.join("target"),
+        }
+    }
+}
+
+impl Tool for BevyHotreload {
+    fn start(&self) -> Program {
+        let mut build = cargo();
+        build
+            .arg("build")
+            .arg("--manifest-path")
+            .arg(self.dir.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &self.target);
+        eprintln!("building bevy_hotreload_bench (dev)");
+        run(build, "cargo build of the Bevy fixture");
+        let mut command = Command::new(self.target.join("debug/bevy_hotreload_bench"));
+        command.env("CARGO_TARGET_DIR", &self.target);
+        Program::start(command, Duration::from_secs(600))
+    }
+
+    fn edit(&self, n: u64) -> Saved {
+        save_number(&self.dir.join("src/lib.rs"), n)
+    }
+}
+
+/// The same App under Bevy's own hot patching (`dx serve --hot-patch`).
+pub struct BevySubsecond {
+    dir: PathBuf,
+}
+
+impl BevySubsecond {
+    /// `None` (with the reason printed) when `dx` is not installed.
+    pub fn create(fixtures: &Path) -> Option<BevySubsecond> {
+        if !dx_installed() {
+            return None;
+        }
+        let dir = fixtures.join("bevy-subsecond");
+        for (path, text) in BEVY_SUBSECOND_FILES {
+            write_if_changed(&dir.join(path), text);
+        }
+        Some(BevySubsecond { dir })
+    }
+}
+
+impl Tool for BevySubsecond {
+    fn start(&self) -> Program {
+        dx_serve(&self.dir)
+    }
+
+    fn edit(&self, n: u64) -> Saved {
+        save_number(&self.dir.join("src/main.rs"), n)
+    }
+}
+
+/// Whether `dx` (subsecond's CLI) is installed; says so if not.
+fn dx_installed() -> bool {
+    match Command::new("dx").arg("--version").output() {
+        Ok(output) if output.status.success() => {
+            eprintln!("using {}", String::from_utf8_lossy(&output.stdout).trim());
+            true
+        }
+        _ => {
+            eprintln!(
+                "`dx` is not installed: `cargo install dioxus-cli@0.7.10 --locked` \
+                 (about 15 minutes) to compare with subsecond"
+            );
+            false
+        }
+    }
+}
+
+/// `dx serve --hot-patch` builds the program in `dir` (a fat build the
+/// first time: minutes) and runs it.
+fn dx_serve(dir: &Path) -> Program {
+    let mut command = Command::new("dx");
+    command
+        .args([
+            "serve",
+            "--hot-patch",
+            "--interactive",
+            "false",
+            "--open",
+            "false",
+        ])
+        .current_dir(dir)
+        .env_remove("CARGO_TARGET_DIR");
+    Program::start(command, Duration::from_secs(1800))
 }
 
 /// Runs a fixture with `--calls`: (plain, hot) nanoseconds per call.

@@ -21,6 +21,13 @@
 //! same edit; it needs `dx` installed (`cargo install dioxus-cli@0.7.10
 //! --locked`, about 15 minutes), so it is off by default.
 //!
+//! `--bevy` runs a bevy_app App twice at the same time: with
+//! `HotReloadPlugin`, its number in a hot system, and (with `dx`) under
+//! Bevy's own hot patching (bevy_app's `hotpatching`, `dx serve
+//! --hot-patch`), its number in a system; the edits alternate between the
+//! two, so a slow spell of the machine hits both alike. Measured: save ->
+//! the first frame that prints the new number.
+//!
 //! Scales (hotreload only): `small` (no dependency besides the runtime),
 //! `deps` (serde_json, rand, glam), `heavy` (bevy_ecs), `many` (`small` and
 //! 400 more hot functions, in 20 modules), `realistic` (5 000 lines: 100
@@ -53,7 +60,9 @@ mod stats;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fixture::{HotLibReloader, Hotreload, Program, Subsecond, Tool};
+use fixture::{
+    BevyHotreload, BevySubsecond, Calls, HotLibReloader, Hotreload, Program, Subsecond, Tool,
+};
 use stats::Samples;
 
 /// The stage every tool is compared by.
@@ -75,6 +84,8 @@ struct Options {
     scales: Vec<String>,
     peer: bool,
     subsecond: bool,
+    /// The Bevy app with both tools side by side.
+    bevy: bool,
     /// Also run this many copies of the small program at once.
     processes: usize,
     /// Instead of the comparison: this many reloads of each scale, with
@@ -88,6 +99,7 @@ fn options() -> Options {
         scales: vec!["small".into()],
         peer: true,
         subsecond: false,
+        bevy: false,
         processes: 0,
         soak: None,
     };
@@ -116,6 +128,7 @@ fn options() -> Options {
                     .expect("--processes takes a number")
             }
             "--subsecond" => options.subsecond = true,
+            "--bevy" => options.bevy = true,
             "--soak" => {
                 options.soak = Some(
                     args.next()
@@ -160,7 +173,7 @@ fn main() {
         .iter()
         .map(|scale| Hotreload::create(&dir, scale))
         .collect();
-    let calls: Vec<(f64, f64)> = scales.iter().map(Tool::calls).collect();
+    let calls: Vec<(f64, f64)> = scales.iter().map(Calls::calls).collect();
     let mut programs: Vec<Program> = scales.iter().map(Tool::start).collect();
     let samples = edit_rounds(&mut programs, options.edits, |i, n| scales[i].edit(n));
     drop(programs);
@@ -218,11 +231,43 @@ fn main() {
         ));
     }
 
+    if options.bevy {
+        medians.extend(bevy_side_by_side(&dir, options.edits));
+    }
+
     println!("\n## save -> first new call, median");
     let base = medians.first().map(|(_, ms)| *ms).unwrap_or(1.0);
     for (name, ms) in &medians {
         println!("{name:<45} {ms:>8.1} ms  {:>5.2}x", ms / base);
     }
+}
+
+/// The Bevy app with hotreload and (if `dx` is there) with Bevy's own hot
+/// patching, running at once, edited in turn; their medians, and the ratio.
+fn bevy_side_by_side(dir: &std::path::Path, edits: usize) -> Vec<(String, f64)> {
+    let hotreload = BevyHotreload::create(dir);
+    let subsecond = BevySubsecond::create(dir);
+    let mut tools: Vec<(&str, &dyn Tool)> = vec![("hotreload-bevy (Bevy app)", &hotreload)];
+    if let Some(subsecond) = &subsecond {
+        tools.push(("Bevy hotpatching, dx serve (Bevy app)", subsecond));
+    }
+    let mut programs: Vec<Program> = tools.iter().map(|(_, tool)| tool.start()).collect();
+    let samples = edit_rounds(&mut programs, edits, |i, n| tools[i].1.edit(n));
+    drop(programs);
+    let mut medians = Vec::new();
+    for ((name, _), stages) in tools.iter().zip(samples) {
+        println!("\n## {name}, interleaved");
+        stats::print_stages(&stages);
+        medians.push((name.to_string(), stages.median(FIRST_CALL)));
+    }
+    if let [(_, ours), (_, theirs)] = medians.as_slice() {
+        println!(
+            "Bevy app, save -> new frame: hotreload-bevy {ours:.1} ms, Bevy hotpatching \
+             {theirs:.1} ms: {:.2}x",
+            ours / theirs
+        );
+    }
+    medians
 }
 
 /// `reloads` edits of one program, one after the other; every 50, what the
