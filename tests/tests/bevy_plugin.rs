@@ -1,6 +1,7 @@
 //! A `bevy_app` App with `HotReloadPlugin` (hotreload-bevy) and hot
 //! systems added by a hot registration function, edited the ways Bevy
-//! users edit: a body, a startup system that runs again, a new parameter,
+//! users edit: a body, a startup system that runs again, a new parameter
+//! and its removal,
 //! a new system, a removed system, a changed component (refused), a panic
 //! in a system made anew. Through all
 //! of it the world keeps its entities and the other systems their `Local`s.
@@ -104,12 +105,27 @@ fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
     );
     frame_after_reload(&mut program, "remade=-");
 
+    // A parameter removed: made anew again; what it did stays in the world.
+    fixture.edit(
+        "src/lib.rs",
+        "mut stats: ResMut<Stats>, time: Res<Time>) {\n    stats.extra = 7 + time.delta_secs() as u64 * 0;",
+        "mut stats: ResMut<Stats>) {",
+    );
+    let (_, frame) = frame_after_reload(&mut program, "remade=step");
+    let later = program.expect_stdout("a later frame", |line| {
+        is_frame(line) && number(line, "steps") > number(&frame, "steps") + 2
+    });
+    assert!(
+        has("extra", "7")(&later) && has("entities", "4")(&later),
+        "{later}"
+    );
+
     // New parameters whose code panics: the system it replaced comes back
     // (HOT040), and the app goes on.
     fixture.edit(
         "src/lib.rs",
-        "mut stats: ResMut<Stats>, time: Res<Time>) {\n    stats.extra = 7 + time.delta_secs() as u64 * 0;",
-        "mut stats: ResMut<Stats>) {\n    if stats.steps > 0 {\n        panic!(\"a bad edit\");\n    }",
+        "mut stats: ResMut<Stats>) {\n    let speed",
+        "mut stats: ResMut<Stats>, mut runs: Local<u32>) {\n    *runs += 1;\n    if stats.steps > 0 {\n        panic!(\"a bad edit\");\n    }\n    let speed",
     );
     let report = program.expect_stderr("HOT040", |line| line.contains("HOT040"));
     assert!(
