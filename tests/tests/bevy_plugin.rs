@@ -1,10 +1,9 @@
 //! A `bevy_app` App with `HotReloadPlugin` (hotreload-bevy) and hot
 //! systems added by a hot registration function, edited the ways Bevy
-//! users edit: a body, a startup system that runs again, a new parameter
-//! and its removal,
-//! a new system, a removed system, a changed component (refused), a panic
-//! in a system made anew. Through all
-//! of it the world keeps its entities and the other systems their `Local`s.
+//! users edit: a body, a startup system that runs again, a parameter added
+//! and removed, a new system, a removed system, a changed component
+//! (refused), panics in systems made anew. Through all of it the world
+//! keeps its entities and the other systems their `Local`s.
 
 use hotreload_tests::{Fixture, Program, has, number};
 
