@@ -310,25 +310,30 @@ impl Hotreload {
     }
 
     fn build(&self, release: bool) -> PathBuf {
-        let mut command = cargo();
-        command
-            .arg("build")
-            .arg("--manifest-path")
-            .arg(self.dir.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &self.target);
-        if release {
-            command.arg("--release");
-        }
-        eprintln!(
-            "building {} ({})",
-            self.name,
-            if release { "release" } else { "dev" }
-        );
-        run(command, "cargo build of the fixture");
-        self.target
-            .join(if release { "release" } else { "debug" })
-            .join(&self.name)
+        build_in(&self.dir, &self.target, &self.name, release)
     }
+}
+
+/// `cargo build` of the package in `dir` into `target`; the path of its
+/// binary `name`.
+fn build_in(dir: &Path, target: &Path, name: &str, release: bool) -> PathBuf {
+    let mut command = cargo();
+    command
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target);
+    if release {
+        command.arg("--release");
+    }
+    eprintln!(
+        "building {name} ({})",
+        if release { "release" } else { "dev" }
+    );
+    run(command, "cargo build of the fixture");
+    target
+        .join(if release { "release" } else { "debug" })
+        .join(name)
 }
 
 impl Calls for Hotreload {
@@ -532,15 +537,8 @@ impl BevyHotreload {
 
 impl Tool for BevyHotreload {
     fn start(&self) -> Program {
-        let mut build = cargo();
-        build
-            .arg("build")
-            .arg("--manifest-path")
-            .arg(self.dir.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &self.target);
-        eprintln!("building bevy_hotreload_bench (dev)");
-        run(build, "cargo build of the Bevy fixture");
-        let mut command = Command::new(self.target.join("debug/bevy_hotreload_bench"));
+        let exe = build_in(&self.dir, &self.target, "bevy_hotreload_bench", false);
+        let mut command = Command::new(exe);
         command.env("CARGO_TARGET_DIR", &self.target);
         Program::start(command, Duration::from_secs(600))
     }

@@ -53,12 +53,24 @@ impl AddHotSystems for App {
             self.add_plugins(HotReloadPlugin);
         }
         let world = self.world_mut();
+        let reloader = world
+            .remove_non_send_resource::<Reloader>()
+            .expect("the plugin's");
         world.resource_scope(|world, mut made: Mut<Made>| {
             made.registrations.push(register);
-            remake::make(world, &mut made);
+            make(world, &mut made, &reloader);
         });
+        world.insert_non_send_resource(reloader);
         self
     }
+}
+
+/// Makes the hot schedules (see `remake`) and tells the reloader the
+/// functions whose callers it re-made.
+fn make(world: &mut World, made: &mut Made, reloader: &Reloader) -> remake::Changes {
+    let changes = remake::make(world, made);
+    reloader.callers_remade(made.names());
+    changes
 }
 
 /// Takes what the reloader has, makes the hot schedules again when new
@@ -69,39 +81,33 @@ fn safe_point(world: &mut World) {
     };
     let update = reloader.update();
     report(&update);
-    world.resource_scope(|world, mut made: Mut<Made>| {
-        match &update {
-            Update::Reloaded(reload) => {
-                made.forgive(&reload.changed);
-                let changes = remake::make(world, &mut made);
-                if !changes.remade.is_empty()
-                    || !changes.added.is_empty()
-                    || !changes.removed.is_empty()
-                {
-                    say(Level::INFO, &changes);
-                }
-                let edited = reload.changed.iter().chain(&changes.remade);
-                remake::rerun(world, &made, edited.chain(&changes.added));
-                world.write_message(HotReloaded {
-                    generation: reload.generation,
-                    changed: reload.changed.clone(),
-                    remade: changes.remade,
-                    added: changes.added,
-                    removed: changes.removed,
-                });
+    world.resource_scope(|world, mut made: Mut<Made>| match &update {
+        Update::Reloaded(reload) => {
+            made.forgive(&reload.changed);
+            let changes = make(world, &mut made, &reloader);
+            if !changes.is_empty() {
+                say(Level::INFO, &changes);
             }
-            Update::Panicked(panic) if made.refuse(&panic.function) => {
-                remake::make(world, &mut made);
-                let put_back = format!(
-                    "`{}`: the system made from its new code is out, the one it replaced (if \
-                     any) runs again, until its code changes",
-                    panic.function
-                );
-                say(Level::WARN, &put_back);
-            }
-            _ => {}
+            let edited = reload.changed.iter().chain(&changes.remade);
+            remake::rerun(world, &made, edited.chain(&changes.added));
+            world.write_message(HotReloaded {
+                generation: reload.generation,
+                changed: reload.changed.clone(),
+                remade: changes.remade,
+                added: changes.added,
+                removed: changes.removed,
+            });
         }
-        reloader.callers_remade(made.names());
+        Update::Panicked(panic) if made.refuse(&panic.function) => {
+            make(world, &mut made, &reloader);
+            let put_back = format!(
+                "`{}`: the system made from its new code is out, the one it replaced (if \
+                     any) runs again, until its code changes",
+                panic.function
+            );
+            say(Level::WARN, &put_back);
+        }
+        _ => {}
     });
     tell_held_types(world, &reloader);
     world.insert_non_send_resource(reloader);

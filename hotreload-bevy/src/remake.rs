@@ -68,6 +68,13 @@ pub struct Changes {
     pub removed: Vec<String>,
 }
 
+impl Changes {
+    /// Whether the making changed no system.
+    pub fn is_empty(&self) -> bool {
+        self.remade.is_empty() && self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
 impl Made {
     /// The names of every hot system.
     pub fn names(&self) -> impl Iterator<Item = &str> {

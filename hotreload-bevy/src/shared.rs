@@ -36,6 +36,24 @@ struct Instance {
     initialized: bool,
 }
 
+impl Instance {
+    /// Initializes the system for `world`; again, as a schedule made later
+    /// does, without its change detection starting over.
+    fn initialize(&mut self, world: &mut World) -> FilteredAccessSet {
+        if !self.initialized {
+            self.initialized = true;
+            return self.system.initialize(world);
+        }
+        // Initializing a system again keeps its state (its `Local`s) but
+        // makes its change detection start over, as for a new system:
+        // everything would look added and changed to it once.
+        let last_run = self.system.get_last_run();
+        let access = self.system.initialize(world);
+        self.system.set_last_run(last_run);
+        access
+    }
+}
+
 impl Shared {
     pub fn new(system: ScheduleSystem) -> Shared {
         Shared(Arc::new(Mutex::new(Instance {
@@ -49,8 +67,7 @@ impl Shared {
     pub fn run_now(&self, world: &mut World) -> Result<(), RunSystemError> {
         let mut instance = self.lock();
         if !instance.initialized {
-            instance.initialized = true;
-            instance.system.initialize(world);
+            instance.initialize(world);
         }
         instance.system.run((), world)
     }
@@ -131,18 +148,7 @@ impl System for Shared {
     }
 
     fn initialize(&mut self, world: &mut World) -> FilteredAccessSet {
-        let mut instance = self.lock();
-        if !instance.initialized {
-            instance.initialized = true;
-            return instance.system.initialize(world);
-        }
-        // Initializing a system again keeps its state (its `Local`s) but
-        // makes its change detection start over, as for a new system:
-        // everything would look added and changed to it once.
-        let last_run = instance.system.get_last_run();
-        let access = instance.system.initialize(world);
-        instance.system.set_last_run(last_run);
-        access
+        self.lock().initialize(world)
     }
 
     fn check_change_tick(&mut self, check: bevy_ecs::component::CheckChangeTicks) {

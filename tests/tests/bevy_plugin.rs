@@ -22,6 +22,14 @@ fn frame_after_reload(program: &mut Program, what: &str) -> (String, String) {
     (reload, frame)
 }
 
+/// The first frame whose step count is past `frame`'s by more than two:
+/// one that the systems made after `frame` ran in.
+fn later_frame(program: &mut Program, frame: &str) -> String {
+    program.expect_stdout("a later frame", |line| {
+        is_frame(line) && number(line, "steps") > number(frame, "steps") + 2
+    })
+}
+
 #[test]
 fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
     let (fixture, mut program) = Fixture::running("bevy_plugin");
@@ -31,65 +39,78 @@ fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
     let first = program.expect_stdout("a frame", is_frame);
     assert!(has("entities", "3")(&first), "{first}");
 
-    // A body.
+    let counted = bodies(&fixture, &mut program);
+    parameter_added(&fixture, &mut program, counted);
+    systems_added_and_removed(&fixture, &mut program);
+    component_refused(&fixture, &mut program);
+    parameter_removed(&fixture, &mut program);
+    panics(&fixture, &mut program);
+}
+
+/// A body, and a startup system marked to run again after an edit of its
+/// code; what `count` has counted by then.
+fn bodies(fixture: &Fixture, program: &mut Program) -> i64 {
     fixture.edit("src/lib.rs", "let speed = 1.0;", "let speed = 2.0;");
-    let (_, frame) = frame_after_reload(&mut program, "remade=-");
+    let (_, frame) = frame_after_reload(program, "remade=-");
     assert!(
         has("speed", "2")(&frame) && has("level_runs", "1")(&frame),
         "{frame}"
     );
 
-    // A startup system marked to run again after an edit of its code.
     fixture.edit("src/lib.rs", "stats.level = 1;", "stats.level = 2;");
-    let (_, frame) = frame_after_reload(&mut program, "remade=-");
+    let (_, frame) = frame_after_reload(program, "remade=-");
     assert!(
         has("level", "2")(&frame) && has("level_runs", "2")(&frame),
         "{frame}"
     );
-    let counted = number(&frame, "counted");
+    number(&frame, "counted")
+}
 
-    // A new parameter: `step` is made anew with it; `count` keeps its
-    // Local (its count goes on), the entities stay.
+/// A new parameter: `step` is made anew with it; `count` keeps its Local
+/// (its count goes on past `counted`), the entities stay.
+fn parameter_added(fixture: &Fixture, program: &mut Program, counted: i64) {
     fixture.edit(
         "src/lib.rs",
         "mut stats: ResMut<Stats>) {\n    let speed",
         "mut stats: ResMut<Stats>, time: Res<Time>) {\n    stats.extra = 7 + time.delta_secs() as u64 * 0;\n    let speed",
     );
-    let (_, frame) = frame_after_reload(&mut program, "remade=step");
+    let (_, frame) = frame_after_reload(program, "remade=step");
     assert!(
         has("extra", "7")(&frame)
             && has("entities", "3")(&frame)
             && number(&frame, "counted") > counted,
         "{frame}"
     );
+}
 
-    // A new system, from the next frame.
+/// A new system runs from the next frame; a removed one stops (`count`
+/// no longer counts).
+fn systems_added_and_removed(fixture: &Fixture, program: &mut Program) {
     fixture.edit("src/lib.rs", "(step, count)", "(step, count, spawn_one)");
-    frame_after_reload(&mut program, "added=spawn_one");
+    frame_after_reload(program, "added=spawn_one");
     let four = program.expect_stdout("the new system's entity", |line| {
         is_frame(line) && has("entities", "4")(line)
     });
 
-    // A removed system stops: `count` no longer counts.
     fixture.edit(
         "src/lib.rs",
         "(step, count, spawn_one)",
         "(step, spawn_one)",
     );
-    let (_, frame) = frame_after_reload(&mut program, "removed=count");
-    let later = program.expect_stdout("a later frame", |line| {
-        is_frame(line) && number(line, "steps") > number(&frame, "steps") + 2
-    });
+    let (_, frame) = frame_after_reload(program, "removed=count");
+    let later = later_frame(program, &frame);
     assert_eq!(
         number(&later, "counted"),
         number(&frame, "counted"),
         "{frame}\n{later}"
     );
     assert!(number(&later, "counted") >= number(&four, "counted"));
+}
 
-    // A component whose definition changed is refused, naming it, also
-    // when no hot system's parameters name it; the systems go on with the
-    // code before.
+/// A component whose definition changed is refused, naming it, also when
+/// no hot system's parameters name it; the systems go on with the code
+/// before, and undoing it reloads.
+fn component_refused(fixture: &Fixture, program: &mut Program) {
     fixture.edit(
         "src/lib.rs",
         "pub struct Tag(pub u32);",
@@ -102,25 +123,30 @@ fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
         "pub struct Tag(pub u64);",
         "pub struct Tag(pub u32);",
     );
-    frame_after_reload(&mut program, "remade=-");
+    frame_after_reload(program, "remade=-");
+}
 
-    // A parameter removed: made anew again; what it did stays in the world.
+/// A parameter removed: made anew again; what it did stays in the world.
+fn parameter_removed(fixture: &Fixture, program: &mut Program) {
     fixture.edit(
         "src/lib.rs",
         "mut stats: ResMut<Stats>, time: Res<Time>) {\n    stats.extra = 7 + time.delta_secs() as u64 * 0;",
         "mut stats: ResMut<Stats>) {",
     );
-    let (_, frame) = frame_after_reload(&mut program, "remade=step");
-    let later = program.expect_stdout("a later frame", |line| {
-        is_frame(line) && number(line, "steps") > number(&frame, "steps") + 2
-    });
+    let (_, frame) = frame_after_reload(program, "remade=step");
+    let later = later_frame(program, &frame);
     assert!(
         has("extra", "7")(&later) && has("entities", "4")(&later),
         "{later}"
     );
+}
 
-    // New parameters whose code panics: the system it replaced comes back
-    // (HOT040), and the app goes on.
+/// New parameters whose code panics: the system it replaced comes back
+/// (HOT040), and the app goes on. Then a new hot function, a system
+/// without parameters, panicking: its call is made again (nothing to pass
+/// twice) with no code before it to run, panics again, and still the app
+/// goes on, without it.
+fn panics(fixture: &Fixture, program: &mut Program) {
     fixture.edit(
         "src/lib.rs",
         "mut stats: ResMut<Stats>) {\n    let speed",
@@ -136,17 +162,12 @@ fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
     });
     program.skip_to_now();
     let after = program.expect_stdout("a frame after the panic", is_frame);
-    let later = program.expect_stdout("a later frame", |line| {
-        is_frame(line) && number(line, "steps") > number(&after, "steps") + 2
-    });
+    let later = later_frame(program, &after);
     assert!(
         has("entities", "4")(&later) && has("extra", "7")(&later),
         "{later}"
     );
 
-    // A new hot function, a system without parameters, panicking: its
-    // call is made again (nothing to pass twice) with no code before it to
-    // run, panics again, and still the app goes on, without it.
     let text = fixture
         .read("src/lib.rs")
         .replace("(step, spawn_one)", "(step, spawn_one, idle)")
@@ -157,9 +178,7 @@ fn systems_take_new_bodies_parameters_and_registrations_with_the_world_kept() {
     });
     program.skip_to_now();
     let after = program.expect_stdout("a frame after the panic", is_frame);
-    program.expect_stdout("a later frame", |line| {
-        is_frame(line) && number(line, "steps") > number(&after, "steps") + 2
-    });
+    later_frame(program, &after);
 }
 
 /// The README's three edits of `examples/bevy`, as a user makes them.
