@@ -214,6 +214,65 @@ pub enum Error {
         message: String,
     },
 
+    /// Bytes pushed as an upgrade are not a well-formed upgrade file.
+    #[error(
+        "HOT060 refused the upgrade: {reason}. Nothing was loaded; make it again with `cargo \
+         hotreload upgrade` and push the whole file"
+    )]
+    UpgradeMalformed {
+        /// What is wrong, and where.
+        reason: String,
+    },
+
+    /// An upgrade not signed by a key the program trusts, or changed since
+    /// it was signed.
+    #[error(
+        "HOT061 refused the upgrade: {reason}. Nothing was loaded; sign upgrades with a key \
+         the program trusts (`Upgrades::trust`)"
+    )]
+    UpgradeUntrusted {
+        /// Which key, and what did not match.
+        reason: String,
+    },
+
+    /// An upgrade made for another binary.
+    #[error(
+        "HOT062 refused the upgrade: it was made for the binary with build id {made_for}, and \
+         this program is {running}. Nothing was loaded; make the upgrade with the very binary \
+         that runs (`cargo hotreload upgrade --binary <it>`)"
+    )]
+    UpgradeWrongBinary {
+        /// The build id the upgrade names.
+        made_for: String,
+        /// This program's build id.
+        running: String,
+    },
+
+    /// An upgrade whose sequence number is not above the last one taken:
+    /// an old upgrade pushed again.
+    #[error(
+        "HOT063 refused the upgrade: its sequence number {sequence} is not above {last}, the \
+         last one this program took (an old upgrade pushed again?). Nothing was loaded; to go \
+         back, use `cargo hotreload rollback`"
+    )]
+    UpgradeReplayed {
+        /// The pushed upgrade's.
+        sequence: u64,
+        /// The last one applied.
+        last: u64,
+    },
+
+    /// A rollback with no upgrade to take back.
+    #[error("HOT064 nothing to roll back: no upgrade that went live is left to take back")]
+    NothingToRollBack,
+
+    /// The upgrade socket could not be set up, or a request on it refused.
+    #[error("HOT065 upgrades: {message}")]
+    UpgradeSocket {
+        /// What, where, and why.
+        message: String,
+    },
+
     /// Some functions of the new build cannot replace the running ones.
     #[error("{}", Refusals(.0))]
     Refused(Vec<Refusal>),
@@ -240,6 +299,12 @@ impl Error {
             Error::BuildMismatch { .. } => "HOT030",
             Error::CustomAllocator => "HOT031",
             Error::Restart { .. } => "HOT050",
+            Error::UpgradeMalformed { .. } => "HOT060",
+            Error::UpgradeUntrusted { .. } => "HOT061",
+            Error::UpgradeWrongBinary { .. } => "HOT062",
+            Error::UpgradeReplayed { .. } => "HOT063",
+            Error::NothingToRollBack => "HOT064",
+            Error::UpgradeSocket { .. } => "HOT065",
             Error::Refused(refusals) => refusals.first().map_or("HOT010", |r| r.code),
         }
     }

@@ -21,3 +21,17 @@ pub struct Generation {
     /// `Reloader::unload_old_builds`).
     pub pinned: Option<String>,
 }
+
+impl std::fmt::Display for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.package {
+            None => write!(f, "generation 0 (the program's own code)")?,
+            Some(package) => write!(f, "generation {} of `{package}`", self.number)?,
+        }
+        write!(f, ": {} hot functions run its code", self.functions)?;
+        if let Some(calls) = self.in_flight {
+            write!(f, ", {calls} calls in flight")?;
+        }
+        Ok(())
+    }
+}

@@ -41,6 +41,12 @@ impl Reloader {
         self
     }
 
+    /// Takes no upgrades: without `reload` there is nothing to load them
+    /// into. Returns the handle as it is.
+    pub fn accept_upgrades(self, _upgrades: crate::Upgrades) -> Result<Reloader, Error> {
+        Ok(self)
+    }
+
     /// Nothing to apply: an inert handle.
     pub fn in_background(self) -> Background {
         Background(())

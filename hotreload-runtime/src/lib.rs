@@ -322,6 +322,7 @@ mod report;
 // What drives them, and what they share.
 #[cfg(feature = "reload")]
 mod reloader;
+pub mod upgrade;
 #[cfg(feature = "reload")]
 mod sources;
 mod generation;
@@ -335,7 +336,8 @@ pub use error::{Error, Refusal};
 pub use generation::Generation;
 pub use layout::{Layout, LayoutHasher};
 pub use panic::{OnPanic, PanickedCall, RolledBack};
-pub use report::{BeforeReload, HotPanic, Ready, Reload, Restarting, Timings, Update};
+pub use report::{BeforeReload, HotPanic, Ready, Reload, Restarting, Reverted, Timings, Update};
+pub use upgrade::Upgrades;
 
 #[cfg(feature = "reload")]
 pub use reloader::{Background, Reloader};

@@ -23,10 +23,41 @@ pub enum Update {
     /// Hot reload is ready: the start-up build is done, and an edit now
     /// reloads at full speed. Once, first.
     Ready(Ready),
+    /// An operator rolled back an upgrade (`cargo hotreload rollback`):
+    /// the functions it changed run the code they ran before it.
+    Reverted(Reverted),
     /// An edit no reload can take, in a program that keeps its state
     /// (`Reloader::update_with`): the program is being built from the new
     /// sources, to restart into with its state once built.
     Restarting(Restarting),
+}
+
+/// What [`Update::Reverted`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reverted {
+    /// The generation taken back (it stays loaded; nothing runs it).
+    pub generation: u64,
+    /// Its package.
+    pub package: String,
+    /// The hot functions that run the code before it again.
+    pub functions: Vec<String>,
+}
+
+impl fmt::Display for Reverted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rolled back generation {} of `{}`: {} run the code they ran before it",
+            self.generation,
+            self.package,
+            if self.functions.is_empty() {
+                "no functions".to_string()
+            } else {
+                short_names(&self.functions)
+            }
+        )
+    }
 }
 
 /// What [`Update::Restarting`] says.
@@ -181,6 +212,9 @@ pub struct Reload {
     /// The process that built it, when another process of the program
     /// did (processes sharing a target directory build each save once).
     pub built_by: Option<u32>,
+    /// The sequence number of the upgrade it came in, for a build pushed
+    /// to the program (`Reloader::accept_upgrades`) rather than built here.
+    pub upgrade: Option<u64>,
     /// Hot functions a quick build left to the code they ran (their body
     /// did not change; see the README's *Many hot functions*); 0 for a
     /// full build.
@@ -302,6 +336,9 @@ impl Reload {
         if let Some(pid) = self.built_by {
             write!(f, " (built by process {pid})")?;
         }
+        if let Some(sequence) = self.upgrade {
+            write!(f, " (upgrade {sequence})")?;
+        }
         if self.warnings > 0 {
             write!(f, " ({})", counted(self.warnings, "warning"))?;
         }
@@ -404,6 +441,7 @@ impl fmt::Display for Update {
             Update::Panicked(panic) => panic.fmt(f),
             Update::Ready(ready) => ready.fmt(f),
             Update::Restarting(restarting) => restarting.fmt(f),
+            Update::Reverted(reverted) => reverted.fmt(f),
         }
     }
 }
@@ -440,6 +478,7 @@ mod tests {
             ambiguous: vec![],
             warnings: 0,
             built_by: None,
+            upgrade: None,
             unloaded: Vec::new(),
             pinned: None,
             changed_types: Vec::new(),

@@ -224,6 +224,16 @@ pub fn applied(applied: &mut Applied, number: u64, package: &str, build: Armed) 
     Swept { unloaded, pinned }
 }
 
+/// Takes back generation `number` (see [`Applied::revert`]): the package
+/// it was a build of, and the functions taken back; `None` if no build of
+/// that number is loaded.
+pub fn revert(applied: &mut Applied, number: u64) -> Option<(String, Vec<&'static str>)> {
+    let live = lock();
+    let build = live.builds.iter().find(|live| live.number == number)?;
+    let implementations = build.build.implementations().collect();
+    Some((build.package.clone(), applied.revert(&implementations)))
+}
+
 /// The program's own code and every build still loaded, oldest first.
 pub fn list(applied: &Applied) -> Vec<Generation> {
     let live = lock();

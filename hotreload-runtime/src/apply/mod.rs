@@ -222,6 +222,28 @@ impl Applied {
             .retain(|_, function| !function.history.is_empty());
     }
 
+    /// Takes back a build that went live (an operator's rollback of an
+    /// upgrade): every function whose current code is one of
+    /// `implementations` (the build's) runs the code it ran before it again.
+    /// Functions that had no code before it keep it (only its own code
+    /// calls them). Returns the paths taken back, sorted.
+    pub fn revert(&mut self, implementations: &HashSet<usize>) -> Vec<&'static str> {
+        let mut reverted = Vec::new();
+        for (path, function) in &mut self.functions {
+            if function.history.len() < 2
+                || !implementations.contains(&function.current().implementation)
+            {
+                continue;
+            }
+            function.history.pop();
+            function.panicked = None;
+            function.point_slots_at(function.current());
+            reverted.push(*path);
+        }
+        reverted.sort_unstable();
+        reverted
+    }
+
     /// After `implementation` of `path` panicked: if it is the current
     /// code, restores the code the function ran before it. Returns whether
     /// the function now runs other code than the one that panicked.

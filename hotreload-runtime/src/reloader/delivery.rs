@@ -10,12 +10,12 @@ use crate::Error;
 use crate::apply::Applied;
 use crate::apply::generations::{self, Armed};
 use crate::registry::ENTRIES;
-use crate::report::{BeforeReload, Ready, Reload, Restarting, Timings, Update};
+use crate::report::{BeforeReload, Ready, Reload, Restarting, Reverted, Timings, Update};
 use crate::restart;
 use crate::verify::Plan;
 
 use super::hooks::{APPLIED, PANICS, lock};
-use super::{PENDING, Running};
+use super::{PENDING, Running, listen};
 
 /// What the pipeline thread hands to `update()`.
 pub enum Delivery {
@@ -28,6 +28,11 @@ pub enum Delivery {
     Restart(Box<restart::Pending>),
     /// ... being built.
     Restarting(Restarting),
+    /// A build pushed as an upgrade (see `listen`): applied as `Verified`,
+    /// and its generation sent back.
+    Upgrade(Box<Verified>, listen::Applied),
+    /// An operator's rollback of the generation, answered when done.
+    Revert(u64, listen::RolledBack),
 }
 
 /// A build ready to go live at the safe point.
@@ -41,6 +46,8 @@ pub struct Verified {
     pub warnings: usize,
     /// The process that built it, if not this one.
     pub built_by: Option<u32>,
+    /// See [`Reload::upgrade`].
+    pub upgrade: Option<u64>,
     /// See [`Reload::pruning_stopped`].
     pub pruning_stopped: bool,
     /// See [`Reload::full_build`].
@@ -82,6 +89,26 @@ impl Running {
             Delivery::Failed(error) => Update::Failed(error),
             Delivery::Restart(pending) => Update::Failed(restart(*pending, state)),
             Delivery::Restarting(restarting) => Update::Restarting(restarting),
+            Delivery::Upgrade(verified, answer) => {
+                let reload = self.apply(*verified);
+                let _ = answer.send(reload.generation);
+                Update::Reloaded(Box::new(reload))
+            }
+            Delivery::Revert(generation, answer) => {
+                let mut applied = lock(&APPLIED);
+                let applied = applied.get_or_insert_with(|| Applied::new(&ENTRIES));
+                let Some((package, functions)) = generations::revert(applied, generation) else {
+                    let _ = answer.send(Err(Error::NothingToRollBack));
+                    return Update::Idle;
+                };
+                let reverted = Reverted {
+                    generation,
+                    package,
+                    functions: functions.iter().map(|path| path.to_string()).collect(),
+                };
+                let _ = answer.send(Ok(format!("{reverted}")));
+                Update::Reverted(reverted)
+            }
         }
     }
 
@@ -95,6 +122,7 @@ impl Running {
             changed_types,
             warnings,
             built_by,
+            upgrade,
             pruning_stopped,
             full_build,
             mut timings,
@@ -139,6 +167,7 @@ impl Running {
             ambiguous: names(&plan.ambiguous),
             warnings,
             built_by,
+            upgrade,
             changed_types,
             left_out,
             pruning_stopped,

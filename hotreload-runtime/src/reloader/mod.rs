@@ -7,11 +7,14 @@
 //! [`verify`](crate::verify) and arms the build off the caller's thread
 //! -> `update()` ([`delivery`]) [`apply`](crate::apply)s it and
 //! [`report`]s. `hooks`: what a panic in hot code calls, on any thread;
-//! `background`: `update()` on a thread of its own.
+//! `background`: `update()` on a thread of its own. `listen`: upgrades
+//! pushed to the program (see [`crate::upgrade`]), handed to `update()`
+//! the way the pipeline hands its builds.
 
 mod background;
 mod delivery;
 mod hooks;
+mod listen;
 mod pipeline;
 
 use std::collections::BTreeMap;
@@ -32,6 +35,7 @@ use crate::report::{self, BeforeReload, Update};
 use crate::restart;
 use crate::sources::Snapshot;
 use crate::stage::Staging;
+use crate::upgrade;
 use crate::watch::{self, Watch};
 
 pub use background::Background;
@@ -52,15 +56,24 @@ type BeforeHook = Box<dyn FnMut(&BeforeReload) + Send>;
 
 struct Running {
     deliveries: Receiver<Delivery>,
+    /// For the upgrade listener (`accept_upgrades`).
+    deliveries_tx: Sender<Delivery>,
     generation: u64,
     /// Set by [`Reloader::before_reload`].
     before: Option<BeforeHook>,
+    /// The watcher and the pipeline, where the program builds its own
+    /// reloads (not in a program deployed without its target directory);
+    /// held for its `Drop`.
+    _local: Option<Local>,
+}
+
+struct Local {
     _watch: Watch,
     /// Tells the pipeline thread to end when the `Reloader` is dropped.
     stop: Sender<Event>,
 }
 
-impl Drop for Running {
+impl Drop for Local {
     fn drop(&mut self) {
         let _ = self.stop.send(Event::Stop);
     }
@@ -108,7 +121,15 @@ impl Reloader {
         if allocator::global_is_system() == Some(false) {
             return Err(Error::CustomAllocator);
         }
-        let config = BuildConfig::of_running_program()?;
+        if let Some(out) = upgrade::make::requested() {
+            upgrade::make::make_and_exit(&out, packages);
+        }
+        let config = match BuildConfig::of_running_program() {
+            Ok(config) => config,
+            // Deployed: reloads come only as upgrades.
+            Err(Error::TargetDir { exe }) => return Ok(Reloader::deployed(&exe)),
+            Err(error) => return Err(error),
+        };
         config.check_cargo()?;
         hooks::lock_stderr_for_panic_messages();
         let staging = Staging::new()?;
@@ -127,7 +148,7 @@ impl Reloader {
             staging,
             events,
             events_tx: events_tx.clone(),
-            deliveries: deliveries_tx,
+            deliveries: deliveries_tx.clone(),
         };
         std::thread::Builder::new()
             .name("hotreload".into())
@@ -141,13 +162,61 @@ impl Reloader {
         Ok(Reloader {
             inner: Some(Running {
                 deliveries,
+                deliveries_tx,
                 generation: 0,
                 before: None,
-                _watch: watch,
-                stop: events_tx,
+                _local: Some(Local {
+                    _watch: watch,
+                    stop: events_tx,
+                }),
             }),
             report: true,
         })
+    }
+
+    /// A program that does not sit in a cargo target directory (`exe`):
+    /// deployed, with no sources or toolchain to build with. It watches
+    /// and builds nothing; new code comes only as upgrades
+    /// ([`Reloader::accept_upgrades`]).
+    fn deployed(exe: &std::path::Path) -> Reloader {
+        tracing::info!(
+            "`{}` is not in a cargo target directory: no builds here; new code comes as upgrades \
+             (Reloader::accept_upgrades)",
+            exe.display()
+        );
+        hooks::lock_stderr_for_panic_messages();
+        lock(&APPLIED).get_or_insert_with(|| Applied::new(&ENTRIES));
+        let (deliveries_tx, deliveries) = mpsc::channel();
+        Reloader {
+            inner: Some(Running {
+                deliveries,
+                deliveries_tx,
+                generation: 0,
+                before: None,
+                _local: None,
+            }),
+            report: true,
+        }
+    }
+
+    /// Takes upgrades pushed to the program (`cargo hotreload push`): new
+    /// builds of its hot packages made where it was built, for a program
+    /// that runs without cargo, sources or toolchain (a service where it
+    /// is deployed; also works beside local builds). Each upgrade is
+    /// checked before anything in it is loaded (signed by a key
+    /// `upgrades` trusts, made for this very binary, numbered above the
+    /// last one taken, well-formed), then verified as any reload, and
+    /// applied by `update()` (or the background handle) as any reload.
+    /// See [`Upgrades`](crate::Upgrades) and the README's *Upgrading a
+    /// service*.
+    ///
+    /// Fails (`HOT065`) if the socket cannot be made or a key is not
+    /// valid. On a handle that is [off](Reloader::off), does nothing.
+    pub fn accept_upgrades(self, upgrades: crate::Upgrades) -> Result<Reloader, Error> {
+        if let Some(running) = &self.inner {
+            listen::start(upgrades, running.deliveries_tx.clone())?;
+        }
+        Ok(self)
     }
 
     /// A handle that watches nothing: `update()` is always `Idle` and hot

@@ -486,6 +486,7 @@ impl Pipeline {
             // use (`dead_code`); the full builds say what the code has.
             warnings: if quick { 0 } else { built.warnings },
             built_by: built.builder,
+            upgrade: None,
             pruning_stopped: false,
             full_build: state.recipe.full_reason.clone().filter(|_| !quick),
             timings: Timings {

@@ -91,12 +91,32 @@ impl Staging {
         source
             .read_to_end(&mut bytes)
             .map_err(|e| io_error(artifact, "read it", e))?;
+        self.stage_bytes(bytes, package, artifact, true)
+    }
+
+    /// Stages a build's `bytes` (read from `origin`, for messages): checks
+    /// that they are a whole library for this platform and, with
+    /// `retarget`, points its thread-locals and C names at the program's
+    /// (see `one_copy`). Libraries a build needs are staged without it, as
+    /// the loader would load them.
+    pub fn stage_bytes(
+        &self,
+        mut bytes: Vec<u8>,
+        package: &str,
+        origin: &Path,
+        retarget: bool,
+    ) -> Result<Staged, Error> {
+        let io_error = |path: &Path, what: &str, e: io::Error| Error::Load {
+            package: package.to_string(),
+            path: path.to_path_buf(),
+            message: format!("cannot {what}: {e}"),
+        };
         check_library(&bytes).map_err(|reason| Error::Damaged {
             package: package.to_string(),
-            path: artifact.to_path_buf(),
+            path: origin.to_path_buf(),
             reason,
         })?;
-        if let Some(program) = one_copy::shared() {
+        if retarget && let Some(program) = one_copy::shared() {
             let retargeted = program.retarget(&mut bytes);
             tracing::debug!(
                 retargeted,

@@ -90,10 +90,82 @@ pub fn share() -> Result<&'static Program, &'static str> {
             )) {
                 return Err("only on x86-64 Linux with glibc".into());
             }
-            Program::load()
+            Program::load(None)
         })
         .as_ref()
         .map_err(String::as_str)
+}
+
+/// [`share`], for a program with no linker (a service taking upgrades):
+/// from `template`, the shared object of its symbols that
+/// [`template`] made where it was built.
+pub fn share_from(template: &[u8]) -> Result<&'static Program, &'static str> {
+    PROGRAM
+        .get_or_init(|| {
+            if std::env::var_os("HOTRELOAD_ONE_COPY").is_some_and(|v| v == "0") {
+                return Err("turned off by HOTRELOAD_ONE_COPY=0".into());
+            }
+            Program::load(Some(template))
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// The shared object of the running program's symbols at their offsets
+/// from its load address (not at their addresses in this process), for a
+/// copy of the program elsewhere to move to its own ([`share_from`]).
+pub fn template() -> Result<Vec<u8>, String> {
+    let exe = std::fs::read("/proc/self/exe")
+        .map_err(|e| format!("cannot read the program's file: {e}"))?;
+    let file =
+        object::File::parse(&*exe).map_err(|e| format!("cannot parse the program's file: {e}"))?;
+    let (object, program) = symbols_object(&file, 0)?;
+    if program.symbols == 0 {
+        return Err("the program has no symbol table (built with `strip = \"symbols\"`?)".into());
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("hotreload-program-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
+    let (input, output) = (dir.path().join("program.o"), dir.path().join("program.so"));
+    crate::build::dylib::write(&input, &object)?;
+    link(&input, &output)?;
+    std::fs::read(&output).map_err(|e| format!("cannot read the linked symbols: {e}"))
+}
+
+/// Adds `base` to the value of every absolute symbol of the shared object
+/// `library` (its dynamic and its static symbol table): the dynamic loader
+/// takes an absolute symbol's value as it is.
+fn rebase(library: &mut [u8], base: u64) -> Result<(), String> {
+    let moves = {
+        let elf = ElfFile64::<object::Endianness>::parse(&*library)
+            .map_err(|e| format!("the program's symbols are not a shared object: {e}"))?;
+        let endian = elf.endian();
+        let mut moves = Vec::new();
+        for section in elf.elf_section_table().iter() {
+            let kind = section.sh_type(endian);
+            if kind != elf::SHT_DYNSYM && kind != elf::SHT_SYMTAB {
+                continue;
+            }
+            let table = section
+                .data_as_array::<elf::Sym64<object::Endianness>, _>(endian, &*library)
+                .map_err(|_| "a symbol table outside the file".to_string())?;
+            let start = section.sh_offset(endian) as usize;
+            for (index, symbol) in table.iter().enumerate() {
+                if symbol.st_shndx(endian) == elf::SHN_ABS && symbol.st_name(endian) != 0 {
+                    // st_value is 8 bytes into an Elf64_Sym.
+                    let at =
+                        start + index * std::mem::size_of::<elf::Sym64<object::Endianness>>() + 8;
+                    moves.push((at, symbol.st_value(endian) + base));
+                }
+            }
+        }
+        moves
+    };
+    for (at, value) in moves {
+        library[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    }
+    Ok(())
 }
 
 /// The program's symbols, once [`share`] succeeded.
@@ -102,7 +174,11 @@ pub fn shared() -> Option<&'static Program> {
 }
 
 impl Program {
-    fn load() -> Result<Program, String> {
+    /// Reads the program's symbols and loads them as a shared object:
+    /// linked here with `cc`, or, where the program was given one (an
+    /// upgrade carries it, see [`template`]), the shared object made at
+    /// address 0 where the program was built, moved to where it runs.
+    fn load(template: Option<&[u8]>) -> Result<Program, String> {
         let exe = std::fs::read("/proc/self/exe")
             .map_err(|e| format!("cannot read the program's file: {e}"))?;
         let file = object::File::parse(&*exe)
@@ -118,10 +194,19 @@ impl Program {
             .prefix("hotreload-program-")
             .tempdir()
             .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
-        let input = dir.path().join("program.o");
         let output = dir.path().join("libhotreload_program.so");
-        crate::build::dylib::write(&input, &object)?;
-        link(&input, &output)?;
+        match template {
+            Some(template) => {
+                let mut moved = template.to_vec();
+                rebase(&mut moved, base)?;
+                crate::build::dylib::write(&output, &moved)?;
+            }
+            None => {
+                let input = dir.path().join("program.o");
+                crate::build::dylib::write(&input, &object)?;
+                link(&input, &output)?;
+            }
+        }
         // SAFETY: a shared object of absolute symbols only: no code, no
         // initializers. RTLD_GLOBAL puts its symbols first for every
         // library loaded after it (see the module docs).

@@ -171,8 +171,8 @@ pub struct Changes {
 }
 
 impl Changes {
-    /// No type changed.
-    #[cfg(test)]
+    /// No type changed (or none known: an upgrade, whose sources the
+    /// program does not have).
     pub fn none() -> Changes {
         Changes {
             base: HashMap::new(),

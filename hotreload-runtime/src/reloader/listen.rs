@@ -1,0 +1,400 @@
+//! The upgrade listener: a thread that takes requests on the program's
+//! upgrade socket, one connection at a time (see [`crate::upgrade`]).
+//!
+//! The protocol is one request line, then (for `push`) the file's bytes,
+//! and one answer: lines of text, the first starting with `ok` or with
+//! `refused HOT0xx`; the listener closes the connection after it.
+//!
+//! ```text
+//! push <length>\n<length bytes>   -> ok applied `service` as generation 3 (upgrade 7) ...
+//! rollback\n                      -> ok rolled back generation 3 of `service` ...
+//! status\n                        -> ok upgrade 7 is the newest taken\n generation 0 ...
+//! ```
+//!
+//! A push is checked in full (peer, signature, layout, binary, sequence)
+//! before any of it touches the disk; then its libraries are loaded, and
+//! each build is staged, loaded, verified and armed here, as the pipeline
+//! does with a build of its own, and handed to `update()`, which applies
+//! it. The answer waits for that (a program that calls `update()` from its
+//! loop applies it at the next iteration).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::time::{Duration, Instant, SystemTime};
+
+use ed25519_dalek::VerifyingKey;
+use libloading::os::unix::Library;
+
+use crate::Error;
+use crate::apply::arm;
+use crate::load;
+use crate::registry::{ENTRIES, Manifest};
+use crate::report::Timings;
+use crate::stage::{Staged, Staging, one_copy};
+use crate::upgrade::Upgrades;
+use crate::upgrade::file::{Invalid, Kind, Signed, hex, public_key};
+use crate::verify;
+use crate::verify::types::Changes;
+
+use super::delivery::{Delivery, Verified};
+use super::hooks::HOOKS;
+use super::{loaded_generations, set_pending};
+
+/// The largest upgrade taken: a build with its libraries is tens of MB.
+const MAX_UPGRADE: u64 = 1 << 31;
+/// How long a connection may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an answer waits for `update()` to apply a build.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Generation applied -> what `update()` says when it applied it.
+pub type Applied = Sender<u64>;
+/// What `update()` says after a rollback.
+pub type RolledBack = Sender<Result<String, Error>>;
+
+/// The listener thread's state.
+struct Listener {
+    socket: UnixListener,
+    trusted: Vec<VerifyingKey>,
+    /// This program's build id.
+    binary: Vec<u8>,
+    staging: Staging,
+    deliveries: Sender<Delivery>,
+    /// The sequence number of the last upgrade taken.
+    last: Option<u64>,
+    /// `(generation, sequence)` of the builds that went live from
+    /// upgrades and were not rolled back, oldest first.
+    live: Vec<(u64, u64)>,
+    /// Libraries loaded for builds, by file name: kept for the process.
+    libraries: Vec<(String, Library, Staged)>,
+}
+
+/// Starts listening as `upgrades` says, handing builds to `deliveries`.
+pub fn start(upgrades: Upgrades, deliveries: Sender<Delivery>) -> Result<(), Error> {
+    let setup = |message: String| Error::UpgradeSocket { message };
+    let trusted = (upgrades.trusted.iter())
+        .map(|key| public_key(key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| setup(format!("a trusted key is not valid: {e}")))?;
+    if trusted.is_empty() {
+        return Err(setup(
+            "no trusted key: every upgrade would be refused".into(),
+        ));
+    }
+    let exe = std::fs::read("/proc/self/exe")
+        .map_err(|e| setup(format!("cannot read the program's file: {e}")))?;
+    let binary = crate::upgrade::make::build_id(&exe).map_err(setup)?;
+    let socket = bind(&upgrades.socket).map_err(setup)?;
+    let listener = Listener {
+        socket,
+        trusted,
+        binary,
+        staging: Staging::new()?,
+        deliveries,
+        last: None,
+        live: Vec::new(),
+        libraries: Vec::new(),
+    };
+    std::thread::Builder::new()
+        .name("hotreload-upgrades".into())
+        .spawn(move || listener.run())
+        .map_err(|source| Error::Thread {
+            name: "upgrade",
+            source,
+        })?;
+    tracing::info!(socket = %upgrades.socket.display(), "taking upgrades");
+    Ok(())
+}
+
+/// A socket at `path`, mode 0600. A file there is replaced if it is a
+/// socket that nobody listens on (a program before this one died).
+fn bind(path: &Path) -> Result<UnixListener, String> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(format!("`{}` exists and is not a socket", path.display()));
+        }
+        if UnixStream::connect(path).is_ok() {
+            return Err(format!("another program listens on `{}`", path.display()));
+        }
+        std::fs::remove_file(path)
+            .map_err(|e| format!("cannot remove the old socket `{}`: {e}", path.display()))?;
+    }
+    let socket = UnixListener::bind(path)
+        .map_err(|e| format!("cannot listen on `{}`: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot make `{}` private: {e}", path.display()))?;
+    Ok(socket)
+}
+
+impl Listener {
+    fn run(mut self) {
+        loop {
+            let Ok((mut stream, _)) = self.socket.accept() else {
+                continue;
+            };
+            let answer = match self.request(&mut stream) {
+                Ok(lines) => format!("ok {}\n", lines.join("\n")),
+                Err(error) => format!("refused {error}\n"),
+            };
+            tracing::info!("upgrade request: {}", answer.trim_end());
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    }
+
+    /// Reads and carries out one request.
+    fn request(&mut self, stream: &mut UnixStream) -> Result<Vec<String>, Error> {
+        let refused = |message: String| Error::UpgradeSocket { message };
+        check_peer(stream).map_err(refused)?;
+        let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        (&mut reader)
+            .take(100)
+            .read_line(&mut line)
+            .map_err(|e| refused(format!("cannot read the request: {e}")))?;
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("push"), Some(length)) => {
+                let length: u64 = length
+                    .parse()
+                    .ok()
+                    .filter(|&length| length <= MAX_UPGRADE)
+                    .ok_or_else(|| refused(format!("`{length}` is not a length we take")))?;
+                let mut bytes = Vec::new();
+                reader
+                    .take(length)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| refused(format!("cannot read the upgrade: {e}")))?;
+                self.push(&bytes)
+            }
+            (Some("rollback"), None) => self.roll_back(),
+            (Some("status"), None) => Ok(self.status()),
+            _ => Err(refused(format!(
+                "unknown request `{}` (push <length>, rollback, status)",
+                line.trim()
+            ))),
+        }
+    }
+
+    /// Checks and applies an upgrade; the lines of the answer.
+    fn push(&mut self, bytes: &[u8]) -> Result<Vec<String>, Error> {
+        let invalid = |invalid: Invalid| match invalid {
+            Invalid::Malformed(reason) => Error::UpgradeMalformed { reason },
+            Invalid::Untrusted(reason) => Error::UpgradeUntrusted { reason },
+        };
+        let upgrade = Signed::open(bytes, &self.trusted)
+            .and_then(|signed| signed.upgrade())
+            .map_err(invalid)?;
+        if upgrade.binary != self.binary {
+            return Err(Error::UpgradeWrongBinary {
+                made_for: hex(&upgrade.binary),
+                running: hex(&self.binary),
+            });
+        }
+        if let Some(last) = self.last
+            && upgrade.sequence <= last
+        {
+            return Err(Error::UpgradeReplayed {
+                sequence: upgrade.sequence,
+                last,
+            });
+        }
+        let ours = |name: &str| ENTRIES.iter().any(|entry| entry.package == name);
+        if let Some(piece) =
+            (upgrade.pieces.iter()).find(|p| p.kind == Kind::Build && !ours(&p.name))
+        {
+            return Err(Error::UpgradeMalformed {
+                reason: format!("this program has no hot package `{}`", piece.name),
+            });
+        }
+        let mut lines = Vec::new();
+        for piece in upgrade.pieces {
+            match piece.kind {
+                Kind::Library => self.load_library(piece.name, piece.data)?,
+                Kind::Symbols => {
+                    if let Err(why) = one_copy::share_from(&piece.data) {
+                        tracing::warn!("upgrades get their own copies of std: {why}");
+                    }
+                }
+                Kind::Build => {
+                    let origin = PathBuf::from(format!("upgrade {}", upgrade.sequence));
+                    let verified =
+                        self.verify(piece.data, &piece.name, &origin, upgrade.sequence)?;
+                    let (answer, applied) = mpsc::channel();
+                    self.deliver(Delivery::Upgrade(verified, answer))?;
+                    lines.push(match applied.recv_timeout(APPLY_TIMEOUT) {
+                        Ok(generation) => {
+                            self.live.push((generation, upgrade.sequence));
+                            format!(
+                                "applied `{}` as generation {generation} (upgrade {})",
+                                piece.name, upgrade.sequence
+                            )
+                        }
+                        Err(_) => format!(
+                            "verified `{}` (upgrade {}): it goes live at the program's next \
+                             `update()`",
+                            piece.name, upgrade.sequence
+                        ),
+                    });
+                }
+            }
+        }
+        self.last = Some(upgrade.sequence);
+        Ok(lines)
+    }
+
+    /// Loads a library a build needs, once: staged like a build (a file of
+    /// its own, no name) and loaded, so that the builds' `DT_NEEDED` finds
+    /// it by its soname.
+    fn load_library(&mut self, name: String, data: Vec<u8>) -> Result<(), Error> {
+        if self.libraries.iter().any(|(loaded, ..)| *loaded == name) {
+            return Ok(());
+        }
+        let staged = (self.staging).stage_bytes(data, &name, Path::new(&name), false)?;
+        // SAFETY: a library of the toolchain or of the target directory that
+        // built this program, signed by a key the program trusts, for this
+        // very binary (checked above): what a reload would load from there.
+        let library = unsafe {
+            Library::open(
+                Some(&staged.path),
+                libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL,
+            )
+        }
+        .map_err(|e| Error::Load {
+            package: name.clone(),
+            path: staged.path.clone(),
+            message: e.to_string(),
+        })?;
+        self.libraries.push((name, library, staged));
+        Ok(())
+    }
+
+    /// Stages, loads, verifies and arms one build of an upgrade.
+    fn verify(
+        &self,
+        data: Vec<u8>,
+        package: &str,
+        origin: &Path,
+        sequence: u64,
+    ) -> Result<Box<Verified>, Error> {
+        let seen = Instant::now();
+        let staged = self.staging.stage_bytes(data, package, origin, true)?;
+        // SAFETY: a build of this program's package, signed by a key it
+        // trusts, made for this very binary (checked above) by a build of
+        // the same toolchain and settings.
+        let loaded = unsafe { load::load(staged, package) }?;
+        let verifying = Instant::now();
+        // The sources are not here: a type's definition is checked through
+        // the layouts the signatures reach (see the README's *Upgrading a
+        // service*).
+        let plan = verify::verify(
+            package,
+            &Manifest::current(),
+            &loaded.manifest,
+            &Changes::none(),
+        )?;
+        let build = arm::arm(loaded, &plan, &HOOKS);
+        let verified = Instant::now();
+        Ok(Box::new(Verified {
+            package: package.to_string(),
+            changed_types: Vec::new(),
+            plan,
+            build,
+            warnings: 0,
+            built_by: None,
+            upgrade: Some(sequence),
+            pruning_stopped: false,
+            full_build: None,
+            timings: Timings {
+                saved_at: SystemTime::now(),
+                load: verifying - seen,
+                verify: verified - verifying,
+                ..Timings::default()
+            },
+            verified,
+            seen,
+        }))
+    }
+
+    /// Takes back the newest upgrade's build that is live.
+    fn roll_back(&mut self) -> Result<Vec<String>, Error> {
+        let &(generation, sequence) = self.live.last().ok_or(Error::NothingToRollBack)?;
+        let (answer, done) = mpsc::channel();
+        self.deliver(Delivery::Revert(generation, answer))?;
+        let line = match done.recv_timeout(APPLY_TIMEOUT) {
+            Ok(result) => format!("{} (upgrade {sequence})", result?),
+            Err(_) => format!(
+                "generation {generation} (upgrade {sequence}) is rolled back at the program's \
+                 next `update()`"
+            ),
+        };
+        self.live.pop();
+        Ok(vec![line])
+    }
+
+    /// The newest upgrade taken and every generation.
+    fn status(&self) -> Vec<String> {
+        let mut lines = vec![match self.last {
+            Some(last) => format!("upgrade {last} is the newest taken"),
+            None => "no upgrade taken yet".to_string(),
+        }];
+        for generation in loaded_generations() {
+            let from = (self.live.iter())
+                .find(|(number, _)| *number == generation.number)
+                .map(|(_, sequence)| format!(" (upgrade {sequence})"))
+                .unwrap_or_default();
+            lines.push(format!("{generation}{from}"));
+        }
+        lines
+    }
+
+    fn deliver(&self, delivery: Delivery) -> Result<(), Error> {
+        self.deliveries
+            .send(delivery)
+            .map_err(|_| Error::UpgradeSocket {
+                message: "the program stopped taking reloads (its Reloader was dropped)".into(),
+            })?;
+        set_pending();
+        Ok(())
+    }
+}
+
+/// Only a process of this program's own user may talk to it.
+fn check_peer(stream: &UnixStream) -> Result<(), String> {
+    let mut credentials = libc::ucred {
+        pid: 0,
+        uid: u32::MAX,
+        gid: u32::MAX,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt(2) writes at most `len` bytes into `credentials`,
+    // which lives for the call.
+    let status = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut credentials).cast(),
+            &mut len,
+        )
+    };
+    if status != 0 {
+        return Err(format!(
+            "cannot read the peer's credentials: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: geteuid(2) cannot fail.
+    let ours = unsafe { libc::geteuid() };
+    if credentials.uid != ours {
+        return Err(format!(
+            "a process of user {} (pid {}) may not upgrade this program, which runs as user {ours}",
+            credentials.uid, credentials.pid
+        ));
+    }
+    Ok(())
+}

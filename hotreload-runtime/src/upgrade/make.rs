@@ -1,0 +1,171 @@
+//! Making an upgrade: the program, run where it was built with
+//! `HOTRELOAD_MAKE_UPGRADE=<file>` (by `cargo hotreload upgrade`), builds
+//! each of its hot packages from the sources as they are now, exactly as a
+//! reload would, and writes an unsigned, unnumbered [`Upgrade`] to `<file>`
+//! instead of running: the builds, the shared libraries they load that
+//! are not the system's (the toolchain's `libstd`, the dependencies
+//! library: what their run path finds), and the program's symbols at
+//! address 0 (see `one_copy::template`). The command numbers and signs it.
+//!
+//! Running the program itself (as `take_state`'s check does) gives the
+//! packages, the profile, the target directory and the build id from the
+//! one place that knows them: the binary. It runs `main` up to
+//! `Reloader::start`, so that call comes first in `main`.
+
+use std::path::{Path, PathBuf};
+
+use object::read::elf::{Dyn, ElfFile64, SectionHeader};
+use object::{Object, elf};
+
+use super::file::{Kind, Piece, Upgrade};
+use crate::build::config::BuildConfig;
+use crate::build::package::Package;
+use crate::build::{self, Cancel, Recipe};
+use crate::stage::one_copy;
+
+/// The environment variable that asks for an upgrade instead of a run.
+pub const VARIABLE: &str = "HOTRELOAD_MAKE_UPGRADE";
+
+/// Where to write the upgrade, if this run is to make one.
+pub fn requested() -> Option<PathBuf> {
+    std::env::var_os(VARIABLE).map(PathBuf::from)
+}
+
+/// Makes the upgrade and ends the process: 0 when written, 1 with the
+/// reason on stderr.
+pub fn make_and_exit(out: &Path, packages: Vec<Package>) -> ! {
+    match make(packages).and_then(|upgrade| {
+        std::fs::write(out, upgrade.body())
+            .map_err(|e| format!("cannot write `{}`: {e}", out.display()))
+    }) {
+        Ok(()) => std::process::exit(0),
+        Err(error) => {
+            eprintln!("[hotreload] cannot make the upgrade: {error}");
+            std::process::exit(1)
+        }
+    }
+}
+
+fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
+    let exe =
+        std::fs::read("/proc/self/exe").map_err(|e| format!("cannot read the program: {e}"))?;
+    let binary = build_id(&exe)?;
+    let mut config = BuildConfig::of_running_program().map_err(|e| e.to_string())?;
+    config.check_cargo().map_err(|e| e.to_string())?;
+    if let Some(first) = packages.first() {
+        config.find_hot_flags(&first.manifest_dir);
+    }
+    let mut libraries = Vec::new();
+    let mut builds = Vec::new();
+    for mut package in packages {
+        package.find_runtime_feature(&config.cargo);
+        let mut recipe = Recipe::default();
+        let built = build::build(&config, &package, &mut recipe, &Cancel::default())
+            .map_err(|e| e.to_string())?;
+        let data = std::fs::read(&built.artifact)
+            .map_err(|e| format!("cannot read `{}`: {e}", built.artifact.display()))?;
+        needed_libraries(&data, &mut libraries)?;
+        builds.push(Piece {
+            kind: Kind::Build,
+            name: package.name.clone(),
+            data,
+        });
+    }
+    let mut pieces = Vec::new();
+    for path in libraries {
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let data =
+            std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        pieces.push(Piece {
+            kind: Kind::Library,
+            name,
+            data,
+        });
+    }
+    if std::env::var_os("HOTRELOAD_ONE_COPY").is_none_or(|v| v != "0") {
+        pieces.push(Piece {
+            kind: Kind::Symbols,
+            name: "program".into(),
+            data: one_copy::template()?,
+        });
+    }
+    pieces.extend(builds);
+    Ok(Upgrade {
+        binary,
+        sequence: 0,
+        pieces,
+    })
+}
+
+/// The GNU build id of an executable or library: what an upgrade names
+/// its binary by.
+pub fn build_id(file: &[u8]) -> Result<Vec<u8>, String> {
+    let file = object::File::parse(file).map_err(|e| format!("cannot parse the program: {e}"))?;
+    match file.build_id() {
+        Ok(Some(id)) => Ok(id.to_vec()),
+        _ => Err("the program has no build id (link it with `-Wl,--build-id`)".into()),
+    }
+}
+
+/// Adds to `found` (dependencies first) the libraries that `library`
+/// loads through its run path, and theirs: the toolchain's and the target
+/// directory's, which a host without them lacks. Libraries the system's
+/// search finds (`libc.so.6`) are not in any run path and are left out.
+fn needed_libraries(library: &[u8], found: &mut Vec<PathBuf>) -> Result<(), String> {
+    let (needed, run_path) = dynamic(library)?;
+    for name in needed {
+        let Some(path) = run_path
+            .iter()
+            .map(|dir| Path::new(dir).join(&name))
+            .find(|path| path.is_file())
+        else {
+            continue;
+        };
+        if found.contains(&path) {
+            continue;
+        }
+        let data =
+            std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        needed_libraries(&data, found)?;
+        found.push(path);
+    }
+    Ok(())
+}
+
+/// A shared object's `DT_NEEDED` names and its run path (`DT_RUNPATH`, or
+/// `DT_RPATH`), split at `:`.
+fn dynamic(library: &[u8]) -> Result<(Vec<String>, Vec<String>), String> {
+    let elf = ElfFile64::<object::Endianness>::parse(library)
+        .map_err(|e| format!("a build is not a 64-bit ELF library: {e}"))?;
+    let endian = elf.endian();
+    let sections = elf.elf_section_table();
+    let mut needed = Vec::new();
+    let mut run_path = Vec::new();
+    for section in sections.iter() {
+        let Ok(Some((entries, link))) = section.dynamic(endian, library) else {
+            continue;
+        };
+        let Ok(strings) = sections.strings(endian, library, link) else {
+            continue;
+        };
+        for entry in entries {
+            let tag = entry.d_tag(endian);
+            if tag != elf::DT_NEEDED && tag != elf::DT_RUNPATH && tag != elf::DT_RPATH {
+                continue;
+            }
+            let Ok(value) = strings.get(entry.d_val(endian) as u32) else {
+                continue;
+            };
+            let value = String::from_utf8_lossy(value).into_owned();
+            if tag == elf::DT_NEEDED {
+                needed.push(value);
+            } else {
+                run_path.extend(value.split(':').map(String::from));
+            }
+        }
+    }
+    Ok((needed, run_path))
+}
