@@ -3,7 +3,7 @@
 //!
 //! The protocol is one request line, then (for `push`) the file's bytes,
 //! and one answer: lines of text, the first starting with `ok` or with
-//! `refused HOT0xx`; the listener closes the connection after it.
+//! `err HOT0xx`; the listener closes the connection after it.
 //!
 //! ```text
 //! push <length>\n<length bytes>   -> ok applied `service` as generation 3 (upgrade 7) ...
@@ -138,7 +138,7 @@ impl Listener {
             };
             let answer = match self.request(&mut stream) {
                 Ok(lines) => format!("ok {}\n", lines.join("\n")),
-                Err(error) => format!("refused {error}\n"),
+                Err(error) => format!("err {error}\n"),
             };
             tracing::info!("upgrade request: {}", answer.trim_end());
             let _ = stream.write_all(answer.as_bytes());

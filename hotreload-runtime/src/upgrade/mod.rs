@@ -38,6 +38,7 @@ use std::path::PathBuf;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "reload"), allow(dead_code))]
 pub struct Upgrades {
     pub(crate) socket: PathBuf,
     /// Public keys, as `cargo hotreload keygen` writes them (hex).

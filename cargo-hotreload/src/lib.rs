@@ -1,0 +1,226 @@
+//! `cargo hotreload`: keys, upgrades and their delivery, for programs that
+//! take new code where they run
+//! ([`Reloader::accept_upgrades`](hotreload_runtime::Reloader::accept_upgrades)).
+//!
+//! ```text
+//! cargo hotreload keygen upgrades                  # upgrades.key (secret), upgrades.pub
+//! cargo build --release                            # the binary you deploy
+//! # ... edit a #[hot] function ...
+//! cargo hotreload upgrade --binary target/release/service \
+//!     --key upgrades.key --sequence 1 --out service-1.upgrade
+//! cargo hotreload push --socket /run/service/upgrades.sock service-1.upgrade
+//! cargo hotreload status --socket /run/service/upgrades.sock
+//! cargo hotreload rollback --socket /run/service/upgrades.sock
+//! ```
+//!
+//! `upgrade` runs where the binary was built: the same sources (edited),
+//! the same toolchain and the target directory that built it. It runs the
+//! binary itself with `HOTRELOAD_MAKE_UPGRADE` set, which builds the hot
+//! packages as a reload would and exits before the program does anything
+//! else (so `Reloader::start` comes first in `main`); then numbers and
+//! signs what it wrote. `push`, `status` and `rollback` talk to the
+//! program's socket and print its answer; they fail (exit code 1) when it
+//! refuses. A remote host's socket is reached through ssh's forwarding:
+//! `ssh -L /tmp/service.sock:/run/service/upgrades.sock host`.
+//!
+//! The file format and the checks are in
+//! [`hotreload_runtime::upgrade`].
+
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::error::ErrorKind;
+use clap::{Parser, Subcommand};
+use ed25519_dalek::SigningKey;
+use hotreload_runtime::upgrade::file::{Signed, Upgrade, hex, signing_key};
+
+#[derive(Parser)]
+#[command(name = "cargo hotreload", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command_,
+}
+
+#[derive(Subcommand)]
+enum Command_ {
+    /// Makes a signing key: NAME.key (secret, mode 0600) and NAME.pub (the
+    /// public key, for `Upgrades::trust`).
+    Keygen {
+        /// Path and name of the two files, without extension.
+        name: PathBuf,
+    },
+    /// Builds the hot packages of BINARY from the sources as they are now
+    /// and writes them as a signed upgrade for that very binary.
+    Upgrade {
+        /// The binary that runs at the service, as cargo built it (in its
+        /// target directory).
+        #[arg(long)]
+        binary: PathBuf,
+        /// The secret key (`keygen`'s NAME.key).
+        #[arg(long)]
+        key: PathBuf,
+        /// Above every upgrade pushed to the program before.
+        #[arg(long)]
+        sequence: u64,
+        /// Where to write it (default: BINARY-NAME-SEQUENCE.upgrade here).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Sends an upgrade to a running program and prints its answer.
+    Push {
+        /// The program's upgrade socket.
+        #[arg(long)]
+        socket: PathBuf,
+        /// The upgrade file.
+        file: PathBuf,
+    },
+    /// Takes back the newest upgrade the program applied.
+    Rollback {
+        /// The program's upgrade socket.
+        #[arg(long)]
+        socket: PathBuf,
+    },
+    /// Lists the program's generations and the newest upgrade it took.
+    Status {
+        /// The program's upgrade socket.
+        #[arg(long)]
+        socket: PathBuf,
+    },
+}
+
+/// Runs the command line `args` (the program name first; `cargo hotreload
+/// ...` passes `hotreload` second, which is skipped): what to print, or why
+/// it failed.
+pub fn run(args: impl IntoIterator<Item = String>) -> Result<String, String> {
+    let mut args: Vec<String> = args.into_iter().collect();
+    if args.get(1).is_some_and(|arg| arg == "hotreload") {
+        args.remove(1);
+    }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            return Ok(e.to_string());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    match cli.command {
+        Command_::Keygen { name } => keygen(&name),
+        Command_::Upgrade {
+            binary,
+            key,
+            sequence,
+            out,
+        } => {
+            let out = out.unwrap_or_else(|| {
+                let name = binary.file_name().unwrap_or_default().to_string_lossy();
+                PathBuf::from(format!("{name}-{sequence}.upgrade"))
+            });
+            upgrade(&binary, &key, sequence, &out)
+        }
+        Command_::Push { socket, file } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+            request(&socket, &format!("push {}\n", bytes.len()), &bytes)
+        }
+        Command_::Rollback { socket } => request(&socket, "rollback\n", &[]),
+        Command_::Status { socket } => request(&socket, "status\n", &[]),
+    }
+}
+
+/// Writes a new key pair.
+fn keygen(name: &Path) -> Result<String, String> {
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut seed))
+        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    let key = SigningKey::from_bytes(&seed);
+    let (secret, public) = (name.with_extension("key"), name.with_extension("pub"));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&secret)
+        .and_then(|mut file| writeln!(file, "{}", hex(&key.to_bytes())))
+        .map_err(|e| format!("cannot write `{}`: {e}", secret.display()))?;
+    let public_hex = hex(key.verifying_key().as_bytes());
+    std::fs::write(&public, format!("{public_hex}\n"))
+        .map_err(|e| format!("cannot write `{}`: {e}", public.display()))?;
+    Ok(format!(
+        "wrote {} (secret: keep it where upgrades are built) and {} (public: {public_hex})\n",
+        secret.display(),
+        public.display()
+    ))
+}
+
+/// Has `binary` build its hot packages, then numbers and signs the result.
+fn upgrade(binary: &Path, key: &Path, sequence: u64, out: &Path) -> Result<String, String> {
+    let key = std::fs::read_to_string(key)
+        .map_err(|e| format!("cannot read the key `{}`: {e}", key.display()))
+        .and_then(|text| signing_key(&text))?;
+    let scratch = std::env::temp_dir().join(format!("hotreload-upgrade-{}", std::process::id()));
+    let output = Command::new(binary)
+        .env("HOTRELOAD_MAKE_UPGRADE", &scratch)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{}`: {e}", binary.display()));
+    let body = std::fs::read(&scratch);
+    let _ = std::fs::remove_file(&scratch);
+    let output = output?;
+    let body = match body {
+        Ok(body) if output.status.success() => body,
+        _ => {
+            return Err(format!(
+                "`{}` made no upgrade ({}); did it call `Reloader::start` with the `reload` \
+                 feature on, first in `main`? It said:\n{}",
+                binary.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    };
+    let mut upgrade =
+        Upgrade::parse(&body).map_err(|e| format!("the program wrote no valid upgrade: {e}"))?;
+    upgrade.sequence = sequence;
+    let file = upgrade.sign(&key);
+    // Checked as the program will check it.
+    Signed::open(&file, &[key.verifying_key()]).map_err(|e| e.to_string())?;
+    std::fs::write(out, &file).map_err(|e| format!("cannot write `{}`: {e}", out.display()))?;
+    let summary: Vec<String> = (upgrade.pieces.iter())
+        .map(|piece| format!("{} ({} KB)", piece.name, piece.data.len() / 1024))
+        .collect();
+    Ok(format!(
+        "wrote {} (upgrade {sequence} for build id {}): {}\n",
+        out.display(),
+        hex(&upgrade.binary),
+        summary.join(", ")
+    ))
+}
+
+/// Sends one request to the program's socket; its answer, or `Err` with it
+/// when the program refused.
+fn request(socket: &Path, line: &str, body: &[u8]) -> Result<String, String> {
+    let mut stream = UnixStream::connect(socket)
+        .map_err(|e| format!("cannot connect to `{}`: {e}", socket.display()))?;
+    stream
+        .write_all(line.as_bytes())
+        .and_then(|()| stream.write_all(body))
+        .map_err(|e| format!("cannot send to `{}`: {e}", socket.display()))?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| format!("cannot read the answer: {e}"))?;
+    match answer.strip_prefix("ok ") {
+        Some(ok) => Ok(ok.to_string()),
+        None if answer.is_empty() => {
+            Err("the program closed the connection without an answer".into())
+        }
+        None => Err(answer
+            .strip_prefix("err ")
+            .unwrap_or(&answer)
+            .trim_end()
+            .to_string()),
+    }
+}

@@ -1,0 +1,381 @@
+//! A service deployed as operators deploy one: built `--release`, its
+//! binary copied to a directory of its own and started there with an
+//! environment holding no cargo, no rustc and no path to its sources. 8
+//! clients request it all along while upgrades, made by `cargo hotreload
+//! upgrade` from edited sources where it was built, are pushed to its
+//! socket: no request fails, each upgrade is served by the requests that
+//! start after the push answered, the service's state (a request counter,
+//! a cache) is kept; tampered, unsigned, wrong-key, wrong-binary, replayed
+//! and truncated upgrades are refused with their codes and change nothing;
+//! a panicking upgrade is rolled back on its first call; `rollback` takes
+//! the newest upgrade back; `status` lists the generations.
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use hotreload_runtime::upgrade::file::{Upgrade, signing_key};
+use hotreload_tests::{Fixture, Program, fixture_target_dir};
+
+/// One `GET`: the body, or what went wrong.
+fn get(addr: &str, path: &str) -> Result<String, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("read: {e}"))?;
+    if !response.starts_with("HTTP/1.1 200") {
+        return Err(format!("not 200: {response}"));
+    }
+    Ok(response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// `version V request N` -> `(V, N)`.
+fn parse_version(body: &str) -> Option<(u64, u64)> {
+    let rest = body.strip_prefix("version ")?;
+    let (version, rest) = rest.split_once(" request ")?;
+    Some((version.parse().ok()?, rest.trim().parse().ok()?))
+}
+
+/// Every answered request: when it started, the version and the request
+/// number it got; and every failure.
+#[derive(Default)]
+struct Served {
+    answers: Mutex<Vec<(Instant, u64, u64)>>,
+    failures: Mutex<Vec<String>>,
+    more: Condvar,
+}
+
+impl Served {
+    /// The versions served to requests that started after `since`, once
+    /// `count` of them were answered.
+    fn versions_after(&self, since: Instant, count: usize) -> HashSet<u64> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut answers = self.answers.lock().unwrap();
+        loop {
+            let after: Vec<u64> = (answers.iter())
+                .filter(|(started, ..)| *started > since)
+                .map(|(_, version, _)| *version)
+                .collect();
+            if after.len() >= count {
+                return after.into_iter().collect();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "only {} requests answered in a minute",
+                after.len()
+            );
+            answers = self.more.wait_timeout(answers, left).unwrap().0;
+        }
+    }
+}
+
+/// 8 clients requesting `/version` until `stop`.
+fn clients(
+    addr: &str,
+    stop: &Arc<AtomicBool>,
+    served: &Arc<Served>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    (0..8)
+        .map(|_| {
+            let (addr, stop, served) = (addr.to_string(), Arc::clone(stop), Arc::clone(served));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Acquire) {
+                    let started = Instant::now();
+                    match get(&addr, "/version").and_then(|body| {
+                        parse_version(&body).ok_or_else(|| format!("unexpected body {body:?}"))
+                    }) {
+                        Ok((version, request)) => {
+                            served
+                                .answers
+                                .lock()
+                                .unwrap()
+                                .push((started, version, request));
+                            served.more.notify_all();
+                        }
+                        Err(error) => served.failures.lock().unwrap().push(error),
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// `cargo hotreload <args>`, as the command line runs it.
+fn cargo_hotreload(args: &[&str]) -> Result<String, String> {
+    let args = ["cargo-hotreload", "hotreload"].iter().chain(args);
+    cargo_hotreload::run(args.map(|arg| arg.to_string()))
+}
+
+/// Where upgrades are built: the keys, and the upgrade files.
+struct BuildBox {
+    dir: tempfile::TempDir,
+    binary: PathBuf,
+}
+
+impl BuildBox {
+    fn key(&self) -> PathBuf {
+        self.dir.path().join("ops.key")
+    }
+
+    /// Makes upgrade `sequence` from the fixture's sources as they are.
+    fn upgrade(&self, sequence: u64) -> PathBuf {
+        let out = self.dir.path().join(format!("service-{sequence}.upgrade"));
+        let made = cargo_hotreload(&[
+            "upgrade",
+            "--binary",
+            self.binary.to_str().unwrap(),
+            "--key",
+            self.key().to_str().unwrap(),
+            "--sequence",
+            &sequence.to_string(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let made = made.unwrap_or_else(|e| panic!("cargo hotreload upgrade failed: {e}"));
+        assert!(
+            made.contains(&format!("upgrade {sequence} for build id")),
+            "{made}"
+        );
+        out
+    }
+
+    /// Writes `bytes` as an upgrade file named `name`.
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+/// The service's answer to a push.
+fn push(socket: &Path, file: &Path) -> Result<String, String> {
+    cargo_hotreload(&[
+        "push",
+        "--socket",
+        socket.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn a_deployed_service_takes_signed_upgrades_under_load() {
+    let fixture = Fixture::new("service");
+    let built = fixture.cargo(&["build", "--release"]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let build_box = BuildBox {
+        dir: tempfile::tempdir().unwrap(),
+        binary: fixture_target_dir().join("release/service"),
+    };
+    let keys = cargo_hotreload(&["keygen", build_box.dir.path().join("ops").to_str().unwrap()]);
+    assert!(keys.unwrap().contains("ops.pub"));
+
+    // Deployed: the binary and the public key in a directory of their own,
+    // started with no cargo, rustc or sources in reach.
+    let deployed = tempfile::tempdir().unwrap();
+    let exe = deployed.path().join("service");
+    std::fs::copy(&build_box.binary, &exe).unwrap();
+    std::fs::copy(
+        build_box.dir.path().join("ops.pub"),
+        deployed.path().join("ops.pub"),
+    )
+    .unwrap();
+    let socket = deployed.path().join("upgrades.sock");
+    let mut command = std::process::Command::new(&exe);
+    command
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("SERVICE_SOCKET", &socket)
+        .env("SERVICE_KEY", deployed.path().join("ops.pub"))
+        .current_dir(deployed.path());
+    let mut service = Program::spawn(command);
+    let listening = service.expect_stdout("the address", |line| line.starts_with("listening on"));
+    let addr = listening
+        .trim_start_matches("listening on http://")
+        .to_string();
+    assert_eq!(get(&addr, "/cache/a").unwrap(), "made for a by version 1");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let served = Arc::new(Served::default());
+    let threads = clients(&addr, &stop, &served);
+    assert_eq!(
+        served.versions_after(Instant::now(), 20),
+        HashSet::from([1])
+    );
+
+    // Upgrade 1: version 2.
+    fixture.edit(
+        "src/lib.rs",
+        "\"version 1 request {n}\"",
+        "\"version 2 request {n}\"",
+    );
+    fixture.edit("src/lib.rs", "by version 1\"", "by version 2\"");
+    let first = build_box.upgrade(1);
+    let answer = push(&socket, &first).unwrap();
+    assert!(
+        answer.contains("applied `service` as generation 1 (upgrade 1)"),
+        "{answer}"
+    );
+    assert_eq!(
+        served.versions_after(Instant::now(), 50),
+        HashSet::from([2])
+    );
+    // The cache made by the program's code is kept; new entries are made
+    // by the new code.
+    assert_eq!(get(&addr, "/cache/a").unwrap(), "made for a by version 1");
+    assert_eq!(get(&addr, "/cache/b").unwrap(), "made for b by version 2");
+    // Nothing the service loaded comes from the toolchain, the target
+    // directory or the sources: the upgrade brought it.
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", service.pid())).unwrap();
+    let toolchain = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| "/root/.rustup".into());
+    for place in [
+        fixture_target_dir(),
+        fixture.path(""),
+        PathBuf::from(toolchain),
+    ] {
+        let place = place.to_string_lossy().into_owned();
+        assert!(
+            !maps.contains(&place),
+            "the service mapped a file under {place}:\n{maps}"
+        );
+    }
+
+    // Bad upgrades: each refused with its code, and version 2 still served.
+    let bytes = std::fs::read(&first).unwrap();
+    let body = Upgrade::parse(&bytes[..bytes.len() - 96]).unwrap();
+    let trusted = std::fs::read_to_string(build_box.key()).unwrap();
+    let trusted = signing_key(&trusted).unwrap();
+    let mut tampered = bytes.clone();
+    tampered[bytes.len() / 2] ^= 0x40;
+    let other_key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let mut for_another_binary = body.clone();
+    for_another_binary.binary = vec![0x11; 20];
+    for_another_binary.sequence = 2;
+    let mut later = body.clone();
+    later.sequence = 2;
+    let bad = [
+        ("tampered", tampered, "HOT061"),
+        ("unsigned", bytes[..bytes.len() - 96].to_vec(), "HOT061"),
+        ("signed by another key", later.sign(&other_key), "HOT061"),
+        (
+            "made for another binary",
+            for_another_binary.sign(&trusted),
+            "HOT062",
+        ),
+        ("replayed", bytes.clone(), "HOT063"),
+        ("truncated", bytes[..bytes.len() / 3].to_vec(), "HOT061"),
+        ("cut to its first bytes", bytes[..40].to_vec(), "HOT060"),
+    ];
+    for (what, bytes, code) in bad {
+        let refused = push(&socket, &build_box.file(what, &bytes));
+        let refused = refused.expect_err(what);
+        assert!(
+            refused.starts_with(&format!("{code} refused the upgrade")),
+            "{what}: {refused}"
+        );
+        assert_eq!(
+            served.versions_after(Instant::now(), 20),
+            HashSet::from([2]),
+            "after the {what} upgrade"
+        );
+    }
+
+    // Upgrade 2 panics: its first call is rolled back to version 2 and
+    // retried there; no request fails.
+    fixture.edit("src/lib.rs", "    let n = state.requests", "    if n_is_wrong() {\n        panic!(\"upgrade 2 panics\");\n    }\n    let n = state.requests");
+    fixture.write(
+        "src/lib.rs",
+        &format!(
+            "{}\nfn n_is_wrong() -> bool {{\n    true\n}}\n",
+            fixture.read("src/lib.rs")
+        ),
+    );
+    let answer = push(&socket, &build_box.upgrade(2)).unwrap();
+    assert!(
+        answer.contains("applied `service` as generation 2 (upgrade 2)"),
+        "{answer}"
+    );
+    service.expect_stderr("the panic rolled back", |line| {
+        line.contains("HOT040") && line.contains("upgrade 2 panics")
+    });
+    assert_eq!(
+        served.versions_after(Instant::now(), 50),
+        HashSet::from([2])
+    );
+
+    // Upgrade 3: version 3; then rolled back to version 2.
+    fixture.edit("src/lib.rs", "    true\n}", "    false\n}");
+    fixture.edit(
+        "src/lib.rs",
+        "\"version 2 request {n}\"",
+        "\"version 3 request {n}\"",
+    );
+    let answer = push(&socket, &build_box.upgrade(3)).unwrap();
+    assert!(
+        answer.contains("applied `service` as generation 3 (upgrade 3)"),
+        "{answer}"
+    );
+    assert_eq!(
+        served.versions_after(Instant::now(), 50),
+        HashSet::from([3])
+    );
+    let socket_arg = socket.to_str().unwrap();
+    let status = cargo_hotreload(&["status", "--socket", socket_arg]).unwrap();
+    assert!(
+        status.starts_with("upgrade 3 is the newest taken"),
+        "{status}"
+    );
+    assert!(
+        status.contains("generation 3 of `service`: 2 hot functions run its code (upgrade 3)"),
+        "{status}"
+    );
+    let answer = cargo_hotreload(&["rollback", "--socket", socket_arg]).unwrap();
+    assert!(
+        answer.contains("rolled back generation 3 of `service`"),
+        "{answer}"
+    );
+    assert_eq!(
+        served.versions_after(Instant::now(), 50),
+        HashSet::from([2])
+    );
+
+    stop.store(true, Ordering::Release);
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let failures = served.failures.lock().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} requests failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    // One counter all along: no request number was given twice.
+    let answers = served.answers.lock().unwrap();
+    let numbers: HashSet<u64> = answers.iter().map(|(_, _, n)| *n).collect();
+    assert_eq!(
+        numbers.len(),
+        answers.len(),
+        "the service's request counter started again"
+    );
+}
