@@ -6,7 +6,8 @@
 //! cargo hotreload keygen upgrades                  # upgrades.key (secret), upgrades.pub
 //! cargo build --release                            # the binary you deploy
 //! # ... edit a #[hot] function ...
-//! cargo hotreload upgrade --binary target/release/service \
+//! git worktree add ../deployed v1.0                # the sources it was built from
+//! cargo hotreload upgrade --binary target/release/service --base ../deployed \
 //!     --key upgrades.key --sequence 1 --out service-1.upgrade
 //! cargo hotreload push --socket /run/service/upgrades.sock service-1.upgrade
 //! cargo hotreload status --socket /run/service/upgrades.sock
@@ -18,7 +19,11 @@
 //! binary itself with `HOTRELOAD_MAKE_UPGRADE` set, which builds the hot
 //! packages as a reload would and exits before the program does anything
 //! else (so `Reloader::start` comes first in `main`); then numbers and
-//! signs what it wrote. `push`, `status` and `rollback` talk to the
+//! signs what it wrote. Before writing, the program loads each new build
+//! and checks it against itself as the service will, and against the
+//! sources it was built from (`--base`) for what the service cannot see
+//! without them: a changed type a hot signature reaches (`HOT011`), also
+//! behind a reference. An edit refused there makes no upgrade. `push`, `status` and `rollback` talk to the
 //! program's socket and print its answer; they fail (exit code 1) when it
 //! refuses. A remote host's socket is reached through ssh's forwarding:
 //! `ssh -L /tmp/service.sock:/run/service/upgrades.sock host`.
@@ -65,6 +70,12 @@ enum Command_ {
         /// Above every upgrade pushed to the program before.
         #[arg(long)]
         sequence: u64,
+        /// The sources BINARY was built from (a checkout of the deployed
+        /// version: the package, or the repository it is in): the edit's
+        /// types are checked against them, which the service, without
+        /// sources, cannot do.
+        #[arg(long)]
+        base: PathBuf,
         /// Where to write it (default: BINARY-NAME-SEQUENCE.upgrade here).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -112,13 +123,14 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<String, String> {
             binary,
             key,
             sequence,
+            base,
             out,
         } => {
             let out = out.unwrap_or_else(|| {
                 let name = binary.file_name().unwrap_or_default().to_string_lossy();
                 PathBuf::from(format!("{name}-{sequence}.upgrade"))
             });
-            upgrade(&binary, &key, sequence, &out)
+            upgrade(&binary, &key, sequence, &base, &out)
         }
         Command_::Push { socket, file } => {
             let bytes = std::fs::read(&file)
@@ -156,13 +168,22 @@ fn keygen(name: &Path) -> Result<String, String> {
 }
 
 /// Has `binary` build its hot packages, then numbers and signs the result.
-fn upgrade(binary: &Path, key: &Path, sequence: u64, out: &Path) -> Result<String, String> {
+fn upgrade(
+    binary: &Path,
+    key: &Path,
+    sequence: u64,
+    base: &Path,
+    out: &Path,
+) -> Result<String, String> {
     let key = std::fs::read_to_string(key)
         .map_err(|e| format!("cannot read the key `{}`: {e}", key.display()))
         .and_then(|text| signing_key(&text))?;
+    let base = std::path::absolute(base)
+        .map_err(|e| format!("cannot find the base `{}`: {e}", base.display()))?;
     let scratch = std::env::temp_dir().join(format!("hotreload-upgrade-{}", std::process::id()));
     let output = Command::new(binary)
         .env("HOTRELOAD_MAKE_UPGRADE", &scratch)
+        .env("HOTRELOAD_UPGRADE_BASE", &base)
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| format!("cannot run `{}`: {e}", binary.display()));
@@ -173,8 +194,7 @@ fn upgrade(binary: &Path, key: &Path, sequence: u64, out: &Path) -> Result<Strin
         Ok(body) if output.status.success() => body,
         _ => {
             return Err(format!(
-                "`{}` made no upgrade ({}); did it call `Reloader::start` with the `reload` \
-                 feature on, first in `main`? It said:\n{}",
+                "`{}` made no upgrade ({}); it said:\n{}",
                 binary.display(),
                 output.status,
                 String::from_utf8_lossy(&output.stderr)

@@ -19,8 +19,16 @@ impl Background {
 }
 
 impl Reloader {
-    /// Returns an inert handle.
+    /// Returns an inert handle. Run by `cargo hotreload upgrade`, says
+    /// that this binary cannot take upgrades, and exits.
     pub fn start() -> Result<Reloader, Error> {
+        if std::env::var_os("HOTRELOAD_MAKE_UPGRADE").is_some() {
+            eprintln!(
+                "[hotreload] this binary was built without the `reload` feature of \
+                 hotreload-runtime: it cannot take upgrades"
+            );
+            std::process::exit(2);
+        }
         Ok(Reloader::off())
     }
 

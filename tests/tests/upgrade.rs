@@ -127,6 +127,8 @@ fn cargo_hotreload(args: &[&str]) -> Result<String, String> {
 struct BuildBox {
     dir: tempfile::TempDir,
     binary: PathBuf,
+    /// The sources the binary was built from.
+    base: PathBuf,
 }
 
 impl BuildBox {
@@ -136,11 +138,23 @@ impl BuildBox {
 
     /// Makes upgrade `sequence` from the fixture's sources as they are.
     fn upgrade(&self, sequence: u64) -> PathBuf {
+        let (made, out) = self.try_upgrade(sequence);
+        let made = made.unwrap_or_else(|e| panic!("cargo hotreload upgrade failed: {e}"));
+        assert!(
+            made.contains(&format!("upgrade {sequence} for build id")),
+            "{made}"
+        );
+        out
+    }
+
+    fn try_upgrade(&self, sequence: u64) -> (Result<String, String>, PathBuf) {
         let out = self.dir.path().join(format!("service-{sequence}.upgrade"));
         let made = cargo_hotreload(&[
             "upgrade",
             "--binary",
             self.binary.to_str().unwrap(),
+            "--base",
+            self.base.to_str().unwrap(),
             "--key",
             self.key().to_str().unwrap(),
             "--sequence",
@@ -148,12 +162,7 @@ impl BuildBox {
             "--out",
             out.to_str().unwrap(),
         ]);
-        let made = made.unwrap_or_else(|e| panic!("cargo hotreload upgrade failed: {e}"));
-        assert!(
-            made.contains(&format!("upgrade {sequence} for build id")),
-            "{made}"
-        );
-        out
+        (made, out)
     }
 
     /// Writes `bytes` as an upgrade file named `name`.
@@ -183,9 +192,17 @@ fn a_deployed_service_takes_signed_upgrades_under_load() {
         "{}",
         String::from_utf8_lossy(&built.stderr)
     );
+    let dir = tempfile::tempdir().unwrap();
+    // The deployed version's sources, as a checkout of its tag would be.
+    let base = dir.path().join("deployed");
+    std::fs::create_dir_all(base.join("src")).unwrap();
+    for file in ["Cargo.toml", "src/lib.rs", "src/main.rs"] {
+        std::fs::copy(fixture.path(file), base.join(file)).unwrap();
+    }
     let build_box = BuildBox {
-        dir: tempfile::tempdir().unwrap(),
+        dir,
         binary: fixture_target_dir().join("release/service"),
+        base,
     };
     let keys = cargo_hotreload(&["keygen", build_box.dir.path().join("ops").to_str().unwrap()]);
     assert!(keys.unwrap().contains("ops.pub"));
@@ -322,6 +339,24 @@ fn a_deployed_service_takes_signed_upgrades_under_load() {
         served.versions_after(Instant::now(), 50),
         HashSet::from([2])
     );
+
+    // A field of the state the service holds retyped, its size kept: no
+    // upgrade is made (the layouts the service checks are the same; the
+    // sources it was built from show the change).
+    let lib = fixture.read("src/lib.rs");
+    fixture.edit(
+        "src/lib.rs",
+        "    pub requests: AtomicU64,",
+        "    pub requests: std::sync::atomic::AtomicI64,",
+    );
+    let (refused, out) = build_box.try_upgrade(3);
+    let refused = refused.expect_err("an upgrade that changes `State`");
+    assert!(
+        refused.contains("HOT011") && refused.contains("`State`"),
+        "{refused}"
+    );
+    assert!(!out.exists());
+    fixture.write("src/lib.rs", &lib);
 
     // Upgrade 3: version 3; then rolled back to version 2.
     fixture.edit("src/lib.rs", "    true\n}", "    false\n}");

@@ -21,10 +21,18 @@ use super::file::{Kind, Piece, Upgrade};
 use crate::build::config::BuildConfig;
 use crate::build::package::Package;
 use crate::build::{self, Cancel, Recipe};
-use crate::stage::one_copy;
+use crate::load;
+use crate::registry::Manifest;
+use crate::sources::{Snapshot, rust_files};
+use crate::stage::{Staging, one_copy};
+use crate::verify;
+use crate::verify::types::Sources;
 
 /// The environment variable that asks for an upgrade instead of a run.
 pub const VARIABLE: &str = "HOTRELOAD_MAKE_UPGRADE";
+/// The sources the binary was built from (a checkout of the deployed
+/// version: the package's directory, or a directory above it).
+pub const BASE: &str = "HOTRELOAD_UPGRADE_BASE";
 
 /// Where to write the upgrade, if this run is to make one.
 pub fn requested() -> Option<PathBuf> {
@@ -47,6 +55,9 @@ pub fn make_and_exit(out: &Path, packages: Vec<Package>) -> ! {
 }
 
 fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
+    let base = std::env::var_os(BASE)
+        .map(PathBuf::from)
+        .ok_or("no base: the sources the binary was built from are needed to check the edit")?;
     let exe =
         std::fs::read("/proc/self/exe").map_err(|e| format!("cannot read the program: {e}"))?;
     let binary = build_id(&exe)?;
@@ -62,6 +73,7 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
         let mut recipe = Recipe::default();
         let built = build::build(&config, &package, &mut recipe, &Cancel::default())
             .map_err(|e| e.to_string())?;
+        check(&package, &base, &built.artifact)?;
         let data = std::fs::read(&built.artifact)
             .map_err(|e| format!("cannot read `{}`: {e}", built.artifact.display()))?;
         needed_libraries(&data, &mut libraries)?;
@@ -98,6 +110,81 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
         sequence: 0,
         pieces,
     })
+}
+
+/// Checks the new build of `package` against this very binary as the
+/// service will, and more: the service has no sources, so the type
+/// definitions the edit changed (`HOT011` for a type a hot signature
+/// reaches, through references too) are found here, from the sources the
+/// binary was built from (`base`) and the edited ones.
+fn check(package: &Package, base: &Path, artifact: &Path) -> Result<(), String> {
+    let base_dir = package_in(base, package)?;
+    let mut snapshot = Snapshot::read(&base_dir);
+    let src = package.manifest_dir.join("src");
+    // Every base file is the program's (whatever its time stamp), under
+    // the name the edited file has.
+    for (file, _, newer) in &mut snapshot.files {
+        if let Ok(relative) = file.strip_prefix(&snapshot.src) {
+            *file = src.join(relative);
+        }
+        *newer = false;
+    }
+    let mut paths: Vec<PathBuf> = snapshot
+        .files
+        .iter()
+        .map(|(file, ..)| file.clone())
+        .collect();
+    rust_files(&src, &mut paths);
+    snapshot.src = src;
+    let mut sources = Sources::new(snapshot);
+    sources.changed(&paths);
+    sources.refresh();
+    let _ = one_copy::share();
+    let staged = Staging::new()
+        .and_then(|staging| staging.stage(artifact, &package.name))
+        .map_err(|e| e.to_string())?;
+    // SAFETY: the build just made of this program's package, with its
+    // toolchain and settings, as a reload loads it.
+    let loaded = unsafe { load::load(staged, &package.name) }.map_err(|e| e.to_string())?;
+    verify::verify(
+        &package.name,
+        &Manifest::current(),
+        &loaded.manifest,
+        &sources.changes(),
+    )
+    .map(drop)
+    .map_err(|e| e.to_string())
+}
+
+/// The directory in `base` that holds `package`: `base` itself, or the
+/// package's directory at the same place below `base` as in the sources
+/// it is built from now (`base` a checkout of the repository).
+fn package_in(base: &Path, package: &Package) -> Result<PathBuf, String> {
+    let components: Vec<_> = package.manifest_dir.components().collect();
+    let is_it = |dir: &Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|manifest| {
+            manifest
+                .lines()
+                .any(|line| line.replace(' ', "") == format!("name=\"{}\"", package.name))
+        })
+    };
+    (0..components.len())
+        .map(|k| {
+            base.join(
+                components[components.len() - k..]
+                    .iter()
+                    .collect::<PathBuf>(),
+            )
+        })
+        .find(|dir| is_it(dir))
+        .ok_or_else(|| {
+            format!(
+                "`{}` holds no package `{}` (the base is a copy of the sources the binary was \
+                 built from: the package, or the repository it is in)",
+                base.display(),
+                package.name
+            )
+        })
 }
 
 /// The GNU build id of an executable or library: what an upgrade names
