@@ -160,6 +160,12 @@
 //! | HOT031 | the program's `#[global_allocator]` is not the system allocator | use the default allocator while reloading |
 //! | HOT040 | reloaded code panicked; the function was rolled back | fix and save again |
 //! | HOT050 | a restart with the state cannot be made (the field that does not fit is named) | convert the field, undo, or restart by hand |
+//! | HOT060 | a pushed upgrade is not a well-formed upgrade file | make it again, push the whole file |
+//! | HOT061 | a pushed upgrade is not signed by a trusted key, or was changed after | sign with a trusted key |
+//! | HOT062 | a pushed upgrade was made for another binary | make it with the binary that runs |
+//! | HOT063 | a pushed upgrade's number is not above the last one taken | number it above; `rollback` to go back |
+//! | HOT064 | a rollback with no upgrade left to take back | none |
+//! | HOT065 | the upgrade socket cannot be made, a key is not valid, or another user connected | see the message |
 //!
 //! An error from [`Reloader::start`] comes before the program has any
 //! state. To run on without reloading instead of stopping:
@@ -227,6 +233,32 @@
 //! new ones take their `#[serde(default)]`; a state that does not fit is
 //! refused (HOT050) and nothing changes. Everything else starts over: `main`
 //! runs from the top. [`listener`] keeps a listening socket across it.
+//!
+//! # Upgrading a service
+//!
+//! A program deployed without cargo, toolchain or sources (a binary that is
+//! not in a cargo target directory) builds nothing: [`Reloader::start`]
+//! watches nothing there, and new code comes as *upgrades*, made where the
+//! binary was built by `cargo hotreload upgrade` (the `cargo-hotreload`
+//! crate) and pushed to the program's Unix socket:
+//!
+//! ```no_run
+//! # use hotreload_runtime::{Reloader, Upgrades};
+//! # fn main() -> Result<(), hotreload_runtime::Error> {
+//! let _hot = Reloader::start()?
+//!     .accept_upgrades(Upgrades::unix_socket("/run/my-service/upgrades.sock").trust(
+//!         "1c0f...", // the `.pub` file `cargo hotreload keygen` wrote
+//!     ))?
+//!     .in_background();
+//! # Ok(()) }
+//! ```
+//!
+//! An upgrade is signed (ed25519), made for one binary (its build id),
+//! numbered, and checked in full before anything in it is loaded
+//! (HOT060-HOT063); then each build is verified and applied as any reload.
+//! `cargo hotreload rollback` takes the newest one back. The file format
+//! and its checks: [`upgrade`]. The operator's side, the release profile
+//! and the security model: the README's *Upgrading a service*.
 //!
 //! # Features
 //!

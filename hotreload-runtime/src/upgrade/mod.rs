@@ -4,7 +4,7 @@
 //!
 //! - `make` (run by `cargo hotreload upgrade`): the program itself, run
 //!   where it was built, builds its hot packages as a reload would and
-//!   writes them with the libraries they need into one [`file`].
+//!   writes them with the libraries they need into one upgrade file (`file`, with `reload`).
 //! - the reloader's listener ([`Reloader::accept_upgrades`](crate::Reloader::accept_upgrades)):
 //!   the running program takes pushed upgrades on its socket, checks the
 //!   signature, the binary and the sequence number before anything is
@@ -18,6 +18,7 @@
 
 #[cfg(feature = "reload")]
 pub mod file;
+// Without `reload` the module holds `Upgrades` only.
 #[cfg(feature = "reload")]
 pub(crate) mod make;
 
@@ -32,7 +33,9 @@ use std::path::PathBuf;
 /// let _hot = Reloader::start()?
 ///     .accept_upgrades(
 ///         Upgrades::unix_socket("/run/my-service/upgrades.sock")
-///             .trust(include_str!("../upgrades.pub")),
+///             // The `.pub` file `cargo hotreload keygen` wrote, e.g. with
+///             // `include_str!("../upgrades.pub")`.
+///             .trust("5e1f0b7c8d2a4e6f9a3b1c0d2e4f6a8b9c1d3e5f7a9b0c2d4e6f8a0b1c3d5e7f"),
 ///     )?
 ///     .in_background();
 /// # Ok(()) }
