@@ -23,7 +23,13 @@
 //! and checks it against itself as the service will, and against the
 //! sources it was built from (`--base`) for what the service cannot see
 //! without them: a changed type a hot signature reaches (`HOT011`), also
-//! behind a reference. An edit refused there makes no upgrade. `push`, `status` and `rollback` talk to the
+//! behind a reference. An edit refused there for another reason makes no
+//! upgrade. An edit no reload can take (a changed hot signature or state
+//! type) makes an upgrade only with `--restart`: one that carries the new
+//! binary, built as a restart in development builds it (in place of the
+//! old one in the target directory); the program restarts into it with
+//! its state and listening sockets, if it keeps its state
+//! ([`Reloader::keep_state`](hotreload_runtime::Reloader::keep_state)). `push`, `status` and `rollback` talk to the
 //! program's socket and print its answer; they fail (exit code 1) when it
 //! refuses. A remote host's socket is reached through ssh's forwarding:
 //! `ssh -L /tmp/service.sock:/run/service/upgrades.sock host`.
@@ -40,7 +46,7 @@ use std::process::Command;
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use ed25519_dalek::SigningKey;
-use hotreload_runtime::upgrade::file::{Signed, Upgrade, hex, signing_key};
+use hotreload_runtime::upgrade::file::{Kind, Signed, Upgrade, build_id, hex, signing_key};
 
 #[derive(Parser)]
 #[command(name = "cargo hotreload", version, about)]
@@ -76,6 +82,12 @@ enum Command_ {
         /// sources, cannot do.
         #[arg(long)]
         base: PathBuf,
+        /// For an edit no reload can take (a changed hot signature or
+        /// state type): carry the program's new binary, for it to restart
+        /// into with its state. Builds it in place of BINARY, which is
+        /// then what the service runs once the upgrade is pushed.
+        #[arg(long)]
+        restart: bool,
         /// Where to write it (default: BINARY-NAME-SEQUENCE.upgrade here).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -124,13 +136,14 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<String, String> {
             key,
             sequence,
             base,
+            restart,
             out,
         } => {
             let out = out.unwrap_or_else(|| {
                 let name = binary.file_name().unwrap_or_default().to_string_lossy();
                 PathBuf::from(format!("{name}-{sequence}.upgrade"))
             });
-            upgrade(&binary, &key, sequence, &base, &out)
+            upgrade(&binary, &key, sequence, &base, restart, &out)
         }
         Command_::Push { socket, file } => {
             let bytes = std::fs::read(&file)
@@ -173,6 +186,7 @@ fn upgrade(
     key: &Path,
     sequence: u64,
     base: &Path,
+    restart: bool,
     out: &Path,
 ) -> Result<String, String> {
     let key = std::fs::read_to_string(key)
@@ -181,7 +195,11 @@ fn upgrade(
     let base = std::path::absolute(base)
         .map_err(|e| format!("cannot find the base `{}`: {e}", base.display()))?;
     let scratch = std::env::temp_dir().join(format!("hotreload-upgrade-{}", std::process::id()));
-    let output = Command::new(binary)
+    let mut command = Command::new(binary);
+    if restart {
+        command.env("HOTRELOAD_UPGRADE_RESTART", "1");
+    }
+    let output = command
         .env("HOTRELOAD_MAKE_UPGRADE", &scratch)
         .env("HOTRELOAD_UPGRADE_BASE", &base)
         .stdin(std::process::Stdio::null())
@@ -211,12 +229,31 @@ fn upgrade(
     let summary: Vec<String> = (upgrade.pieces.iter())
         .map(|piece| format!("{} ({} KB)", piece.name, piece.data.len() / 1024))
         .collect();
-    Ok(format!(
+    let mut said = format!(
         "wrote {} (upgrade {sequence} for build id {}): {}\n",
         out.display(),
         hex(&upgrade.binary),
         summary.join(", ")
-    ))
+    );
+    if let Some(new) = upgrade
+        .pieces
+        .iter()
+        .find(|piece| piece.kind == Kind::Binary)
+    {
+        let id = build_id(&new.data).map(|id| hex(&id)).unwrap_or_default();
+        said.push_str(&format!(
+            "the edit is one no reload can take ({}): the program restarts into the new binary \
+             (build id {id}) with its state. Make later upgrades with `--binary {}` (now that \
+             binary) and `--base` the sources it was built from (these)\n",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .find_map(|line| line.strip_prefix("[hotreload] "))
+                .and_then(|line| line.split(": the upgrade carries").next())
+                .unwrap_or("see above"),
+            binary.display()
+        ));
+    }
+    Ok(said)
 }
 
 /// Sends one request to the program's socket; its answer, or `Err` with it

@@ -49,6 +49,14 @@ impl Reloader {
         self
     }
 
+    /// Nothing restarts without `reload`: the state is not kept.
+    pub fn keep_state<T>(self, _state: std::sync::Arc<T>) -> Reloader
+    where
+        T: serde::Serialize + Send + Sync + 'static,
+    {
+        self
+    }
+
     /// Takes no upgrades: without `reload` there is nothing to load them
     /// into. Returns the handle as it is.
     pub fn accept_upgrades(self, _upgrades: crate::Upgrades) -> Result<Reloader, Error> {

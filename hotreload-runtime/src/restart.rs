@@ -66,9 +66,14 @@ pub fn checking() -> bool {
 /// Whether `error` is a refusal that a restart gets past, and the program
 /// takes state.
 pub fn can_take(error: &Error) -> bool {
-    WANTED.load(Ordering::Acquire)
-        && matches!(error, Error::Refused(refusals)
-            if refusals.iter().all(|r| matches!(r.code, "HOT010" | "HOT011" | "HOT014")))
+    WANTED.load(Ordering::Acquire) && gets_past(error)
+}
+
+/// Whether `error` is a refusal that a restart gets past: a changed
+/// signature, layout or hot static type, and nothing else.
+pub fn gets_past(error: &Error) -> bool {
+    matches!(error, Error::Refused(refusals)
+        if refusals.iter().all(|r| matches!(r.code, "HOT010" | "HOT011" | "HOT014")))
 }
 
 /// The first sentence of the refusal a restart gets past.
@@ -79,6 +84,7 @@ pub fn reason(because: &Error) -> String {
             .map(|r| format!("{} `{}`: {}", r.code, r.function, r.message))
             .next()
             .unwrap_or_default(),
+        Error::Restart { message } => message.clone(),
         other => other.to_string(),
     };
     text.split(". ").next().unwrap_or_default().to_string()
@@ -92,6 +98,27 @@ pub struct Pending {
     /// The first file event of the save.
     pub seen: Instant,
     pub build: Duration,
+    /// Who pushed it, for an upgrade that carries the binary: told what
+    /// happened (the line before the `exec`, or why there is none), and
+    /// whose acknowledgement (the answer is sent) the `exec` waits for.
+    /// Taken out before [`restart`].
+    pub operator: Option<Operator>,
+}
+
+/// The upgrade socket's side of a restart (see [`Pending::operator`]).
+pub struct Operator {
+    pub tell: std::sync::mpsc::Sender<Result<String, String>>,
+    pub told: std::sync::mpsc::Receiver<()>,
+}
+
+impl Operator {
+    /// Tells the operator; waits (a few seconds at most) until they have
+    /// the answer before the process becomes another program.
+    fn tell(&self, line: Result<String, String>) {
+        if self.tell.send(line).is_ok() {
+            let _ = self.told.recv_timeout(Duration::from_secs(5));
+        }
+    }
 }
 
 /// How the running program's binary (or example) is built from the
@@ -178,25 +205,44 @@ pub fn build(
 
 /// Hands `state` to `pending`'s binary and becomes it; returns only if
 /// that cannot be done, with why (the program goes on as it was).
-pub fn restart(pending: &Pending, state: &[u8]) -> Error {
+///
+/// `state` serializes the program's state: once for the check, and again
+/// right before the `exec`, so that what calls still running (in the
+/// background) changed meanwhile is handed over too.
+pub fn restart(
+    pending: &Pending,
+    state: &dyn Fn() -> Result<Vec<u8>, String>,
+    operator: Option<&Operator>,
+) -> Error {
     let failed = |message: String| Error::Restart { message };
+    let serialize = || state().map_err(|e| failed(format!("cannot serialize the state: {e}")));
     let checking = Instant::now();
-    if let Err(message) = check(&pending.binary, state) {
+    let state = match serialize() {
+        Ok(state) => state,
+        Err(error) => return error,
+    };
+    if let Err(message) = check(&pending.binary, &state) {
         return failed(message);
     }
-    let memfd = match state_file(state) {
-        Ok(file) => file,
-        Err(e) => return failed(format!("cannot hand the state over: {e}")),
-    };
     let saved_at = SystemTime::now() - pending.seen.elapsed();
-    eprintln!(
-        "[hotreload] restarting with the state moved over, for what no reload can take ({}): \
-         build {} ms, state {} bytes checked in {} ms",
+    let line = format!(
+        "restarting with the state moved over, for what no reload can take ({}): build {} ms, \
+         state {} bytes checked in {} ms",
         reason(&pending.because),
         pending.build.as_millis(),
         state.len(),
         checking.elapsed().as_millis()
     );
+    eprintln!("[hotreload] {line}");
+    if let Some(operator) = operator {
+        operator.tell(Ok(line));
+    }
+    let memfd = match serialize().and_then(|state| {
+        state_file(&state).map_err(|e| failed(format!("cannot hand the state over: {e}")))
+    }) {
+        Ok(file) => file,
+        Err(error) => return error,
+    };
     let _ = std::io::stdout().flush();
     let error = Command::new(&pending.binary)
         .args(std::env::args_os().skip(1))

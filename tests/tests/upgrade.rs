@@ -8,7 +8,10 @@
 //! a cache) is kept; tampered, unsigned, wrong-key, wrong-binary, replayed
 //! and truncated upgrades are refused with their codes and change nothing;
 //! a panicking upgrade is rolled back on its first call; `rollback` takes
-//! the newest upgrade back; `status` lists the generations.
+//! the newest upgrade back; `status` lists the generations; an upgrade
+//! that changes the state's type restarts the service into its new binary
+//! with its state and listening socket, and the restarted service takes
+//! upgrades made with that binary.
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -57,7 +60,8 @@ fn parse_version(body: &str) -> Option<(u64, u64)> {
 #[derive(Default)]
 struct Served {
     answers: Mutex<Vec<(Instant, u64, u64)>>,
-    failures: Mutex<Vec<String>>,
+    /// When each failed request started, and why it failed.
+    failures: Mutex<Vec<(Instant, String)>>,
     more: Condvar,
 }
 
@@ -109,7 +113,7 @@ fn clients(
                                 .push((started, version, request));
                             served.more.notify_all();
                         }
-                        Err(error) => served.failures.lock().unwrap().push(error),
+                        Err(error) => served.failures.lock().unwrap().push((started, error)),
                     }
                 }
             })
@@ -138,7 +142,7 @@ impl BuildBox {
 
     /// Makes upgrade `sequence` from the fixture's sources as they are.
     fn upgrade(&self, sequence: u64) -> PathBuf {
-        let (made, out) = self.try_upgrade(sequence);
+        let (made, out) = self.try_upgrade(sequence, &[]);
         let made = made.unwrap_or_else(|e| panic!("cargo hotreload upgrade failed: {e}"));
         assert!(
             made.contains(&format!("upgrade {sequence} for build id")),
@@ -147,22 +151,24 @@ impl BuildBox {
         out
     }
 
-    fn try_upgrade(&self, sequence: u64) -> (Result<String, String>, PathBuf) {
+    fn try_upgrade(&self, sequence: u64, more: &[&str]) -> (Result<String, String>, PathBuf) {
         let out = self.dir.path().join(format!("service-{sequence}.upgrade"));
-        let made = cargo_hotreload(&[
+        let (sequence, key) = (sequence.to_string(), self.key());
+        let mut args = vec![
             "upgrade",
             "--binary",
             self.binary.to_str().unwrap(),
             "--base",
             self.base.to_str().unwrap(),
             "--key",
-            self.key().to_str().unwrap(),
+            key.to_str().unwrap(),
             "--sequence",
-            &sequence.to_string(),
+            &sequence,
             "--out",
             out.to_str().unwrap(),
-        ]);
-        (made, out)
+        ];
+        args.extend(more);
+        (cargo_hotreload(&args), out)
     }
 
     /// Writes `bytes` as an upgrade file named `name`.
@@ -349,7 +355,7 @@ fn a_deployed_service_takes_signed_upgrades_under_load() {
         "    pub requests: AtomicU64,",
         "    pub requests: std::sync::atomic::AtomicI64,",
     );
-    let (refused, out) = build_box.try_upgrade(3);
+    let (refused, out) = build_box.try_upgrade(3, &[]);
     let refused = refused.expect_err("an upgrade that changes `State`");
     assert!(
         refused.contains("HOT011") && refused.contains("`State`"),
@@ -394,23 +400,125 @@ fn a_deployed_service_takes_signed_upgrades_under_load() {
         HashSet::from([2])
     );
 
+    // No request failed through the upgrades, the refusals, the panic and
+    // the rollback.
+    let failures = |served: &Served| served.failures.lock().unwrap().clone();
+    assert_eq!(failures(&served), vec![], "requests failed");
+    // One counter all along: no request number was given twice.
+    {
+        let answers = served.answers.lock().unwrap();
+        let numbers: HashSet<u64> = answers.iter().map(|(_, _, n)| *n).collect();
+        assert_eq!(
+            numbers.len(),
+            answers.len(),
+            "the service's request counter started again"
+        );
+    }
+
+    // Upgrade 4 adds a field to the state: no reload can take it, so the
+    // upgrade carries the new binary, and the service restarts into it
+    // with its state and its listening socket while the clients run.
+    fixture.edit(
+        "src/lib.rs",
+        "    pub requests: AtomicU64,",
+        "    #[serde(default)]\n    pub errors: AtomicU64,\n    pub requests: AtomicU64,",
+    );
+    fixture.edit(
+        "src/lib.rs",
+        "\"version 3 request {n}\"",
+        "\"version 4 request {n}\"",
+    );
+    let (made, fourth) = build_box.try_upgrade(4, &["--restart"]);
+    let made = made.unwrap();
+    assert!(
+        made.contains("the program restarts into the new binary"),
+        "{made}"
+    );
+    let before = served
+        .answers
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, n)| *n)
+        .max()
+        .unwrap();
+    let pushed = Instant::now();
+    let answer = push(&socket, &fourth).unwrap();
+    assert!(
+        answer.contains("restarting with the state moved over"),
+        "{answer}"
+    );
+    service.expect_stderr("the new program", |line| {
+        line.starts_with("[hotreload] restarted with the state moved over")
+    });
+    assert_eq!(
+        served.versions_after(Instant::now(), 50),
+        HashSet::from([4])
+    );
+    let restarted = Instant::now();
+    {
+        // The counter goes on from where the old program left it.
+        let answers = served.answers.lock().unwrap();
+        let first_new = answers
+            .iter()
+            .filter(|(_, v, _)| *v == 4)
+            .map(|(_, _, n)| *n)
+            .min();
+        assert!(
+            first_new.unwrap() > before,
+            "the counter started again: {first_new:?} after {before}"
+        );
+    }
+    assert_eq!(get(&addr, "/cache/a").unwrap(), "made for a by version 1");
+    // Requests running when the process became the new program are cut
+    // (at most one per client); no connection was refused.
+    let cut = failures(&served);
+    assert!(
+        cut.len() <= 8,
+        "{} requests failed in the restart: {cut:?}",
+        cut.len()
+    );
+    for (started, error) in &cut {
+        assert!(
+            *started > pushed && *started < restarted,
+            "a failure outside the restart: {error}"
+        );
+        assert!(
+            !error.contains("refused"),
+            "a connection was refused: {error}"
+        );
+    }
+
+    // The restarted service takes upgrades made with its new binary, from
+    // the sources it was built from.
+    let base = build_box.dir.path().join("deployed-4");
+    std::fs::create_dir_all(base.join("src")).unwrap();
+    for file in ["Cargo.toml", "src/lib.rs", "src/main.rs"] {
+        std::fs::copy(fixture.path(file), base.join(file)).unwrap();
+    }
+    let build_box = BuildBox { base, ..build_box };
+    fixture.edit(
+        "src/lib.rs",
+        "\"version 4 request {n}\"",
+        "\"version 5 request {n}\"",
+    );
+    let answer = push(&socket, &build_box.upgrade(5)).unwrap();
+    assert!(
+        answer.contains("applied `service` as generation 1 (upgrade 5)"),
+        "{answer}"
+    );
+    assert_eq!(
+        served.versions_after(Instant::now(), 50),
+        HashSet::from([5])
+    );
+
     stop.store(true, Ordering::Release);
     for thread in threads {
         thread.join().unwrap();
     }
-    let failures = served.failures.lock().unwrap();
-    assert!(
-        failures.is_empty(),
-        "{} requests failed: {:?}",
-        failures.len(),
-        &failures[..failures.len().min(5)]
-    );
-    // One counter all along: no request number was given twice.
-    let answers = served.answers.lock().unwrap();
-    let numbers: HashSet<u64> = answers.iter().map(|(_, _, n)| *n).collect();
     assert_eq!(
-        numbers.len(),
-        answers.len(),
-        "the service's request counter started again"
+        failures(&served).len(),
+        cut.len(),
+        "requests failed after the restart"
     );
 }

@@ -87,7 +87,15 @@ impl Running {
             Delivery::Ready(ready) => Update::Ready(ready),
             Delivery::Verified(verified) => Update::Reloaded(Box::new(self.apply(*verified))),
             Delivery::Failed(error) => Update::Failed(error),
-            Delivery::Restart(pending) => Update::Failed(restart(*pending, state)),
+            Delivery::Restart(mut pending) => {
+                let state = state.or(self.kept.as_deref().map(|kept| kept as State));
+                let operator = pending.operator.take();
+                let error = restart(*pending, state, operator.as_ref());
+                if let Some(operator) = operator {
+                    let _ = operator.tell.send(Err(error.to_string()));
+                }
+                Update::Failed(error)
+            }
             Delivery::Restarting(restarting) => Update::Restarting(restarting),
             Delivery::Upgrade(verified, answer) => {
                 let reload = self.apply(*verified);
@@ -181,14 +189,13 @@ impl Running {
 
 /// Restarts into `pending`'s binary with the program's state; returns only
 /// if that cannot be done (or the program keeps no state), with why.
-fn restart(pending: restart::Pending, state: Option<State>) -> Error {
+fn restart(
+    pending: restart::Pending,
+    state: Option<State>,
+    operator: Option<&restart::Operator>,
+) -> Error {
     let Some(state) = state else {
         return pending.because;
     };
-    match state() {
-        Ok(bytes) => restart::restart(&pending, &bytes),
-        Err(message) => Error::Restart {
-            message: format!("cannot serialize the state: {message}"),
-        },
-    }
+    restart::restart(&pending, state, operator)
 }

@@ -34,6 +34,7 @@ use crate::apply::arm;
 use crate::load;
 use crate::registry::{ENTRIES, Manifest};
 use crate::report::Timings;
+use crate::restart;
 use crate::stage::{Staged, Staging, one_copy};
 use crate::upgrade::Upgrades;
 use crate::upgrade::file::{Invalid, Kind, Signed, hex, public_key};
@@ -71,6 +72,9 @@ struct Listener {
     live: Vec<(u64, u64)>,
     /// Libraries loaded for builds, by file name: kept for the process.
     libraries: Vec<(String, Library, Staged)>,
+    /// A restart into an upgrade's binary, waiting for its answer to be
+    /// sent.
+    restarting: Option<Sender<()>>,
 }
 
 /// Starts listening as `upgrades` says, handing builds to `deliveries`.
@@ -87,7 +91,7 @@ pub fn start(upgrades: Upgrades, deliveries: Sender<Delivery>) -> Result<(), Err
     }
     let exe = std::fs::read("/proc/self/exe")
         .map_err(|e| setup(format!("cannot read the program's file: {e}")))?;
-    let binary = crate::upgrade::make::build_id(&exe).map_err(setup)?;
+    let binary = crate::upgrade::file::build_id(&exe).map_err(setup)?;
     let socket = bind(&upgrades.socket).map_err(setup)?;
     let listener = Listener {
         socket,
@@ -98,6 +102,7 @@ pub fn start(upgrades: Upgrades, deliveries: Sender<Delivery>) -> Result<(), Err
         last: None,
         live: Vec::new(),
         libraries: Vec::new(),
+        restarting: None,
     };
     std::thread::Builder::new()
         .name("hotreload-upgrades".into())
@@ -142,6 +147,11 @@ impl Listener {
             };
             tracing::info!("upgrade request: {}", answer.trim_end());
             let _ = stream.write_all(answer.as_bytes());
+            drop(stream);
+            // A restart waits for the answer to be out before the `exec`.
+            if let Some(sent) = self.restarting.take() {
+                let _ = sent.send(());
+            }
         }
     }
 
@@ -219,6 +229,9 @@ impl Listener {
                     if let Err(why) = one_copy::share_from(&piece.data) {
                         tracing::warn!("upgrades get their own copies of std: {why}");
                     }
+                }
+                Kind::Binary => {
+                    lines.push(self.restart(&piece.name, &piece.data, upgrade.sequence)?);
                 }
                 Kind::Build => {
                     let origin = PathBuf::from(format!("upgrade {}", upgrade.sequence));
@@ -320,6 +333,44 @@ impl Listener {
         }))
     }
 
+    /// Restarts into an upgrade's binary with the program's state: the
+    /// binary written to a private directory, the restart handed to
+    /// `update()` (which needs the state: `update_with`, or `keep_state`
+    /// in the background), and its outcome waited for.
+    fn restart(&mut self, name: &str, binary: &[u8], sequence: u64) -> Result<String, Error> {
+        let failed = |message: String| Error::Restart { message };
+        let path = write_binary(name, binary, sequence)
+            .map_err(|e| failed(format!("cannot write the new binary: {e}")))?;
+        let (tell, told) = mpsc::channel();
+        let (sent, sent_rx) = mpsc::channel();
+        let pending = restart::Pending {
+            binary: path,
+            because: failed(format!(
+                "upgrade {sequence} carries a new binary, for an edit no reload can take; the \
+                 program restarts into it if it keeps its state (`Reloader::keep_state`, or \
+                 `update_with`)"
+            )),
+            seen: Instant::now(),
+            build: Duration::ZERO,
+            operator: Some(restart::Operator {
+                tell,
+                told: sent_rx,
+            }),
+        };
+        self.deliver(Delivery::Restart(Box::new(pending)))?;
+        match told.recv_timeout(APPLY_TIMEOUT) {
+            Ok(Ok(line)) => {
+                self.restarting = Some(sent);
+                Ok(line)
+            }
+            Ok(Err(message)) => Err(failed(message)),
+            Err(_) => Ok(format!(
+                "upgrade {sequence} restarts the program into its new binary at its next \
+                 `update_with()`"
+            )),
+        }
+    }
+
     /// Takes back the newest upgrade's build that is live.
     fn roll_back(&mut self) -> Result<Vec<String>, Error> {
         let &(generation, sequence) = self.live.last().ok_or(Error::NothingToRollBack)?;
@@ -361,6 +412,38 @@ impl Listener {
         set_pending();
         Ok(())
     }
+}
+
+/// Writes an upgrade's binary, executable by this user only, to
+/// `$TMPDIR/hotreload-binaries-<uid>/<name>-<sequence>-<pid>` (a directory
+/// of this user's, 0700): the program restarts into it, and runs from it
+/// from then on.
+fn write_binary(name: &str, binary: &[u8], sequence: u64) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+    // SAFETY: geteuid(2) cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let dir = std::env::temp_dir().join(format!("hotreload-binaries-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::symlink_metadata(&dir)?;
+            if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+                return Err(std::io::Error::other(format!(
+                    "`{}` is not a private directory of this user",
+                    dir.display()
+                )));
+            }
+        }
+        Err(error) => return Err(error),
+    }
+    let path = dir.join(format!("{name}-{sequence}-{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o700)
+        .open(&path)?;
+    file.write_all(binary)?;
+    Ok(path)
 }
 
 /// Only a process of this program's own user may talk to it.

@@ -54,6 +54,9 @@ pub struct Reloader {
 /// What [`Reloader::before_reload`] installs.
 type BeforeHook = Box<dyn FnMut(&BeforeReload) + Send>;
 
+/// What [`Reloader::keep_state`] installs: the state, serialized.
+type KeptState = Box<dyn Fn() -> Result<Vec<u8>, String> + Send>;
+
 struct Running {
     deliveries: Receiver<Delivery>,
     /// For the upgrade listener (`accept_upgrades`).
@@ -61,6 +64,8 @@ struct Running {
     generation: u64,
     /// Set by [`Reloader::before_reload`].
     before: Option<BeforeHook>,
+    /// Set by [`Reloader::keep_state`].
+    kept: Option<KeptState>,
     /// The watcher and the pipeline, where the program builds its own
     /// reloads (not in a program deployed without its target directory);
     /// held for its `Drop`.
@@ -165,6 +170,7 @@ impl Reloader {
                 deliveries_tx,
                 generation: 0,
                 before: None,
+                kept: None,
                 _local: Some(Local {
                     _watch: watch,
                     stop: events_tx,
@@ -193,6 +199,7 @@ impl Reloader {
                 deliveries_tx,
                 generation: 0,
                 before: None,
+                kept: None,
                 _local: None,
             }),
             report: true,
@@ -259,6 +266,27 @@ impl Reloader {
     pub fn before_reload(mut self, hook: impl FnMut(&BeforeReload) + Send + 'static) -> Reloader {
         if let Some(running) = &mut self.inner {
             running.before = Some(Box::new(hook));
+        }
+        self
+    }
+
+    /// The state to restart with, for a program that applies reloads in
+    /// the background ([`Reloader::in_background`]) and so has no
+    /// [`Reloader::update_with`] call to hand it over: when a restart is
+    /// due (an edit, or an upgrade that carries a new binary, that no
+    /// reload can take), `state` is serialized at that moment and handed
+    /// to the new program, as `update_with` does (see
+    /// [`Reloader::take_state`]). Calls running then are cut by the
+    /// restart; new connections to listeners made with
+    /// [`listener`](crate::listener) wait for the new program.
+    pub fn keep_state<T>(mut self, state: std::sync::Arc<T>) -> Reloader
+    where
+        T: serde::Serialize + Send + Sync + 'static,
+    {
+        if let Some(running) = &mut self.inner {
+            running.kept = Some(Box::new(move || {
+                rmp_serde::to_vec_named(&*state).map_err(|e| e.to_string())
+            }));
         }
         self
     }

@@ -522,6 +522,7 @@ impl Pipeline {
                 because,
                 seen,
                 build: started.elapsed(),
+                operator: None,
             })),
             Err(error) => Delivery::Failed(error),
         })

@@ -23,7 +23,8 @@
 //! sequence  u64
 //! pieces    u32 count, then each:
 //!             kind  u8  (1 a package's build, 2 a library a build needs,
-//!                        3 the program's symbols, see `one_copy`)
+//!                        3 the program's symbols, see `one_copy`,
+//!                        4 a new binary to restart into)
 //!             name  u32 length, then UTF-8 (the package, or a file name)
 //!             data  u64 length, then the bytes
 //! key       32 bytes (ed25519 public key)
@@ -55,6 +56,10 @@ pub enum Kind {
     /// The program's symbols as a shared object, made at address 0 (see
     /// `stage::one_copy`): the receiver moves them to where it runs.
     Symbols,
+    /// A new binary of the program, for an edit no reload can take: the
+    /// receiver restarts into it with its state (see `restart`); named by
+    /// the binary's file name.
+    Binary,
 }
 
 impl Kind {
@@ -63,6 +68,7 @@ impl Kind {
             Kind::Build => 1,
             Kind::Library => 2,
             Kind::Symbols => 3,
+            Kind::Binary => 4,
         }
     }
 
@@ -71,6 +77,7 @@ impl Kind {
             1 => Kind::Build,
             2 => Kind::Library,
             3 => Kind::Symbols,
+            4 => Kind::Binary,
             _ => return None,
         })
     }
@@ -241,6 +248,17 @@ impl Upgrade {
         out.extend(key.verifying_key().as_bytes());
         out.extend(signature.to_bytes());
         out
+    }
+}
+
+/// The GNU build id of an executable or library: what an upgrade names
+/// its binary by.
+pub fn build_id(file: &[u8]) -> Result<Vec<u8>, String> {
+    use object::Object;
+    let file = object::File::parse(file).map_err(|e| format!("cannot parse the program: {e}"))?;
+    match file.build_id() {
+        Ok(Some(id)) => Ok(id.to_vec()),
+        _ => Err("the program has no build id (link it with `-Wl,--build-id`)".into()),
     }
 }
 

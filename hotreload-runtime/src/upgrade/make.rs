@@ -14,15 +14,17 @@
 
 use std::path::{Path, PathBuf};
 
+use object::elf;
 use object::read::elf::{Dyn, ElfFile64, SectionHeader};
-use object::{Object, elf};
 
-use super::file::{Kind, Piece, Upgrade};
+use super::file::{Kind, Piece, Upgrade, build_id};
+use crate::Error;
 use crate::build::config::BuildConfig;
 use crate::build::package::Package;
 use crate::build::{self, Cancel, Recipe};
 use crate::load;
 use crate::registry::Manifest;
+use crate::restart;
 use crate::sources::{Snapshot, rust_files};
 use crate::stage::{Staging, one_copy};
 use crate::verify;
@@ -30,6 +32,9 @@ use crate::verify::types::Sources;
 
 /// The environment variable that asks for an upgrade instead of a run.
 pub const VARIABLE: &str = "HOTRELOAD_MAKE_UPGRADE";
+/// Set: an edit no reload can take makes an upgrade that carries the new
+/// binary (built into the target directory, replacing the one there).
+pub const RESTART: &str = "HOTRELOAD_UPGRADE_RESTART";
 /// The sources the binary was built from (a checkout of the deployed
 /// version: the package's directory, or a directory above it).
 pub const BASE: &str = "HOTRELOAD_UPGRADE_BASE";
@@ -73,7 +78,19 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
         let mut recipe = Recipe::default();
         let built = build::build(&config, &package, &mut recipe, &Cancel::default())
             .map_err(|e| e.to_string())?;
-        check(&package, &base, &built.artifact)?;
+        match check(&package, &base, &built.artifact) {
+            Ok(()) => {}
+            Err(refused) if restart::gets_past(&refused) && std::env::var_os(RESTART).is_some() => {
+                return new_binary(binary, &config, &package, &refused);
+            }
+            Err(refused) if restart::gets_past(&refused) => {
+                return Err(format!(
+                    "{refused}\nWith `--restart`, the upgrade carries the program's new binary \
+                     instead, for it to restart into with its state"
+                ));
+            }
+            Err(error) => return Err(error.to_string()),
+        }
         let data = std::fs::read(&built.artifact)
             .map_err(|e| format!("cannot read `{}`: {e}", built.artifact.display()))?;
         needed_libraries(&data, &mut libraries)?;
@@ -117,8 +134,8 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
 /// definitions the edit changed (`HOT011` for a type a hot signature
 /// reaches, through references too) are found here, from the sources the
 /// binary was built from (`base`) and the edited ones.
-fn check(package: &Package, base: &Path, artifact: &Path) -> Result<(), String> {
-    let base_dir = package_in(base, package)?;
+fn check(package: &Package, base: &Path, artifact: &Path) -> Result<(), Error> {
+    let base_dir = package_in(base, package).map_err(|message| Error::Restart { message })?;
     let mut snapshot = Snapshot::read(&base_dir);
     let src = package.manifest_dir.join("src");
     // Every base file is the program's (whatever its time stamp), under
@@ -140,12 +157,10 @@ fn check(package: &Package, base: &Path, artifact: &Path) -> Result<(), String> 
     sources.changed(&paths);
     sources.refresh();
     let _ = one_copy::share();
-    let staged = Staging::new()
-        .and_then(|staging| staging.stage(artifact, &package.name))
-        .map_err(|e| e.to_string())?;
+    let staged = Staging::new().and_then(|staging| staging.stage(artifact, &package.name))?;
     // SAFETY: the build just made of this program's package, with its
     // toolchain and settings, as a reload loads it.
-    let loaded = unsafe { load::load(staged, &package.name) }.map_err(|e| e.to_string())?;
+    let loaded = unsafe { load::load(staged, &package.name) }?;
     verify::verify(
         &package.name,
         &Manifest::current(),
@@ -153,7 +168,40 @@ fn check(package: &Package, base: &Path, artifact: &Path) -> Result<(), String> 
         &sources.changes(),
     )
     .map(drop)
-    .map_err(|e| e.to_string())
+}
+
+/// An upgrade that carries the program's new binary, for an edit no
+/// reload can take (`refused`): built as a restart in development builds
+/// it, into the target directory (the next upgrade is made with it).
+fn new_binary(
+    binary: Vec<u8>,
+    config: &BuildConfig,
+    package: &Package,
+    refused: &Error,
+) -> Result<Upgrade, String> {
+    let command = restart::command(config, &package.manifest_dir).map_err(|e| e.to_string())?;
+    let built =
+        restart::build(config, &package.manifest_dir, command).map_err(|e| e.to_string())?;
+    let data =
+        std::fs::read(&built).map_err(|e| format!("cannot read `{}`: {e}", built.display()))?;
+    eprintln!(
+        "[hotreload] {}: the upgrade carries the new binary `{}`, for the program to restart \
+         into with its state",
+        restart::reason(refused),
+        built.display()
+    );
+    Ok(Upgrade {
+        binary,
+        sequence: 0,
+        pieces: vec![Piece {
+            kind: Kind::Binary,
+            name: built
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            data,
+        }],
+    })
 }
 
 /// The directory in `base` that holds `package`: `base` itself, or the
@@ -185,16 +233,6 @@ fn package_in(base: &Path, package: &Package) -> Result<PathBuf, String> {
                 package.name
             )
         })
-}
-
-/// The GNU build id of an executable or library: what an upgrade names
-/// its binary by.
-pub fn build_id(file: &[u8]) -> Result<Vec<u8>, String> {
-    let file = object::File::parse(file).map_err(|e| format!("cannot parse the program: {e}"))?;
-    match file.build_id() {
-        Ok(Some(id)) => Ok(id.to_vec()),
-        _ => Err("the program has no build id (link it with `-Wl,--build-id`)".into()),
-    }
 }
 
 /// Adds to `found` (dependencies first) the libraries that `library`
