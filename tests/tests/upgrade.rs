@@ -473,6 +473,7 @@ fn a_deployed_service_takes_signed_upgrades_under_load() {
     // Requests running when the process became the new program are cut
     // (at most one per client); no connection was refused.
     let cut = failures(&served);
+    eprintln!("the restart cut {} requests: {cut:?}", cut.len());
     assert!(
         cut.len() <= 8,
         "{} requests failed in the restart: {cut:?}",
