@@ -203,7 +203,9 @@
 //! data is in the old layout). A program that keeps its state in one value
 //! can have the reloader restart it with that state moved into the new
 //! type instead: [`Reloader::take_state`] first thing in `main`, and
-//! [`Reloader::update_with`] at the safe point.
+//! [`Reloader::update_with`] at the safe point (or, for a program that
+//! applies reloads [in the background](Reloader::in_background), its state
+//! shared through an `Arc` given to [`Reloader::keep_state`]).
 //!
 //! ```no_run
 //! #[derive(serde::Serialize, serde::Deserialize)]
