@@ -179,6 +179,46 @@ impl BuildBox {
     }
 }
 
+/// Connects as the user `nobody` (answered before it asks anything), with the socket and its
+/// directory opened to everyone: the answer is a refusal. Needs root (to
+/// run as another user) and python3 (a client that is not ours).
+fn refuse_another_user(socket: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        hotreload_tests::skip("the check of another user's peer needs root");
+        return;
+    }
+    if !hotreload_tests::have_tools(&["python3"], "apt-get install python3") {
+        return;
+    }
+    let open = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    open(socket.parent().unwrap(), 0o755);
+    open(socket, 0o666);
+    let client = "import socket, sys\n\
+                  s = socket.socket(socket.AF_UNIX)\n\
+                  s.connect(sys.argv[1])\n\
+                  print(s.makefile().read())";
+    let output = std::process::Command::new("python3")
+        .args(["-c", client])
+        .arg(socket)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        answer.starts_with("err HOT065 upgrades: a process of user 65534"),
+        "{answer}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    open(socket, 0o600);
+    open(socket.parent().unwrap(), 0o700);
+}
+
 /// The service's answer to a push.
 fn push(socket: &Path, file: &Path) -> Result<String, String> {
     cargo_hotreload(&[
@@ -282,6 +322,10 @@ fn a_deployed_service_takes_signed_upgrades_under_load() {
             "the service mapped a file under {place}:\n{maps}"
         );
     }
+
+    // A process of another user is turned away, even with the socket's
+    // mode opened to everyone.
+    refuse_another_user(&socket);
 
     // Bad upgrades: each refused with its code, and version 2 still served.
     let bytes = std::fs::read(&first).unwrap();
