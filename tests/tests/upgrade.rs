@@ -229,228 +229,260 @@ fn push(socket: &Path, file: &Path) -> Result<String, String> {
     ])
 }
 
-#[test]
-fn a_deployed_service_takes_signed_upgrades_under_load() {
-    let fixture = Fixture::new("service");
-    let built = fixture.cargo(&["build", "--release"]);
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let dir = tempfile::tempdir().unwrap();
-    // The deployed version's sources, as a checkout of its tag would be.
-    let base = dir.path().join("deployed");
+/// A copy of `fixture`'s sources, as a checkout of the deployed version's
+/// tag would be.
+fn sources_of(fixture: &Fixture, base: &Path) {
     std::fs::create_dir_all(base.join("src")).unwrap();
     for file in ["Cargo.toml", "src/lib.rs", "src/main.rs"] {
         std::fs::copy(fixture.path(file), base.join(file)).unwrap();
     }
-    let build_box = BuildBox {
-        dir,
-        binary: fixture_target_dir().join("release/service"),
-        base,
-    };
-    let keys = cargo_hotreload(&["keygen", build_box.dir.path().join("ops").to_str().unwrap()]);
-    assert!(keys.unwrap().contains("ops.pub"));
+}
 
-    // Deployed: the binary and the public key in a directory of their own,
-    // started with no cargo, rustc or sources in reach.
-    let deployed = tempfile::tempdir().unwrap();
-    let exe = deployed.path().join("service");
-    std::fs::copy(&build_box.binary, &exe).unwrap();
-    std::fs::copy(
-        build_box.dir.path().join("ops.pub"),
-        deployed.path().join("ops.pub"),
-    )
-    .unwrap();
-    let socket = deployed.path().join("upgrades.sock");
-    let mut command = std::process::Command::new(&exe);
-    command
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("SERVICE_SOCKET", &socket)
-        .env("SERVICE_KEY", deployed.path().join("ops.pub"))
-        .current_dir(deployed.path());
-    let mut service = Program::spawn(command);
-    let listening = service.expect_stdout("the address", |line| line.starts_with("listening on"));
-    let addr = listening
-        .trim_start_matches("listening on http://")
-        .to_string();
-    assert_eq!(get(&addr, "/cache/a").unwrap(), "made for a by version 1");
+/// The service deployed and under load, and the build box its upgrades
+/// are made on.
+struct Deployment {
+    fixture: Fixture,
+    build_box: BuildBox,
+    service: Program,
+    socket: PathBuf,
+    addr: String,
+    served: Arc<Served>,
+    stop: Arc<AtomicBool>,
+    clients: Vec<std::thread::JoinHandle<()>>,
+    _deployed: tempfile::TempDir,
+}
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let served = Arc::new(Served::default());
-    let threads = clients(&addr, &stop, &served);
-    assert_eq!(
-        served.versions_after(Instant::now(), 20),
-        HashSet::from([1])
-    );
+impl Deployment {
+    /// Built `--release`; the binary and the public key copied to a
+    /// directory of their own and started there with no cargo, rustc or
+    /// sources in reach; 8 clients requesting it.
+    fn start() -> Deployment {
+        let fixture = Fixture::new("service");
+        let built = fixture.cargo(&["build", "--release"]);
+        let stderr = String::from_utf8_lossy(&built.stderr);
+        assert!(built.status.success(), "{stderr}");
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("deployed");
+        sources_of(&fixture, &base);
+        let build_box = BuildBox {
+            dir,
+            binary: fixture_target_dir().join("release/service"),
+            base,
+        };
+        let keys = cargo_hotreload(&["keygen", build_box.dir.path().join("ops").to_str().unwrap()]);
+        assert!(keys.unwrap().contains("ops.pub"));
 
-    // Upgrade 1: version 2.
-    fixture.edit(
-        "src/lib.rs",
-        "\"version 1 request {n}\"",
-        "\"version 2 request {n}\"",
-    );
-    fixture.edit("src/lib.rs", "by version 1\"", "by version 2\"");
-    let first = build_box.upgrade(1);
-    let answer = push(&socket, &first).unwrap();
-    assert!(
-        answer.contains("applied `service` as generation 1 (upgrade 1)"),
-        "{answer}"
-    );
-    assert_eq!(
-        served.versions_after(Instant::now(), 50),
-        HashSet::from([2])
-    );
-    // The cache made by the program's code is kept; new entries are made
-    // by the new code.
-    assert_eq!(get(&addr, "/cache/a").unwrap(), "made for a by version 1");
-    assert_eq!(get(&addr, "/cache/b").unwrap(), "made for b by version 2");
-    // Nothing the service loaded comes from the toolchain, the target
-    // directory or the sources: the upgrade brought it.
-    let maps = std::fs::read_to_string(format!("/proc/{}/maps", service.pid())).unwrap();
-    let toolchain = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| "/root/.rustup".into());
-    for place in [
-        fixture_target_dir(),
-        fixture.path(""),
-        PathBuf::from(toolchain),
-    ] {
-        let place = place.to_string_lossy().into_owned();
-        assert!(
-            !maps.contains(&place),
-            "the service mapped a file under {place}:\n{maps}"
-        );
+        let deployed = tempfile::tempdir().unwrap();
+        let exe = deployed.path().join("service");
+        std::fs::copy(&build_box.binary, &exe).unwrap();
+        let key = deployed.path().join("ops.pub");
+        std::fs::copy(build_box.dir.path().join("ops.pub"), &key).unwrap();
+        let socket = deployed.path().join("upgrades.sock");
+        let mut command = std::process::Command::new(&exe);
+        command
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("SERVICE_SOCKET", &socket)
+            .env("SERVICE_KEY", key)
+            .current_dir(deployed.path());
+        let mut service = Program::spawn(command);
+        let listening =
+            service.expect_stdout("the address", |line| line.starts_with("listening on"));
+        let addr = listening
+            .trim_start_matches("listening on http://")
+            .to_string();
+        assert_eq!(get(&addr, "/cache/a").unwrap(), "made for a by version 1");
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(Served::default());
+        let clients = clients(&addr, &stop, &served);
+        let deployment = Deployment {
+            fixture,
+            build_box,
+            service,
+            socket,
+            addr,
+            served,
+            stop,
+            clients,
+            _deployed: deployed,
+        };
+        deployment.serves(1);
+        deployment
     }
 
-    // A process of another user is turned away, even with the socket's
-    // mode opened to everyone.
-    refuse_another_user(&socket);
+    /// Every request that starts from now on (50 of them) is served
+    /// `version`.
+    fn serves(&self, version: u64) {
+        let versions = self.served.versions_after(Instant::now(), 50);
+        assert_eq!(versions, HashSet::from([version]));
+    }
 
-    // Bad upgrades: each refused with its code, and version 2 still served.
-    let bytes = std::fs::read(&first).unwrap();
-    let body = Upgrade::parse(&bytes[..bytes.len() - 96]).unwrap();
-    let trusted = std::fs::read_to_string(build_box.key()).unwrap();
-    let trusted = signing_key(&trusted).unwrap();
-    let mut tampered = bytes.clone();
-    tampered[bytes.len() / 2] ^= 0x40;
-    let other_key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-    let mut for_another_binary = body.clone();
-    for_another_binary.binary = vec![0x11; 20];
-    for_another_binary.sequence = 2;
-    let mut later = body.clone();
-    later.sequence = 2;
-    let bad = [
-        ("tampered", tampered, "HOT061"),
-        ("unsigned", bytes[..bytes.len() - 96].to_vec(), "HOT061"),
-        ("signed by another key", later.sign(&other_key), "HOT061"),
-        (
-            "made for another binary",
-            for_another_binary.sign(&trusted),
-            "HOT062",
-        ),
-        ("replayed", bytes.clone(), "HOT063"),
-        ("truncated", bytes[..bytes.len() / 3].to_vec(), "HOT061"),
-        ("cut to its first bytes", bytes[..40].to_vec(), "HOT060"),
-    ];
-    for (what, bytes, code) in bad {
-        let refused = push(&socket, &build_box.file(what, &bytes));
-        let refused = refused.expect_err(what);
-        assert!(
-            refused.starts_with(&format!("{code} refused the upgrade")),
-            "{what}: {refused}"
+    /// Pushes `file`; the service's answer says `expected`.
+    fn pushed(&self, file: &Path, expected: &str) {
+        let answer = push(&self.socket, file).unwrap();
+        assert!(answer.contains(expected), "{answer}");
+    }
+
+    fn edit_version(&self, from: u64, to: u64) {
+        let version = |n| format!("\"version {n} request {{n}}\"");
+        self.fixture
+            .edit("src/lib.rs", &version(from), &version(to));
+    }
+
+    fn failures(&self) -> Vec<(Instant, String)> {
+        self.served.failures.lock().unwrap().clone()
+    }
+
+    /// Upgrade 1 (version 2) is served by every request after the push,
+    /// with the service's cache kept, and nothing the service mapped comes
+    /// from the toolchain, the target directory or the sources. Returns
+    /// the upgrade file.
+    fn an_upgrade_is_served_with_nothing_from_the_build_box(&self) -> PathBuf {
+        self.edit_version(1, 2);
+        self.fixture
+            .edit("src/lib.rs", "by version 1\"", "by version 2\"");
+        let first = self.build_box.upgrade(1);
+        self.pushed(&first, "applied `service` as generation 1 (upgrade 1)");
+        self.serves(2);
+        // Made by the program's code, kept; new entries made by the new code.
+        assert_eq!(
+            get(&self.addr, "/cache/a").unwrap(),
+            "made for a by version 1"
         );
         assert_eq!(
-            served.versions_after(Instant::now(), 20),
-            HashSet::from([2]),
-            "after the {what} upgrade"
+            get(&self.addr, "/cache/b").unwrap(),
+            "made for b by version 2"
         );
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.service.pid())).unwrap();
+        let toolchain = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| "/root/.rustup".into());
+        for place in [
+            fixture_target_dir(),
+            self.fixture.path(""),
+            PathBuf::from(toolchain),
+        ] {
+            let place = place.to_string_lossy().into_owned();
+            assert!(
+                !maps.contains(&place),
+                "the service mapped a file under {place}:\n{maps}"
+            );
+        }
+        first
     }
 
-    // Upgrade 2 panics: its first call is rolled back to version 2 and
-    // retried there; no request fails.
-    fixture.edit("src/lib.rs", "    let n = state.requests", "    if n_is_wrong() {\n        panic!(\"upgrade 2 panics\");\n    }\n    let n = state.requests");
-    fixture.write(
-        "src/lib.rs",
-        &format!(
-            "{}\nfn n_is_wrong() -> bool {{\n    true\n}}\n",
-            fixture.read("src/lib.rs")
-        ),
-    );
-    let answer = push(&socket, &build_box.upgrade(2)).unwrap();
-    assert!(
-        answer.contains("applied `service` as generation 2 (upgrade 2)"),
-        "{answer}"
-    );
-    service.expect_stderr("the panic rolled back", |line| {
-        line.contains("HOT040") && line.contains("upgrade 2 panics")
-    });
-    assert_eq!(
-        served.versions_after(Instant::now(), 50),
-        HashSet::from([2])
-    );
+    /// Bad upgrades, made from `first`: each refused with its code, and
+    /// version 2 still served.
+    fn bad_upgrades_are_refused(&self, first: &Path) {
+        let bytes = std::fs::read(first).unwrap();
+        let body = Upgrade::parse(&bytes[..bytes.len() - 96]).unwrap();
+        let trusted = std::fs::read_to_string(self.build_box.key()).unwrap();
+        let trusted = signing_key(&trusted).unwrap();
+        let mut tampered = bytes.clone();
+        tampered[bytes.len() / 2] ^= 0x40;
+        let other_key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let mut for_another_binary = body.clone();
+        for_another_binary.binary = vec![0x11; 20];
+        for_another_binary.sequence = 2;
+        let mut later = body.clone();
+        later.sequence = 2;
+        let bad = [
+            ("tampered", tampered, "HOT061"),
+            ("unsigned", bytes[..bytes.len() - 96].to_vec(), "HOT061"),
+            ("signed by another key", later.sign(&other_key), "HOT061"),
+            (
+                "made for another binary",
+                for_another_binary.sign(&trusted),
+                "HOT062",
+            ),
+            ("replayed", bytes.clone(), "HOT063"),
+            ("truncated", bytes[..bytes.len() / 3].to_vec(), "HOT061"),
+            ("cut to its first bytes", bytes[..40].to_vec(), "HOT060"),
+        ];
+        for (what, bytes, code) in bad {
+            let refused = push(&self.socket, &self.build_box.file(what, &bytes));
+            let refused = refused.expect_err(what);
+            let expected = format!("{code} refused the upgrade");
+            assert!(refused.starts_with(&expected), "{what}: {refused}");
+            let versions = self.served.versions_after(Instant::now(), 20);
+            assert_eq!(versions, HashSet::from([2]), "after the {what} upgrade");
+        }
+    }
 
-    // A field of the state the service holds retyped, its size kept: no
-    // upgrade is made (the layouts the service checks are the same; the
-    // sources it was built from show the change).
-    let lib = fixture.read("src/lib.rs");
-    fixture.edit(
-        "src/lib.rs",
-        "    pub requests: AtomicU64,",
-        "    pub requests: std::sync::atomic::AtomicI64,",
-    );
-    let (refused, out) = build_box.try_upgrade(3, &[]);
-    let refused = refused.expect_err("an upgrade that changes `State`");
-    assert!(
-        refused.contains("HOT011") && refused.contains("`State`"),
-        "{refused}"
-    );
-    assert!(!out.exists());
-    fixture.write("src/lib.rs", &lib);
+    /// Upgrade 2 panics: its first call is rolled back to version 2 and
+    /// retried there.
+    fn a_panicking_upgrade_is_rolled_back(&mut self) {
+        let panics = "    if n_is_wrong() {\n        panic!(\"upgrade 2 panics\");\n    }\n";
+        let fixture = &self.fixture;
+        fixture.edit(
+            "src/lib.rs",
+            "    let n = state.requests",
+            &format!("{panics}    let n = state.requests"),
+        );
+        let lib = fixture.read("src/lib.rs");
+        fixture.write(
+            "src/lib.rs",
+            &format!("{lib}\nfn n_is_wrong() -> bool {{\n    true\n}}\n"),
+        );
+        self.pushed(
+            &self.build_box.upgrade(2),
+            "applied `service` as generation 2 (upgrade 2)",
+        );
+        self.service.expect_stderr("the panic rolled back", |line| {
+            line.contains("HOT040") && line.contains("upgrade 2 panics")
+        });
+        self.serves(2);
+    }
 
-    // Upgrade 3: version 3; then rolled back to version 2.
-    fixture.edit("src/lib.rs", "    true\n}", "    false\n}");
-    fixture.edit(
-        "src/lib.rs",
-        "\"version 2 request {n}\"",
-        "\"version 3 request {n}\"",
-    );
-    let answer = push(&socket, &build_box.upgrade(3)).unwrap();
-    assert!(
-        answer.contains("applied `service` as generation 3 (upgrade 3)"),
-        "{answer}"
-    );
-    assert_eq!(
-        served.versions_after(Instant::now(), 50),
-        HashSet::from([3])
-    );
-    let socket_arg = socket.to_str().unwrap();
-    let status = cargo_hotreload(&["status", "--socket", socket_arg]).unwrap();
-    assert!(
-        status.starts_with("upgrade 3 is the newest taken"),
-        "{status}"
-    );
-    assert!(
-        status.contains("generation 3 of `service`: 2 hot functions run its code (upgrade 3)"),
-        "{status}"
-    );
-    let answer = cargo_hotreload(&["rollback", "--socket", socket_arg]).unwrap();
-    assert!(
-        answer.contains("rolled back generation 3 of `service`"),
-        "{answer}"
-    );
-    assert_eq!(
-        served.versions_after(Instant::now(), 50),
-        HashSet::from([2])
-    );
+    /// A field of the state the service holds retyped, its size kept: no
+    /// upgrade is made (the layouts the service checks are the same; the
+    /// sources the binary was built from show the change).
+    fn a_state_type_edit_makes_no_upgrade(&self) {
+        let lib = self.fixture.read("src/lib.rs");
+        let retyped = "    pub requests: std::sync::atomic::AtomicI64,";
+        self.fixture
+            .edit("src/lib.rs", "    pub requests: AtomicU64,", retyped);
+        let (refused, out) = self.build_box.try_upgrade(3, &[]);
+        let refused = refused.expect_err("an upgrade that changes `State`");
+        assert!(
+            refused.contains("HOT011") && refused.contains("`State`"),
+            "{refused}"
+        );
+        assert!(refused.contains("With `--restart`"), "{refused}");
+        assert!(!out.exists());
+        self.fixture.write("src/lib.rs", &lib);
+    }
 
-    // No request failed through the upgrades, the refusals, the panic and
-    // the rollback.
-    let failures = |served: &Served| served.failures.lock().unwrap().clone();
-    assert_eq!(failures(&served), vec![], "requests failed");
-    // One counter all along: no request number was given twice.
-    {
-        let answers = served.answers.lock().unwrap();
+    /// Upgrade 3 (version 3) is listed by `status`, then rolled back to
+    /// version 2.
+    fn an_upgrade_is_listed_and_rolled_back(&self) {
+        self.fixture
+            .edit("src/lib.rs", "    true\n}", "    false\n}");
+        self.edit_version(2, 3);
+        self.pushed(
+            &self.build_box.upgrade(3),
+            "applied `service` as generation 3 (upgrade 3)",
+        );
+        self.serves(3);
+        let socket = self.socket.to_str().unwrap();
+        let status = cargo_hotreload(&["status", "--socket", socket]).unwrap();
+        assert!(
+            status.starts_with("upgrade 3 is the newest taken"),
+            "{status}"
+        );
+        let listed = "generation 3 of `service`: 2 hot functions run its code (upgrade 3)";
+        assert!(status.contains(listed), "{status}");
+        let answer = cargo_hotreload(&["rollback", "--socket", socket]).unwrap();
+        assert!(
+            answer.contains("rolled back generation 3 of `service`"),
+            "{answer}"
+        );
+        self.serves(2);
+    }
+
+    /// No request failed so far, and one counter went on all along: no
+    /// request number was given twice.
+    fn no_request_failed_and_one_counter_went_on(&self) {
+        assert_eq!(self.failures(), vec![], "requests failed");
+        let answers = self.served.answers.lock().unwrap();
         let numbers: HashSet<u64> = answers.iter().map(|(_, _, n)| *n).collect();
         assert_eq!(
             numbers.len(),
@@ -459,51 +491,38 @@ fn a_deployed_service_takes_signed_upgrades_under_load() {
         );
     }
 
-    // Upgrade 4 adds a field to the state: no reload can take it, so the
-    // upgrade carries the new binary, and the service restarts into it
-    // with its state and its listening socket while the clients run.
-    fixture.edit(
-        "src/lib.rs",
-        "    pub requests: AtomicU64,",
-        "    #[serde(default)]\n    pub errors: AtomicU64,\n    pub requests: AtomicU64,",
-    );
-    fixture.edit(
-        "src/lib.rs",
-        "\"version 3 request {n}\"",
-        "\"version 4 request {n}\"",
-    );
-    let (made, fourth) = build_box.try_upgrade(4, &["--restart"]);
-    let made = made.unwrap();
-    assert!(
-        made.contains("the program restarts into the new binary"),
-        "{made}"
-    );
-    let before = served
-        .answers
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, _, n)| *n)
-        .max()
-        .unwrap();
-    let pushed = Instant::now();
-    let answer = push(&socket, &fourth).unwrap();
-    assert!(
-        answer.contains("restarting with the state moved over"),
-        "{answer}"
-    );
-    service.expect_stderr("the new program", |line| {
-        line.starts_with("[hotreload] restarted with the state moved over")
-    });
-    assert_eq!(
-        served.versions_after(Instant::now(), 50),
-        HashSet::from([4])
-    );
-    let restarted = Instant::now();
-    {
+    /// Upgrade 4 adds a field to the state: no reload can take it, so the
+    /// upgrade carries the new binary, and the service restarts into it
+    /// with its state and its listening socket while the clients run.
+    /// Requests running at the `exec` are cut (at most one per client); no
+    /// connection is refused. Returns the failures.
+    fn a_restart_keeps_the_state_and_the_socket(&mut self) -> Vec<(Instant, String)> {
+        let field =
+            "    #[serde(default)]\n    pub errors: AtomicU64,\n    pub requests: AtomicU64,";
+        self.fixture
+            .edit("src/lib.rs", "    pub requests: AtomicU64,", field);
+        self.edit_version(3, 4);
+        let (made, fourth) = self.build_box.try_upgrade(4, &["--restart"]);
+        let made = made.unwrap();
+        assert!(
+            made.contains("the program restarts into the new binary"),
+            "{made}"
+        );
+        let answers = |served: &Served| served.answers.lock().unwrap().clone();
+        let before = answers(&self.served)
+            .iter()
+            .map(|(_, _, n)| *n)
+            .max()
+            .unwrap();
+        let pushed = Instant::now();
+        self.pushed(&fourth, "restarting with the state moved over");
+        self.service.expect_stderr("the new program", |line| {
+            line.starts_with("[hotreload] restarted with the state moved over")
+        });
+        self.serves(4);
+        let restarted = Instant::now();
         // The counter goes on from where the old program left it.
-        let answers = served.answers.lock().unwrap();
-        let first_new = answers
+        let first_new = answers(&self.served)
             .iter()
             .filter(|(_, v, _)| *v == 4)
             .map(|(_, _, n)| *n)
@@ -512,58 +531,72 @@ fn a_deployed_service_takes_signed_upgrades_under_load() {
             first_new.unwrap() > before,
             "the counter started again: {first_new:?} after {before}"
         );
-    }
-    assert_eq!(get(&addr, "/cache/a").unwrap(), "made for a by version 1");
-    // Requests running when the process became the new program are cut
-    // (at most one per client); no connection was refused.
-    let cut = failures(&served);
-    eprintln!("the restart cut {} requests: {cut:?}", cut.len());
-    assert!(
-        cut.len() <= 8,
-        "{} requests failed in the restart: {cut:?}",
-        cut.len()
-    );
-    for (started, error) in &cut {
-        assert!(
-            *started > pushed && *started < restarted,
-            "a failure outside the restart: {error}"
+        assert_eq!(
+            get(&self.addr, "/cache/a").unwrap(),
+            "made for a by version 1"
         );
+        let cut = self.failures();
+        eprintln!("the restart cut {} requests: {cut:?}", cut.len());
         assert!(
-            !error.contains("refused"),
-            "a connection was refused: {error}"
+            cut.len() <= 8,
+            "{} requests failed in the restart: {cut:?}",
+            cut.len()
         );
+        for (started, error) in &cut {
+            assert!(
+                *started > pushed && *started < restarted,
+                "a failure outside the restart: {error}"
+            );
+            assert!(
+                !error.contains("refused"),
+                "a connection was refused: {error}"
+            );
+        }
+        cut
     }
 
-    // The restarted service takes upgrades made with its new binary, from
-    // the sources it was built from.
-    let base = build_box.dir.path().join("deployed-4");
-    std::fs::create_dir_all(base.join("src")).unwrap();
-    for file in ["Cargo.toml", "src/lib.rs", "src/main.rs"] {
-        std::fs::copy(fixture.path(file), base.join(file)).unwrap();
+    /// The restarted service takes upgrades made with its new binary, from
+    /// the sources it was built from.
+    fn the_restarted_service_takes_upgrades(&mut self) {
+        let base = self.build_box.dir.path().join("deployed-4");
+        sources_of(&self.fixture, &base);
+        self.build_box.base = base;
+        self.edit_version(4, 5);
+        self.pushed(
+            &self.build_box.upgrade(5),
+            "applied `service` as generation 1 (upgrade 5)",
+        );
+        self.serves(5);
     }
-    let build_box = BuildBox { base, ..build_box };
-    fixture.edit(
-        "src/lib.rs",
-        "\"version 4 request {n}\"",
-        "\"version 5 request {n}\"",
-    );
-    let answer = push(&socket, &build_box.upgrade(5)).unwrap();
-    assert!(
-        answer.contains("applied `service` as generation 1 (upgrade 5)"),
-        "{answer}"
-    );
-    assert_eq!(
-        served.versions_after(Instant::now(), 50),
-        HashSet::from([5])
-    );
 
-    stop.store(true, Ordering::Release);
-    for thread in threads {
-        thread.join().unwrap();
+    /// Stops the clients: no request failed but those `cut` by the restart.
+    fn stop(self, cut: &[(Instant, String)]) {
+        self.stop.store(true, Ordering::Release);
+        for client in self.clients {
+            client.join().unwrap();
+        }
+        let failures = self.served.failures.lock().unwrap();
+        assert_eq!(
+            failures.len(),
+            cut.len(),
+            "requests failed after the restart: {failures:?}"
+        );
     }
-    assert_eq!(
-        failures(&served).len(),
-        cut.len(),
-        "requests failed after the restart"
-    );
+}
+
+#[test]
+fn a_deployed_service_takes_signed_upgrades_under_load() {
+    let mut deployment = Deployment::start();
+    let first = deployment.an_upgrade_is_served_with_nothing_from_the_build_box();
+    // A process of another user is turned away, even with the socket's
+    // mode opened to everyone.
+    refuse_another_user(&deployment.socket);
+    deployment.bad_upgrades_are_refused(&first);
+    deployment.a_panicking_upgrade_is_rolled_back();
+    deployment.a_state_type_edit_makes_no_upgrade();
+    deployment.an_upgrade_is_listed_and_rolled_back();
+    deployment.no_request_failed_and_one_counter_went_on();
+    let cut = deployment.a_restart_keeps_the_state_and_the_socket();
+    deployment.the_restarted_service_takes_upgrades();
+    deployment.stop(&cut);
 }
