@@ -57,6 +57,11 @@ impl Reloader {
         self
     }
 
+    /// Nothing restarts without `reload`: `hook` never runs.
+    pub fn before_restart(self, _hook: impl FnMut() + Send + 'static) -> Reloader {
+        self
+    }
+
     /// Takes no upgrades: without `reload` there is nothing to load them
     /// into. Returns the handle as it is.
     pub fn accept_upgrades(self, _upgrades: crate::Upgrades) -> Result<Reloader, Error> {

@@ -213,6 +213,7 @@ pub fn restart(
     pending: &Pending,
     state: &dyn Fn() -> Result<Vec<u8>, String>,
     operator: Option<&Operator>,
+    before: Option<&mut (dyn FnMut() + Send + 'static)>,
 ) -> Error {
     let failed = |message: String| Error::Restart { message };
     let serialize = || state().map_err(|e| failed(format!("cannot serialize the state: {e}")));
@@ -236,6 +237,10 @@ pub fn restart(
     eprintln!("[hotreload] {line}");
     if let Some(operator) = operator {
         operator.tell(Ok(line));
+    }
+    // The program stops taking work and lets what runs finish.
+    if let Some(before) = before {
+        before();
     }
     let memfd = match serialize().and_then(|state| {
         state_file(&state).map_err(|e| failed(format!("cannot hand the state over: {e}")))
@@ -269,7 +274,10 @@ pub fn restart(
     ))
 }
 
-/// The listeners [`listener`] made or took, by the address asked for.
+/// The listeners [`listener`] made or took, by the address asked for: a
+/// copy of each (`dup`) that the reloader holds, so that the socket stays
+/// open for the new program even once the program closed its own (to stop
+/// accepting before a restart, see `Reloader::before_restart`).
 static LISTENING: std::sync::Mutex<Vec<(String, i32)>> = std::sync::Mutex::new(Vec::new());
 
 /// A TCP listener on `address` that survives a restart: the one the
@@ -285,7 +293,7 @@ pub fn listener(address: &str) -> std::io::Result<std::net::TcpListener> {
             (at == address).then(|| fd.parse::<i32>().ok())?
         })
     });
-    let listener = match inherited.filter(|fd| !listening.iter().any(|(_, own)| own == fd)) {
+    let listener = match inherited.filter(|fd| !listening.iter().any(|(_, copy)| copy == fd)) {
         // SAFETY: a listening socket (checked) that the previous program
         // left open for the listener on `address`, and that nothing here
         // owns: `listening` holds those taken already.
@@ -298,7 +306,13 @@ pub fn listener(address: &str) -> std::io::Result<std::net::TcpListener> {
         }
         _ => std::net::TcpListener::bind(address)?,
     };
-    listening.push((address.to_string(), listener.as_raw_fd()));
+    // SAFETY: fcntl(2) on a descriptor we own: a new descriptor of the same
+    // socket, close-on-exec, owned by `LISTENING` for the process.
+    let copy = unsafe { libc::fcntl(listener.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+    if copy < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    listening.push((address.to_string(), copy));
     Ok(listener)
 }
 

@@ -10,8 +10,9 @@
 //! a panicking upgrade is rolled back on its first call; `rollback` takes
 //! the newest upgrade back; `status` lists the generations; an upgrade
 //! that changes the state's type restarts the service into its new binary
-//! with its state and listening socket, and the restarted service takes
-//! upgrades made with that binary.
+//! with its state and listening socket, after it finished the requests it
+//! was serving (no request fails there either), and the restarted service
+//! takes upgrades made with that binary.
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -493,10 +494,10 @@ impl Deployment {
 
     /// Upgrade 4 adds a field to the state: no reload can take it, so the
     /// upgrade carries the new binary, and the service restarts into it
-    /// with its state and its listening socket while the clients run.
-    /// Requests running at the `exec` are cut (at most one per client); no
-    /// connection is refused. Returns the failures.
-    fn a_restart_keeps_the_state_and_the_socket(&mut self) -> Vec<(Instant, String)> {
+    /// with its state and its listening socket while the clients run. It
+    /// finishes the requests it is serving first (`before_restart`), and
+    /// new connections wait for the new program: no request fails.
+    fn a_restart_keeps_the_state_and_the_socket(&mut self) {
         let field =
             "    #[serde(default)]\n    pub errors: AtomicU64,\n    pub requests: AtomicU64,";
         self.fixture
@@ -520,7 +521,6 @@ impl Deployment {
             line.starts_with("[hotreload] restarted with the state moved over")
         });
         self.serves(4);
-        let restarted = Instant::now();
         // The counter goes on from where the old program left it.
         let first_new = answers(&self.served)
             .iter()
@@ -535,24 +535,12 @@ impl Deployment {
             get(&self.addr, "/cache/a").unwrap(),
             "made for a by version 1"
         );
-        let cut = self.failures();
-        eprintln!("the restart cut {} requests: {cut:?}", cut.len());
-        assert!(
-            cut.len() <= 8,
-            "{} requests failed in the restart: {cut:?}",
-            cut.len()
-        );
-        for (started, error) in &cut {
-            assert!(
-                *started > pushed && *started < restarted,
-                "a failure outside the restart: {error}"
-            );
-            assert!(
-                !error.contains("refused"),
-                "a connection was refused: {error}"
-            );
-        }
-        cut
+        assert_eq!(self.failures(), vec![], "requests failed in the restart");
+        let numbers = answers(&self.served)
+            .iter()
+            .filter(|(started, ..)| *started > pushed)
+            .count();
+        eprintln!("{numbers} requests answered through the restart");
     }
 
     /// The restarted service takes upgrades made with its new binary, from
@@ -569,18 +557,14 @@ impl Deployment {
         self.serves(5);
     }
 
-    /// Stops the clients: no request failed but those `cut` by the restart.
-    fn stop(self, cut: &[(Instant, String)]) {
+    /// Stops the clients: no request failed, ever.
+    fn stop(self) {
         self.stop.store(true, Ordering::Release);
         for client in self.clients {
             client.join().unwrap();
         }
         let failures = self.served.failures.lock().unwrap();
-        assert_eq!(
-            failures.len(),
-            cut.len(),
-            "requests failed after the restart: {failures:?}"
-        );
+        assert_eq!(*failures, vec![], "requests failed");
     }
 }
 
@@ -596,7 +580,7 @@ fn a_deployed_service_takes_signed_upgrades_under_load() {
     deployment.a_state_type_edit_makes_no_upgrade();
     deployment.an_upgrade_is_listed_and_rolled_back();
     deployment.no_request_failed_and_one_counter_went_on();
-    let cut = deployment.a_restart_keeps_the_state_and_the_socket();
+    deployment.a_restart_keeps_the_state_and_the_socket();
     deployment.the_restarted_service_takes_upgrades();
-    deployment.stop(&cut);
+    deployment.stop();
 }

@@ -90,7 +90,8 @@ impl Running {
             Delivery::Restart(mut pending) => {
                 let state = state.or(self.kept.as_deref().map(|kept| kept as State));
                 let operator = pending.operator.take();
-                let error = restart(*pending, state, operator.as_ref());
+                let before = self.before_restart.as_deref_mut();
+                let error = restart(*pending, state, operator.as_ref(), before);
                 if let Some(operator) = operator {
                     let _ = operator.tell.send(Err(error.to_string()));
                 }
@@ -193,9 +194,10 @@ fn restart(
     pending: restart::Pending,
     state: Option<State>,
     operator: Option<&restart::Operator>,
+    before: Option<&mut (dyn FnMut() + Send + 'static)>,
 ) -> Error {
     let Some(state) = state else {
         return pending.because;
     };
-    restart::restart(&pending, state, operator)
+    restart::restart(&pending, state, operator, before)
 }

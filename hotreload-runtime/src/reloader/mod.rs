@@ -66,6 +66,8 @@ struct Running {
     before: Option<BeforeHook>,
     /// Set by [`Reloader::keep_state`].
     kept: Option<KeptState>,
+    /// Set by [`Reloader::before_restart`].
+    before_restart: Option<Box<dyn FnMut() + Send>>,
     /// The watcher and the pipeline, where the program builds its own
     /// reloads (not in a program deployed without its target directory);
     /// held for its `Drop`.
@@ -171,6 +173,7 @@ impl Reloader {
                 generation: 0,
                 before: None,
                 kept: None,
+                before_restart: None,
                 _local: Some(Local {
                     _watch: watch,
                     stop: events_tx,
@@ -200,6 +203,7 @@ impl Reloader {
                 generation: 0,
                 before: None,
                 kept: None,
+                before_restart: None,
                 _local: None,
             }),
             report: true,
@@ -287,6 +291,21 @@ impl Reloader {
             running.kept = Some(Box::new(move || {
                 rmp_serde::to_vec_named(&*state).map_err(|e| e.to_string())
             }));
+        }
+        self
+    }
+
+    /// Runs `hook` right before a restart with the state (after the new
+    /// program took a copy of the state, before the state handed over is
+    /// serialized and the process becomes the new program): stop taking
+    /// work and let what runs finish, so that no request in flight is cut.
+    /// A server stops accepting (axum's `with_graceful_shutdown`) and
+    /// returns once its connections are done; listeners made with
+    /// [`listener`](crate::listener) stay open meanwhile (the reloader holds
+    /// a copy), so new connections wait in them for the new program.
+    pub fn before_restart(mut self, hook: impl FnMut() + Send + 'static) -> Reloader {
+        if let Some(running) = &mut self.inner {
+            running.before_restart = Some(Box::new(hook));
         }
         self
     }
