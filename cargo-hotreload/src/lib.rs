@@ -100,7 +100,8 @@ enum Command_ {
         /// The upgrade file.
         file: PathBuf,
     },
-    /// Takes back the newest upgrade the program applied.
+    /// Takes back the newest upgrade the program applied (each of its
+    /// builds).
     Rollback {
         /// The program's upgrade socket.
         #[arg(long)]
@@ -194,7 +195,13 @@ fn upgrade(
         .and_then(|text| signing_key(&text))?;
     let base = std::path::absolute(base)
         .map_err(|e| format!("cannot find the base `{}`: {e}", base.display()))?;
-    let scratch = std::env::temp_dir().join(format!("hotreload-upgrade-{}", std::process::id()));
+    // A directory of ours (0700): no other user can put or change a file
+    // there between the program writing the upgrade and our signing it.
+    let scratch_dir = tempfile::Builder::new()
+        .prefix("hotreload-upgrade-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
+    let scratch = scratch_dir.path().join("unsigned.upgrade");
     let mut command = Command::new(binary);
     if restart {
         command.env("HOTRELOAD_UPGRADE_RESTART", "1");
@@ -206,7 +213,6 @@ fn upgrade(
         .output()
         .map_err(|e| format!("cannot run `{}`: {e}", binary.display()));
     let body = std::fs::read(&scratch);
-    let _ = std::fs::remove_file(&scratch);
     let output = output?;
     let body = match body {
         Ok(body) if output.status.success() => body,

@@ -278,7 +278,8 @@ pub fn restart(
 /// copy of each (`dup`) that the reloader holds, so that the socket stays
 /// open for the new program even once the program closed its own (to stop
 /// accepting before a restart, see `Reloader::before_restart`).
-static LISTENING: std::sync::Mutex<Vec<(String, i32)>> = std::sync::Mutex::new(Vec::new());
+/// `(address, the descriptor handed to the program, the copy)`.
+static LISTENING: std::sync::Mutex<Vec<(String, i32, i32)>> = std::sync::Mutex::new(Vec::new());
 
 /// A TCP listener on `address` that survives a restart: the one the
 /// previous program (before `exec`) had for the same `address`, or a new
@@ -293,7 +294,7 @@ pub fn listener(address: &str) -> std::io::Result<std::net::TcpListener> {
             (at == address).then(|| fd.parse::<i32>().ok())?
         })
     });
-    let listener = match inherited.filter(|fd| !listening.iter().any(|(_, copy)| copy == fd)) {
+    let listener = match inherited.filter(|fd| !listening.iter().any(|(_, own, _)| own == fd)) {
         // SAFETY: a listening socket (checked) that the previous program
         // left open for the listener on `address`, and that nothing here
         // owns: `listening` holds those taken already.
@@ -312,7 +313,7 @@ pub fn listener(address: &str) -> std::io::Result<std::net::TcpListener> {
     if copy < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    listening.push((address.to_string(), copy));
+    listening.push((address.to_string(), listener.as_raw_fd(), copy));
     Ok(listener)
 }
 
@@ -337,7 +338,7 @@ fn is_listening(fd: i32) -> bool {
 fn hand_over_listeners() -> String {
     let listening = LISTENING.lock().unwrap_or_else(|e| e.into_inner());
     let mut value = std::process::id().to_string();
-    for (address, fd) in listening.iter() {
+    for (address, _, fd) in listening.iter() {
         // A listener the program dropped: its number may be another file's.
         if !is_listening(*fd) {
             continue;

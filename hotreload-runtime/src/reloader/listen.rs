@@ -47,10 +47,13 @@ use super::{loaded_generations, set_pending};
 
 /// The largest upgrade taken: a build with its libraries is tens of MB.
 const MAX_UPGRADE: u64 = 1 << 31;
-/// How long a connection may take to send its request.
+/// How long a connection may take to send its whole request.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an answer waits for `update()` to apply a build.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an answer waits for a restart to be under way: longer than
+/// the new program's check of the state may take (`restart`).
+const RESTART_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Generation applied -> what `update()` says when it applied it.
 pub type Applied = Sender<u64>;
@@ -67,14 +70,37 @@ struct Listener {
     deliveries: Sender<Delivery>,
     /// The sequence number of the last upgrade taken.
     last: Option<u64>,
-    /// `(generation, sequence)` of the builds that went live from
-    /// upgrades and were not rolled back, oldest first.
-    live: Vec<(u64, u64)>,
+    /// The builds of upgrades that went live (or will, at the next
+    /// `update()`) and were not rolled back, oldest first.
+    live: Vec<Live>,
     /// Libraries loaded for builds, by file name: kept for the process.
     libraries: Vec<(String, Library, Staged)>,
     /// A restart into an upgrade's binary, waiting for its answer to be
     /// sent.
     restarting: Option<Sender<()>>,
+}
+
+/// A build of an upgrade handed to `update()`.
+struct Live {
+    /// Its generation, once `update()` applied it.
+    generation: Option<u64>,
+    /// Where `update()` says it, until it did.
+    applied: Option<mpsc::Receiver<u64>>,
+    sequence: u64,
+}
+
+impl Live {
+    /// Its generation, waiting up to `timeout` for `update()` to apply it.
+    fn generation_within(&mut self, timeout: Duration) -> Option<u64> {
+        if self.generation.is_none()
+            && let Some(applied) = &self.applied
+            && let Ok(generation) = applied.recv_timeout(timeout)
+        {
+            self.generation = Some(generation);
+            self.applied = None;
+        }
+        self.generation
+    }
 }
 
 /// Starts listening as `upgrades` says, handing builds to `deliveries`.
@@ -122,8 +148,11 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
         if !meta.file_type().is_socket() {
             return Err(format!("`{}` exists and is not a socket", path.display()));
         }
-        if UnixStream::connect(path).is_ok() {
-            return Err(format!("another program listens on `{}`", path.display()));
+        match UnixStream::connect(path) {
+            Ok(_) => return Err(format!("another program listens on `{}`", path.display())),
+            // Nobody listens: left by a program that ended.
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => {}
+            Err(error) => return Err(format!("`{}`: {error}", path.display())),
         }
         std::fs::remove_file(path)
             .map_err(|e| format!("cannot remove the old socket `{}`: {e}", path.display()))?;
@@ -138,12 +167,24 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
 impl Listener {
     fn run(mut self) {
         loop {
-            let Ok((mut stream, _)) = self.socket.accept() else {
-                continue;
+            let mut stream = match self.socket.accept() {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of descriptors, say: try again, without spinning.
+                    tracing::warn!("upgrade socket: {error}");
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
             };
-            let answer = match self.request(&mut stream) {
-                Ok(lines) => format!("ok {}\n", lines.join("\n")),
-                Err(error) => format!("err {error}\n"),
+            // A bug here must not end the thread: the program would take
+            // no upgrade again.
+            let request = std::panic::AssertUnwindSafe(|| self.request(&mut stream));
+            let answer = match std::panic::catch_unwind(request) {
+                Ok(Ok(lines)) => format!("ok {}\n", lines.join("\n")),
+                Ok(Err(error)) => format!("err {error}\n"),
+                Err(_) => "err HOT065 upgrades: the request panicked (see the program's \
+                           output); `status` says what is live"
+                    .to_string(),
             };
             tracing::info!("upgrade request: {}", answer.trim_end());
             let _ = stream.write_all(answer.as_bytes());
@@ -159,8 +200,10 @@ impl Listener {
     fn request(&mut self, stream: &mut UnixStream) -> Result<Vec<String>, Error> {
         let refused = |message: String| Error::UpgradeSocket { message };
         check_peer(stream).map_err(refused)?;
-        let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
-        let mut reader = BufReader::new(stream);
+        let mut reader = BufReader::new(ByDeadline {
+            stream,
+            deadline: Instant::now() + READ_TIMEOUT,
+        });
         let mut line = String::new();
         (&mut reader)
             .take(100)
@@ -221,40 +264,49 @@ impl Listener {
                 reason: format!("this program has no hot package `{}`", piece.name),
             });
         }
-        let mut lines = Vec::new();
-        for piece in upgrade.pieces {
-            match piece.kind {
-                Kind::Library => self.load_library(piece.name, piece.data)?,
-                Kind::Symbols => {
-                    if let Err(why) = one_copy::share_from(&piece.data) {
-                        tracing::warn!("upgrades get their own copies of std: {why}");
-                    }
-                }
-                Kind::Binary => {
-                    lines.push(self.restart(&piece.name, &piece.data, upgrade.sequence)?);
-                }
-                Kind::Build => {
-                    let origin = PathBuf::from(format!("upgrade {}", upgrade.sequence));
-                    let verified =
-                        self.verify(piece.data, &piece.name, &origin, upgrade.sequence)?;
-                    let (answer, applied) = mpsc::channel();
-                    self.deliver(Delivery::Upgrade(verified, answer))?;
-                    lines.push(match applied.recv_timeout(APPLY_TIMEOUT) {
-                        Ok(generation) => {
-                            self.live.push((generation, upgrade.sequence));
-                            format!(
-                                "applied `{}` as generation {generation} (upgrade {})",
-                                piece.name, upgrade.sequence
-                            )
-                        }
-                        Err(_) => format!(
-                            "verified `{}` (upgrade {}): it goes live at the program's next \
-                             `update()`",
-                            piece.name, upgrade.sequence
-                        ),
-                    });
-                }
+        // The program's symbols first (what loads after them binds to the
+        // program), then the libraries, then the builds, all verified
+        // before any goes live: a refusal leaves nothing applied.
+        let by_kind = |kind: Kind| upgrade.pieces.iter().filter(move |p| p.kind == kind);
+        for symbols in by_kind(Kind::Symbols) {
+            if let Err(why) = one_copy::share_from(&symbols.data) {
+                tracing::warn!("upgrades get their own copies of std: {why}");
             }
+        }
+        for library in by_kind(Kind::Library) {
+            self.load_library(&library.name, &library.data)?;
+        }
+        if let Some(binary) = by_kind(Kind::Binary).next() {
+            let line = self.restart(&binary.name, &binary.data, upgrade.sequence)?;
+            self.last = Some(upgrade.sequence);
+            return Ok(vec![line]);
+        }
+        let origin = PathBuf::from(format!("upgrade {}", upgrade.sequence));
+        let verified = by_kind(Kind::Build)
+            .map(|build| self.verify(&build.data, &build.name, &origin, upgrade.sequence))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut lines = Vec::new();
+        for verified in verified {
+            let package = verified.package.clone();
+            let (answer, applied) = mpsc::channel();
+            self.deliver(Delivery::Upgrade(verified, answer))?;
+            let mut live = Live {
+                generation: None,
+                applied: Some(applied),
+                sequence: upgrade.sequence,
+            };
+            lines.push(match live.generation_within(APPLY_TIMEOUT) {
+                Some(generation) => format!(
+                    "applied `{package}` as generation {generation} (upgrade {})",
+                    upgrade.sequence
+                ),
+                None => format!(
+                    "verified `{package}` (upgrade {}): it goes live at the program's next \
+                     `update()`",
+                    upgrade.sequence
+                ),
+            });
+            self.live.push(live);
         }
         self.last = Some(upgrade.sequence);
         Ok(lines)
@@ -263,11 +315,11 @@ impl Listener {
     /// Loads a library a build needs, once: staged like a build (a file of
     /// its own, no name) and loaded, so that the builds' `DT_NEEDED` finds
     /// it by its soname.
-    fn load_library(&mut self, name: String, data: Vec<u8>) -> Result<(), Error> {
-        if self.libraries.iter().any(|(loaded, ..)| *loaded == name) {
+    fn load_library(&mut self, name: &str, data: &[u8]) -> Result<(), Error> {
+        if self.libraries.iter().any(|(loaded, ..)| loaded == name) {
             return Ok(());
         }
-        let staged = (self.staging).stage_bytes(data, &name, Path::new(&name), false)?;
+        let staged = (self.staging).stage_bytes(data.to_vec(), name, Path::new(name), false)?;
         // SAFETY: a library of the toolchain or of the target directory that
         // built this program, signed by a key the program trusts, for this
         // very binary (checked above): what a reload would load from there.
@@ -278,24 +330,26 @@ impl Listener {
             )
         }
         .map_err(|e| Error::Load {
-            package: name.clone(),
+            package: name.to_string(),
             path: staged.path.clone(),
             message: e.to_string(),
         })?;
-        self.libraries.push((name, library, staged));
+        self.libraries.push((name.to_string(), library, staged));
         Ok(())
     }
 
     /// Stages, loads, verifies and arms one build of an upgrade.
     fn verify(
         &self,
-        data: Vec<u8>,
+        data: &[u8],
         package: &str,
         origin: &Path,
         sequence: u64,
     ) -> Result<Box<Verified>, Error> {
         let seen = Instant::now();
-        let staged = self.staging.stage_bytes(data, package, origin, true)?;
+        let staged = self
+            .staging
+            .stage_bytes(data.to_vec(), package, origin, true)?;
         // SAFETY: a build of this program's package, signed by a key it
         // trusts, made for this very binary (checked above) by a build of
         // the same toolchain and settings.
@@ -358,7 +412,7 @@ impl Listener {
             }),
         };
         self.deliver(Delivery::Restart(Box::new(pending)))?;
-        match told.recv_timeout(APPLY_TIMEOUT) {
+        match told.recv_timeout(RESTART_TIMEOUT) {
             Ok(Ok(line)) => {
                 self.restarting = Some(sent);
                 Ok(line)
@@ -371,32 +425,46 @@ impl Listener {
         }
     }
 
-    /// Takes back the newest upgrade's build that is live.
+    /// Takes back every build of the newest upgrade that is live.
     fn roll_back(&mut self) -> Result<Vec<String>, Error> {
-        let &(generation, sequence) = self.live.last().ok_or(Error::NothingToRollBack)?;
-        let (answer, done) = mpsc::channel();
-        self.deliver(Delivery::Revert(generation, answer))?;
-        let line = match done.recv_timeout(APPLY_TIMEOUT) {
-            Ok(result) => format!("{} (upgrade {sequence})", result?),
-            Err(_) => format!(
-                "generation {generation} (upgrade {sequence}) is rolled back at the program's \
-                 next `update()`"
-            ),
-        };
-        self.live.pop();
-        Ok(vec![line])
+        let sequence = self.live.last().ok_or(Error::NothingToRollBack)?.sequence;
+        let mut lines = Vec::new();
+        while let Some(mut live) = self.live.pop_if(|live| live.sequence == sequence) {
+            let Some(generation) = live.generation_within(Duration::ZERO) else {
+                lines.push(format!(
+                    "upgrade {sequence} has not gone live yet (the program has not called \
+                     `update()` since): push a newer one instead"
+                ));
+                self.live.push(live);
+                break;
+            };
+            let (answer, done) = mpsc::channel();
+            self.deliver(Delivery::Revert(generation, answer))?;
+            lines.push(match done.recv_timeout(APPLY_TIMEOUT) {
+                Ok(Ok(line)) => format!("{line} (upgrade {sequence})"),
+                Ok(Err(error)) => format!("{error} (generation {generation}, upgrade {sequence})"),
+                Err(_) => format!(
+                    "generation {generation} (upgrade {sequence}) is rolled back at the \
+                     program's next `update()`"
+                ),
+            });
+        }
+        Ok(lines)
     }
 
     /// The newest upgrade taken and every generation.
-    fn status(&self) -> Vec<String> {
+    fn status(&mut self) -> Vec<String> {
+        for live in &mut self.live {
+            live.generation_within(Duration::ZERO);
+        }
         let mut lines = vec![match self.last {
             Some(last) => format!("upgrade {last} is the newest taken"),
             None => "no upgrade taken yet".to_string(),
         }];
         for generation in loaded_generations() {
             let from = (self.live.iter())
-                .find(|(number, _)| *number == generation.number)
-                .map(|(_, sequence)| format!(" (upgrade {sequence})"))
+                .find(|live| live.generation == Some(generation.number))
+                .map(|live| format!(" (upgrade {})", live.sequence))
                 .unwrap_or_default();
             lines.push(format!("{generation}{from}"));
         }
@@ -414,10 +482,29 @@ impl Listener {
     }
 }
 
+/// A connection read against one deadline for the whole request (a
+/// timeout per read would let a slow client hold the socket for ever).
+struct ByDeadline<'a> {
+    stream: &'a mut UnixStream,
+    deadline: Instant,
+}
+
+impl Read for ByDeadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
+}
+
 /// Writes an upgrade's binary, executable by this user only, to
-/// `$TMPDIR/hotreload-binaries-<uid>/<name>-<sequence>-<pid>` (a directory
-/// of this user's, 0700): the program restarts into it, and runs from it
-/// from then on.
+/// `$TMPDIR/hotreload-binaries-<uid>/<name>-<sequence>-<pid>-<time>` (a
+/// directory of this user's, 0700; the pid stays across the `exec`, and
+/// sequence numbers start again after it): the program restarts into it,
+/// and runs from it from then on.
 fn write_binary(name: &str, binary: &[u8], sequence: u64) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
     // SAFETY: geteuid(2) cannot fail.
@@ -436,7 +523,11 @@ fn write_binary(name: &str, binary: &[u8], sequence: u64) -> std::io::Result<Pat
         }
         Err(error) => return Err(error),
     }
-    let path = dir.join(format!("{name}-{sequence}-{}", std::process::id()));
+    let time = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let path = dir.join(format!("{name}-{sequence}-{}-{time}", std::process::id()));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -302,7 +302,10 @@ impl Reloader {
     /// A server stops accepting (axum's `with_graceful_shutdown`) and
     /// returns once its connections are done; listeners made with
     /// [`listener`](crate::listener) stay open meanwhile (the reloader holds
-    /// a copy), so new connections wait in them for the new program.
+    /// a copy), so new connections wait in them for the new program. The
+    /// new binary was run and took the state before the hook runs; if the
+    /// `exec` still fails (rare), the program goes on without what the
+    /// hook stopped, and the update says why.
     pub fn before_restart(mut self, hook: impl FnMut() + Send + 'static) -> Reloader {
         if let Some(running) = &mut self.inner {
             running.before_restart = Some(Box::new(hook));

@@ -78,6 +78,17 @@ static PROGRAM: OnceLock<Result<Program, String>> = OnceLock::new();
 /// Shares the program with reloaded code (once per process; later calls
 /// return the first answer). `Err` says why builds get their own copies.
 pub fn share() -> Result<&'static Program, &'static str> {
+    share_with(None)
+}
+
+/// [`share`], for a program with no linker (a service taking upgrades):
+/// from `template`, the shared object of its symbols that [`template`]
+/// made where it was built.
+pub fn share_from(template: &[u8]) -> Result<&'static Program, &'static str> {
+    share_with(Some(template))
+}
+
+fn share_with(template: Option<&[u8]>) -> Result<&'static Program, &'static str> {
     PROGRAM
         .get_or_init(|| {
             if std::env::var_os("HOTRELOAD_ONE_COPY").is_some_and(|v| v == "0") {
@@ -90,22 +101,7 @@ pub fn share() -> Result<&'static Program, &'static str> {
             )) {
                 return Err("only on x86-64 Linux with glibc".into());
             }
-            Program::load(None)
-        })
-        .as_ref()
-        .map_err(String::as_str)
-}
-
-/// [`share`], for a program with no linker (a service taking upgrades):
-/// from `template`, the shared object of its symbols that
-/// [`template`] made where it was built.
-pub fn share_from(template: &[u8]) -> Result<&'static Program, &'static str> {
-    PROGRAM
-        .get_or_init(|| {
-            if std::env::var_os("HOTRELOAD_ONE_COPY").is_some_and(|v| v == "0") {
-                return Err("turned off by HOTRELOAD_ONE_COPY=0".into());
-            }
-            Program::load(Some(template))
+            Program::load(template)
         })
         .as_ref()
         .map_err(String::as_str)
@@ -115,22 +111,32 @@ pub fn share_from(template: &[u8]) -> Result<&'static Program, &'static str> {
 /// from its load address (not at their addresses in this process), for a
 /// copy of the program elsewhere to move to its own ([`share_from`]).
 pub fn template() -> Result<Vec<u8>, String> {
+    let (object, _) = read_program(0)?;
+    let dir = scratch()?;
+    let output = dir.path().join("program.so");
+    link(&object, &output)?;
+    std::fs::read(&output).map_err(|e| format!("cannot read the linked symbols: {e}"))
+}
+
+/// The object of the running program's symbols, at `base` plus their
+/// offsets, and what it holds.
+fn read_program(base: u64) -> Result<(Vec<u8>, Program), String> {
     let exe = std::fs::read("/proc/self/exe")
         .map_err(|e| format!("cannot read the program's file: {e}"))?;
     let file =
         object::File::parse(&*exe).map_err(|e| format!("cannot parse the program's file: {e}"))?;
-    let (object, program) = symbols_object(&file, 0)?;
+    let (object, program) = symbols_object(&file, base)?;
     if program.symbols == 0 {
         return Err("the program has no symbol table (built with `strip = \"symbols\"`?)".into());
     }
-    let dir = tempfile::Builder::new()
+    Ok((object, program))
+}
+
+fn scratch() -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
         .prefix("hotreload-program-")
         .tempdir()
-        .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
-    let (input, output) = (dir.path().join("program.o"), dir.path().join("program.so"));
-    crate::build::dylib::write(&input, &object)?;
-    link(&input, &output)?;
-    std::fs::read(&output).map_err(|e| format!("cannot read the linked symbols: {e}"))
+        .map_err(|e| format!("cannot make a scratch directory: {e}"))
 }
 
 /// Adds `base` to the value of every absolute symbol of the shared object
@@ -179,21 +185,9 @@ impl Program {
     /// upgrade carries it, see [`template`]), the shared object made at
     /// address 0 where the program was built, moved to where it runs.
     fn load(template: Option<&[u8]>) -> Result<Program, String> {
-        let exe = std::fs::read("/proc/self/exe")
-            .map_err(|e| format!("cannot read the program's file: {e}"))?;
-        let file = object::File::parse(&*exe)
-            .map_err(|e| format!("cannot parse the program's file: {e}"))?;
         let base = load_address().ok_or("cannot find where the program is loaded")?;
-        let (object, program) = symbols_object(&file, base)?;
-        if program.symbols == 0 {
-            return Err(
-                "the program has no symbol table (built with `strip = \"symbols\"`?)".into(),
-            );
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("hotreload-program-")
-            .tempdir()
-            .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
+        let (object, program) = read_program(base)?;
+        let dir = scratch()?;
         let output = dir.path().join("libhotreload_program.so");
         match template {
             Some(template) => {
@@ -201,11 +195,7 @@ impl Program {
                 rebase(&mut moved, base)?;
                 crate::build::dylib::write(&output, &moved)?;
             }
-            None => {
-                let input = dir.path().join("program.o");
-                crate::build::dylib::write(&input, &object)?;
-                link(&input, &output)?;
-            }
+            None => link(&object, &output)?,
         }
         // SAFETY: a shared object of absolute symbols only: no code, no
         // initializers. RTLD_GLOBAL puts its symbols first for every
@@ -403,15 +393,17 @@ fn is_rust(name: &[u8]) -> bool {
         .any(|prefix| name.starts_with(prefix))
 }
 
-/// Links the object of absolute symbols into a shared object, with the
-/// C compiler driver rustc links with by default.
-fn link(input: &Path, output: &Path) -> Result<(), String> {
+/// Links the object of absolute symbols into a shared object at
+/// `output`, with the C compiler driver rustc links with by default.
+fn link(object: &[u8], output: &Path) -> Result<(), String> {
+    let input = output.with_extension("o");
+    crate::build::dylib::write(&input, object)?;
     let linker = "cc";
     let mut command = Command::new(linker);
     command
         .args(["-shared", "-nostdlib", "-o"])
         .arg(output)
-        .arg(input);
+        .arg(&input);
     crate::build::dylib::succeed(&mut command, linker).map_err(|e| format!("{linker} failed: {e}"))
 }
 

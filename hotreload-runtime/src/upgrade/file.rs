@@ -101,8 +101,10 @@ pub struct Upgrade {
     pub binary: Vec<u8>,
     /// Above the last one the program applied.
     pub sequence: u64,
-    /// Libraries first, then the symbols, then the builds: the order the
-    /// receiver loads them in.
+    /// The builds, the libraries they need, the program's symbols (or a
+    /// new binary alone). The receiver takes the symbols first (so that
+    /// what loads after binds to the program), then the libraries, then
+    /// the builds, whatever their order here.
     pub pieces: Vec<Piece>,
 }
 

@@ -101,6 +101,13 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
         });
     }
     let mut pieces = Vec::new();
+    if std::env::var_os("HOTRELOAD_ONE_COPY").is_none_or(|v| v != "0") {
+        pieces.push(Piece {
+            kind: Kind::Symbols,
+            name: "program".into(),
+            data: one_copy::template()?,
+        });
+    }
     for path in libraries {
         let name = path
             .file_name()
@@ -112,13 +119,6 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
             kind: Kind::Library,
             name,
             data,
-        });
-    }
-    if std::env::var_os("HOTRELOAD_ONE_COPY").is_none_or(|v| v != "0") {
-        pieces.push(Piece {
-            kind: Kind::Symbols,
-            name: "program".into(),
-            data: one_copy::template()?,
         });
     }
     pieces.extend(builds);
