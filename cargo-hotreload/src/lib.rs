@@ -190,6 +190,15 @@ fn upgrade(
     restart: bool,
     out: &Path,
 ) -> Result<String, String> {
+    if key.extension().is_some_and(|ext| ext == "pub") {
+        return Err(format!(
+            "`{}` is a public key: sign with the secret one (`keygen`'s NAME.key)",
+            key.display()
+        ));
+    }
+    if sequence == 0 {
+        return Err("sequence numbers start at 1".into());
+    }
     let key = std::fs::read_to_string(key)
         .map_err(|e| format!("cannot read the key `{}`: {e}", key.display()))
         .and_then(|text| signing_key(&text))?;
@@ -235,12 +244,19 @@ fn upgrade(
     let summary: Vec<String> = (upgrade.pieces.iter())
         .map(|piece| format!("{} ({} KB)", piece.name, piece.data.len() / 1024))
         .collect();
-    let mut said = format!(
+    // What the program said of the edit: the hot functions it changes, or
+    // that it changes none.
+    let mut said: String = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| line.starts_with("[hotreload] `") || line.starts_with("[hotreload] warning"))
+        .map(|line| format!("{}\n", line.trim_start_matches("[hotreload] ")))
+        .collect();
+    said.push_str(&format!(
         "wrote {} (upgrade {sequence} for build id {}): {}\n",
         out.display(),
         hex(&upgrade.binary),
         summary.join(", ")
-    );
+    ));
     if let Some(new) = upgrade
         .pieces
         .iter()

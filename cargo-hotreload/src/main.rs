@@ -4,7 +4,11 @@ fn main() {
     match cargo_hotreload::run(std::env::args()) {
         Ok(out) => print!("{out}"),
         Err(error) => {
-            eprintln!("error: {error}");
+            // clap's messages say `error:` themselves.
+            match error.strip_prefix("error: ") {
+                Some(error) => eprintln!("error: {error}"),
+                None => eprintln!("error: {error}"),
+            }
             std::process::exit(1);
         }
     }

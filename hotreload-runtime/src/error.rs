@@ -227,8 +227,8 @@ pub enum Error {
     /// An upgrade not signed by a key the program trusts, or changed since
     /// it was signed.
     #[error(
-        "HOT061 refused the upgrade: {reason}. Nothing was loaded; sign upgrades with a key \
-         the program trusts (`Upgrades::trust`)"
+        "HOT061 refused the upgrade: {reason}. Nothing was loaded; push the whole file, made \
+         with a key the program trusts (`Upgrades::trust`)"
     )]
     UpgradeUntrusted {
         /// Which key, and what did not match.

@@ -28,7 +28,10 @@ impl std::fmt::Display for Generation {
             None => write!(f, "generation 0 (the program's own code)")?,
             Some(package) => write!(f, "generation {} of `{package}`", self.number)?,
         }
-        write!(f, ": {} hot functions run its code", self.functions)?;
+        match self.functions {
+            1 => write!(f, ": 1 hot function runs its code")?,
+            n => write!(f, ": {n} hot functions run its code")?,
+        }
         if let Some(calls) = self.in_flight {
             write!(f, ", {calls} calls in flight")?;
         }

@@ -48,13 +48,19 @@ impl fmt::Display for Reverted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "rolled back generation {} of `{}`: {} run the code they ran before it",
+            "rolled back generation {} of `{}`: {}",
             self.generation,
             self.package,
-            if self.functions.is_empty() {
-                "no functions".to_string()
-            } else {
-                short_names(&self.functions)
+            match self.functions.len() {
+                0 => "no function changed back".to_string(),
+                1 => format!(
+                    "{} runs the code it ran before",
+                    short_names(&self.functions)
+                ),
+                _ => format!(
+                    "{} run the code they ran before",
+                    short_names(&self.functions)
+                ),
             }
         )
     }

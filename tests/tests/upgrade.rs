@@ -145,6 +145,12 @@ impl BuildBox {
     fn upgrade(&self, sequence: u64) -> PathBuf {
         let (made, out) = self.try_upgrade(sequence, &[]);
         let made = made.unwrap_or_else(|e| panic!("cargo hotreload upgrade failed: {e}"));
+        // Each of the test's upgrades changes `describe`, and says so.
+        assert!(
+            made.contains("`service`: changes the #[hot] functions"),
+            "{made}"
+        );
+        assert!(made.contains("service::describe"), "{made}");
         assert!(
             made.contains(&format!("upgrade {sequence} for build id")),
             "{made}"

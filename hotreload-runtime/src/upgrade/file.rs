@@ -151,8 +151,8 @@ impl<'a> Signed<'a> {
         let signature = Signature::from_bytes(&trailer[32..].try_into().expect("64 bytes"));
         let Some(key) = trusted.iter().find(|trusted| trusted.as_bytes() == &key) else {
             return Err(Invalid::Untrusted(format!(
-                "signed by the key {}, which this program does not trust (unsigned, or made \
-                 with another key)",
+                "its last bytes name the key {}, which this program does not trust: the \
+                 file is unsigned, signed with another key, or cut short",
                 hex(&key)
             )));
         };

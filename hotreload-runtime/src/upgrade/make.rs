@@ -66,7 +66,14 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
     let exe =
         std::fs::read("/proc/self/exe").map_err(|e| format!("cannot read the program: {e}"))?;
     let binary = build_id(&exe)?;
-    let mut config = BuildConfig::of_running_program().map_err(|e| e.to_string())?;
+    let mut config = BuildConfig::of_running_program().map_err(|error| match error {
+        Error::TargetDir { exe } => format!(
+            "`{}` is not in a cargo target directory: make upgrades with the binary as cargo \
+             built it (`target/release/<name>`, the very one that was deployed), not a copy",
+            exe.display()
+        ),
+        error => error.to_string(),
+    })?;
     config.check_cargo().map_err(|e| e.to_string())?;
     if let Some(first) = packages.first() {
         config.find_hot_flags(&first.manifest_dir);
@@ -78,15 +85,28 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
         let mut recipe = Recipe::default();
         let built = build::build(&config, &package, &mut recipe, &Cancel::default())
             .map_err(|e| e.to_string())?;
-        match check(&package, &base, &built.artifact) {
-            Ok(()) => {}
+        let base_dir = package_in(&base, &package)?;
+        match check(&package, &base_dir, &built.artifact) {
+            Ok(changed) if changed.is_empty() => eprintln!(
+                "[hotreload] warning: no #[hot] function of `{}` changed: the upgrade changes only \
+                 code that hot functions call (edits to other code, such as `main` or handlers \
+                 that are not #[hot], need a new binary)",
+                package.name
+            ),
+            Ok(changed) => eprintln!(
+                "[hotreload] `{}`: changes the #[hot] functions {}",
+                package.name,
+                changed.join(", ")
+            ),
             Err(refused) if restart::gets_past(&refused) && std::env::var_os(RESTART).is_some() => {
                 return new_binary(binary, &config, &package, &refused);
             }
             Err(refused) if restart::gets_past(&refused) => {
                 return Err(format!(
-                    "{refused}\nWith `--restart`, the upgrade carries the program's new binary \
-                     instead, for it to restart into with its state"
+                    "{refused}\n(Compared with the binary and with `{}`, the sources it was \
+                     built from.) With `--restart`, the upgrade carries the program's new binary \
+                     instead, for it to restart into with its state",
+                    base_dir.display()
                 ));
             }
             Err(error) => return Err(error.to_string()),
@@ -134,9 +154,9 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
 /// definitions the edit changed (`HOT011` for a type a hot signature
 /// reaches, through references too) are found here, from the sources the
 /// binary was built from (`base`) and the edited ones.
-fn check(package: &Package, base: &Path, artifact: &Path) -> Result<(), Error> {
-    let base_dir = package_in(base, package).map_err(|message| Error::Restart { message })?;
-    let mut snapshot = Snapshot::read(&base_dir);
+/// Returns the paths of the hot functions whose source changed.
+fn check(package: &Package, base_dir: &Path, artifact: &Path) -> Result<Vec<String>, Error> {
+    let mut snapshot = Snapshot::read(base_dir);
     let src = package.manifest_dir.join("src");
     // Every base file is the program's (whatever its time stamp), under
     // the name the edited file has.
@@ -161,13 +181,24 @@ fn check(package: &Package, base: &Path, artifact: &Path) -> Result<(), Error> {
     // SAFETY: the build just made of this program's package, with its
     // toolchain and settings, as a reload loads it.
     let loaded = unsafe { load::load(staged, &package.name) }?;
+    let running = Manifest::current();
     verify::verify(
         &package.name,
-        &Manifest::current(),
+        &running,
         &loaded.manifest,
         &sources.changes(),
-    )
-    .map(drop)
+    )?;
+    let ours = |entry: &&hotreload_core::registry::Entry| entry.package == package.name;
+    let mut changed: Vec<String> = (loaded.manifest.entries.iter().filter(ours))
+        .filter(|new| {
+            (running.entries.iter().filter(ours))
+                .find(|old| old.path == new.path)
+                .is_none_or(|old| old.source_hash != new.source_hash)
+        })
+        .map(|entry| entry.path.to_string())
+        .collect();
+    changed.sort_unstable();
+    Ok(changed)
 }
 
 /// An upgrade that carries the program's new binary, for an edit no
