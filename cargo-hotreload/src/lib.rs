@@ -202,6 +202,50 @@ fn upgrade(
     let key = std::fs::read_to_string(key)
         .map_err(|e| format!("cannot read the key `{}`: {e}", key.display()))
         .and_then(|text| signing_key(&text))?;
+    let (mut upgrade, said_by_program) = unsigned(binary, base, restart)?;
+    upgrade.sequence = sequence;
+    let file = upgrade.sign(&key);
+    // Checked as the program will check it.
+    Signed::open(&file, &[key.verifying_key()]).map_err(|e| e.to_string())?;
+    std::fs::write(out, &file).map_err(|e| format!("cannot write `{}`: {e}", out.display()))?;
+    let summary: Vec<String> = (upgrade.pieces.iter())
+        .map(|piece| format!("{} ({} KB)", piece.name, piece.data.len() / 1024))
+        .collect();
+    // What the program said of the edit: the hot functions it changes, or
+    // that it changes none.
+    let mut said: String = (said_by_program.lines())
+        .filter(|line| line.starts_with("[hotreload] `") || line.starts_with("[hotreload] warning"))
+        .map(|line| format!("{}\n", line.trim_start_matches("[hotreload] ")))
+        .collect();
+    said.push_str(&format!(
+        "wrote {} (upgrade {sequence} for build id {}): {}\n",
+        out.display(),
+        hex(&upgrade.binary),
+        summary.join(", ")
+    ));
+    if let Some(new) = upgrade
+        .pieces
+        .iter()
+        .find(|piece| piece.kind == Kind::Binary)
+    {
+        let id = build_id(&new.data).map(|id| hex(&id)).unwrap_or_default();
+        said.push_str(&format!(
+            "the edit is one no reload can take ({}): the program restarts into the new binary \
+             (build id {id}) with its state. Make later upgrades with `--binary {}` (now that \
+             binary) and `--base` the sources it was built from (these)\n",
+            (said_by_program.lines())
+                .find_map(|line| line.strip_prefix("[hotreload] "))
+                .and_then(|line| line.split(": the upgrade carries").next())
+                .unwrap_or("see above"),
+            binary.display()
+        ));
+    }
+    Ok(said)
+}
+
+/// Has `binary` build its hot packages and write them as an upgrade, not
+/// yet numbered nor signed; with what it said on stderr.
+fn unsigned(binary: &Path, base: &Path, restart: bool) -> Result<(Upgrade, String), String> {
     let base = std::path::absolute(base)
         .map_err(|e| format!("cannot find the base `{}`: {e}", base.display()))?;
     // A directory of ours (0700): no other user can put or change a file
@@ -234,48 +278,12 @@ fn upgrade(
             ));
         }
     };
-    let mut upgrade =
+    let upgrade =
         Upgrade::parse(&body).map_err(|e| format!("the program wrote no valid upgrade: {e}"))?;
-    upgrade.sequence = sequence;
-    let file = upgrade.sign(&key);
-    // Checked as the program will check it.
-    Signed::open(&file, &[key.verifying_key()]).map_err(|e| e.to_string())?;
-    std::fs::write(out, &file).map_err(|e| format!("cannot write `{}`: {e}", out.display()))?;
-    let summary: Vec<String> = (upgrade.pieces.iter())
-        .map(|piece| format!("{} ({} KB)", piece.name, piece.data.len() / 1024))
-        .collect();
-    // What the program said of the edit: the hot functions it changes, or
-    // that it changes none.
-    let mut said: String = String::from_utf8_lossy(&output.stderr)
-        .lines()
-        .filter(|line| line.starts_with("[hotreload] `") || line.starts_with("[hotreload] warning"))
-        .map(|line| format!("{}\n", line.trim_start_matches("[hotreload] ")))
-        .collect();
-    said.push_str(&format!(
-        "wrote {} (upgrade {sequence} for build id {}): {}\n",
-        out.display(),
-        hex(&upgrade.binary),
-        summary.join(", ")
-    ));
-    if let Some(new) = upgrade
-        .pieces
-        .iter()
-        .find(|piece| piece.kind == Kind::Binary)
-    {
-        let id = build_id(&new.data).map(|id| hex(&id)).unwrap_or_default();
-        said.push_str(&format!(
-            "the edit is one no reload can take ({}): the program restarts into the new binary \
-             (build id {id}) with its state. Make later upgrades with `--binary {}` (now that \
-             binary) and `--base` the sources it was built from (these)\n",
-            String::from_utf8_lossy(&output.stderr)
-                .lines()
-                .find_map(|line| line.strip_prefix("[hotreload] "))
-                .and_then(|line| line.split(": the upgrade carries").next())
-                .unwrap_or("see above"),
-            binary.display()
-        ));
-    }
-    Ok(said)
+    Ok((
+        upgrade,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
 }
 
 /// Sends one request to the program's socket; its answer, or `Err` with it

@@ -10,7 +10,7 @@
 
 pub mod mark;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -519,4 +519,29 @@ pub fn is_tick(line: &str) -> bool {
 pub fn has(key: &str, value: &str) -> impl Fn(&str) -> bool + use<> {
     let (key, value) = (key.to_string(), value.to_string());
     move |line| field(line, &key) == Some(value.as_str())
+}
+
+/// One `GET path` on 127.0.0.1 (`Connection: close`): the body of a
+/// 200 answer, or what went wrong.
+pub fn http_get(addr: &str, path: &str) -> Result<String, String> {
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("read: {e}"))?;
+    if !response.starts_with("HTTP/1.1 200") {
+        return Err(format!("not 200: {response}"));
+    }
+    Ok(response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string())
 }

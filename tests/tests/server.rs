@@ -3,31 +3,15 @@
 //! panics; no request fails (the panicking call is retried with the code
 //! before it), and each client sees the versions in order.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use hotreload_tests::{Fixture, RELOAD_TIMEOUT};
+use hotreload_tests::{Fixture, RELOAD_TIMEOUT, http_get};
 
 /// One `GET /version`: the number it serves, or what went wrong.
 fn get_version(addr: &str) -> Result<u64, String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(b"GET /version HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .map_err(|e| format!("write: {e}"))?;
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .map_err(|e| format!("read: {e}"))?;
-    if !response.starts_with("HTTP/1.1 200") {
-        return Err(format!("not 200: {response}"));
-    }
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body = http_get(addr, "/version")?;
     body.strip_prefix("version ")
         .and_then(|n| n.trim().parse().ok())
         .ok_or_else(|| format!("unexpected body {body:?}"))

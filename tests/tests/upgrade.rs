@@ -15,39 +15,13 @@
 //! takes upgrades made with that binary.
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use hotreload_runtime::upgrade::file::{Upgrade, signing_key};
-use hotreload_tests::{Fixture, Program, fixture_target_dir};
-
-/// One `GET`: the body, or what went wrong.
-fn get(addr: &str, path: &str) -> Result<String, String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("write: {e}"))?;
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .map_err(|e| format!("read: {e}"))?;
-    if !response.starts_with("HTTP/1.1 200") {
-        return Err(format!("not 200: {response}"));
-    }
-    Ok(response
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_string())
-}
+use hotreload_tests::{Fixture, Program, fixture_target_dir, http_get};
 
 /// `version V request N` -> `(V, N)`.
 fn parse_version(body: &str) -> Option<(u64, u64)> {
@@ -103,7 +77,7 @@ fn clients(
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Acquire) {
                     let started = Instant::now();
-                    match get(&addr, "/version").and_then(|body| {
+                    match http_get(&addr, "/version").and_then(|body| {
                         parse_version(&body).ok_or_else(|| format!("unexpected body {body:?}"))
                     }) {
                         Ok((version, request)) => {
@@ -298,7 +272,10 @@ impl Deployment {
         let addr = listening
             .trim_start_matches("listening on http://")
             .to_string();
-        assert_eq!(get(&addr, "/cache/a").unwrap(), "made for a by version 1");
+        assert_eq!(
+            http_get(&addr, "/cache/a").unwrap(),
+            "made for a by version 1"
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let served = Arc::new(Served::default());
         let clients = clients(&addr, &stop, &served);
@@ -353,11 +330,11 @@ impl Deployment {
         self.serves(2);
         // Made by the program's code, kept; new entries made by the new code.
         assert_eq!(
-            get(&self.addr, "/cache/a").unwrap(),
+            http_get(&self.addr, "/cache/a").unwrap(),
             "made for a by version 1"
         );
         assert_eq!(
-            get(&self.addr, "/cache/b").unwrap(),
+            http_get(&self.addr, "/cache/b").unwrap(),
             "made for b by version 2"
         );
         let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.service.pid())).unwrap();
@@ -538,7 +515,7 @@ impl Deployment {
             "the counter started again: {first_new:?} after {before}"
         );
         assert_eq!(
-            get(&self.addr, "/cache/a").unwrap(),
+            http_get(&self.addr, "/cache/a").unwrap(),
             "made for a by version 1"
         );
         assert_eq!(self.failures(), vec![], "requests failed in the restart");

@@ -166,7 +166,20 @@ impl Reloader {
             })?;
         let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
         tracing::info!(packages = ?names, "hot reload is on");
-        Ok(Reloader {
+        let local = Local {
+            _watch: watch,
+            stop: events_tx,
+        };
+        Ok(Reloader::running(deliveries, deliveries_tx, Some(local)))
+    }
+
+    /// A handle on its deliveries, with nothing set yet.
+    fn running(
+        deliveries: Receiver<Delivery>,
+        deliveries_tx: Sender<Delivery>,
+        local: Option<Local>,
+    ) -> Reloader {
+        Reloader {
             inner: Some(Running {
                 deliveries,
                 deliveries_tx,
@@ -174,13 +187,10 @@ impl Reloader {
                 before: None,
                 kept: None,
                 before_restart: None,
-                _local: Some(Local {
-                    _watch: watch,
-                    stop: events_tx,
-                }),
+                _local: local,
             }),
             report: true,
-        })
+        }
     }
 
     /// A program that does not sit in a cargo target directory (`exe`):
@@ -196,18 +206,7 @@ impl Reloader {
         hooks::lock_stderr_for_panic_messages();
         lock(&APPLIED).get_or_insert_with(|| Applied::new(&ENTRIES));
         let (deliveries_tx, deliveries) = mpsc::channel();
-        Reloader {
-            inner: Some(Running {
-                deliveries,
-                deliveries_tx,
-                generation: 0,
-                before: None,
-                kept: None,
-                before_restart: None,
-                _local: None,
-            }),
-            report: true,
-        }
+        Reloader::running(deliveries, deliveries_tx, None)
     }
 
     /// Takes upgrades pushed to the program (`cargo hotreload push`): new

@@ -128,19 +128,7 @@ fn make(packages: Vec<Package>) -> Result<Upgrade, String> {
             data: one_copy::template()?,
         });
     }
-    for path in libraries {
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let data =
-            std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        pieces.push(Piece {
-            kind: Kind::Library,
-            name,
-            data,
-        });
-    }
+    pieces.extend(libraries);
     pieces.extend(builds);
     Ok(Upgrade {
         binary,
@@ -266,11 +254,12 @@ fn package_in(base: &Path, package: &Package) -> Result<PathBuf, String> {
         })
 }
 
-/// Adds to `found` (dependencies first) the libraries that `library`
-/// loads through its run path, and theirs: the toolchain's and the target
-/// directory's, which a host without them lacks. Libraries the system's
-/// search finds (`libc.so.6`) are not in any run path and are left out.
-fn needed_libraries(library: &[u8], found: &mut Vec<PathBuf>) -> Result<(), String> {
+/// Adds to `found` (dependencies first), as pieces named by their file
+/// name (their soname), the libraries that `library` loads through its
+/// run path, and theirs: the toolchain's and the target directory's, which
+/// a host without them lacks. Libraries the system's search finds
+/// (`libc.so.6`) are not in any run path and are left out.
+fn needed_libraries(library: &[u8], found: &mut Vec<Piece>) -> Result<(), String> {
     let (needed, run_path) = dynamic(library)?;
     for name in needed {
         let Some(path) = run_path
@@ -280,13 +269,17 @@ fn needed_libraries(library: &[u8], found: &mut Vec<PathBuf>) -> Result<(), Stri
         else {
             continue;
         };
-        if found.contains(&path) {
+        if found.iter().any(|piece| piece.name == name) {
             continue;
         }
         let data =
             std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
         needed_libraries(&data, found)?;
-        found.push(path);
+        found.push(Piece {
+            kind: Kind::Library,
+            name,
+            data,
+        });
     }
     Ok(())
 }
