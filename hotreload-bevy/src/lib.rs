@@ -109,47 +109,24 @@
 mod remake;
 #[cfg(feature = "reload")]
 mod shared;
-mod systems;
 
-use bevy_ecs::prelude::*;
 #[cfg(not(feature = "reload"))]
 use {
     bevy_app::{App, Plugin},
     bevy_ecs::schedule::IntoScheduleConfigs,
 };
 
+/// Defined in `hotreload-bevy-core`, which hot builds link in place of
+/// this crate (see its docs).
+pub use hotreload_bevy_core::{HotReloaded, HotSystems, HotSystemsSet};
 #[cfg(feature = "reload")]
 pub use remake::HotSchedule;
-pub use systems::HotSystems;
-
-/// Where the hot systems of a schedule run: order it to order them all,
-/// e.g. `app.configure_sets(Update, HotSystemsSet.after(physics))`. With
-/// `reload` on it holds the one system that runs them (in
-/// `HotSchedule(Update)`); off, the hot systems themselves.
-#[derive(SystemSet, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct HotSystemsSet;
 
 /// Starts hot reload and applies reloads at a safe point of every frame
 /// (see the [crate docs](crate)). Without the `reload` feature it adds
 /// only the [`HotReloaded`] message.
 #[derive(Default)]
 pub struct HotReloadPlugin;
-
-/// Sent after each reload, at the safe point (after `Last`): systems that
-/// read it see it in the next frame.
-#[derive(Message, Debug, Clone, PartialEq, Eq)]
-pub struct HotReloaded {
-    /// Counts the builds that went live, from 1.
-    pub generation: u64,
-    /// Hot functions whose code changed.
-    pub changed: Vec<String>,
-    /// Systems made anew because their parameters changed.
-    pub remade: Vec<String>,
-    /// Systems a registration added that were not there before.
-    pub added: Vec<String>,
-    /// Systems no registration adds any more.
-    pub removed: Vec<String>,
-}
 
 /// [`App::add_hot_systems`](AddHotSystems::add_hot_systems).
 pub trait AddHotSystems {
@@ -173,7 +150,7 @@ impl AddHotSystems for App {
     fn add_hot_systems(&mut self, register: fn(&mut HotSystems)) -> &mut Self {
         let mut hot = HotSystems::default();
         register(&mut hot);
-        for added in hot.added {
+        for added in hot.into_added() {
             self.add_systems(added.label, added.configs.in_set(HotSystemsSet));
         }
         self

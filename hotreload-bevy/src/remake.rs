@@ -106,7 +106,7 @@ pub fn make(world: &mut World, made: &mut Made) -> Changes {
     }
     let mut schedules: HashMap<InternedScheduleLabel, Schedule> = HashMap::new();
     let mut rerun = HashSet::new();
-    for added in hot.added {
+    for added in hot.into_added() {
         let schedule = schedules
             .entry(added.label)
             .or_insert_with(|| Schedule::new(HotSchedule(added.label)));

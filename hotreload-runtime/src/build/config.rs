@@ -13,8 +13,8 @@ use crate::build::package::Package;
 /// generic code (the user's `drop_in_place::<String>` binds to the copy
 /// some dependency of the runtime exports), and their debug info came to
 /// 18 MB and +100 ms per build in the `deps` benchmark. `strip` does not
-/// touch the incremental cache. Direct builds that name the core crate in
-/// place of the runtime drop it (see `build::Links::runtime`).
+/// touch the incremental cache. Direct builds that name stand-ins in place
+/// of every crate that brings the runtime drop it (see `build::STAND_INS`).
 pub const STRIP: &str = "strip=debuginfo";
 
 /// The incremental caches of hot builds, in the package's hot directory:

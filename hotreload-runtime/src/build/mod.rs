@@ -60,8 +60,8 @@ pub struct Recipe {
     cargo_needed: bool,
     /// What direct builds link differently from cargo's build.
     links: Links,
-    /// The core crate's rlib, from the last cargo build.
-    core: Option<PathBuf>,
+    /// `(crate, rlib)` of the stand-in crates, from the last cargo build.
+    stand_ins: Vec<(String, PathBuf)>,
     /// For a quick build: the functions it leaves to the program (see
     /// `crate::build::quick`), given to the compiler as `HOTRELOAD_THIN`, and the
     /// pruned sources it compiles (`crate::build::quick::prune`). Set by the pipeline
@@ -77,7 +77,7 @@ impl Default for Recipe {
             rustc: None,
             cargo_needed: true,
             links: Links::default(),
-            core: None,
+            stand_ins: Vec::new(),
             quick: None,
             full_reason: None,
         }
@@ -91,6 +91,19 @@ impl Recipe {
     }
 }
 
+/// Crates a hot build names another in place of: `(the crate, the crate
+/// standing in for it)`. The stand-in defines everything of the first that
+/// hot code needs and the first re-exports it, so the types are the same
+/// in the program and in its builds; what the first adds (the reloader, the
+/// Bevy plugin) and its dependencies (the watcher, miniserde, object: about
+/// 40 archives, and their debug info) stay out of the link. A library that
+/// uses more of the crate does not build against the stand-in: its builds
+/// name the crate itself (see [`direct_with_fallback`]).
+pub const STAND_INS: [(&str, &str); 2] = [
+    ("hotreload_runtime", "hotreload_core"),
+    ("hotreload_bevy", "hotreload_bevy_core"),
+];
+
 /// What a direct build links differently from cargo's build of the same
 /// sources: lighter, same code. A new set is checked by one direct build
 /// right after the cargo build (see [`build`]).
@@ -99,43 +112,47 @@ pub struct Links {
     /// The shared library of crates.io and git dependencies
     /// ([`crate::build::dylib`]).
     pub dependencies: Option<Dependencies>,
-    /// `(extern name, rlib)`: the core crate named in place of the runtime,
-    /// so the runtime's own dependencies (the watcher, miniserde,
-    /// object: about 40 archives) stay out of the link. `#[hot]` code needs
-    /// only what the core crate has (see its docs).
-    pub runtime: Option<(String, PathBuf)>,
+    /// `(extern name, rlib)`: the stand-ins named in place of crates of
+    /// [`STAND_INS`], in its order.
+    pub stand_ins: Vec<(String, PathBuf)>,
 }
 
 impl Links {
     fn is_empty(&self) -> bool {
-        self.dependencies.is_none() && self.runtime.is_none()
+        self.dependencies.is_none() && self.stand_ins.is_empty()
     }
 
     /// Every file is still there.
     fn exist(&self) -> bool {
         self.dependencies.as_ref().is_none_or(Dependencies::exist)
-            && self.runtime.as_ref().is_none_or(|(_, rlib)| rlib.is_file())
+            && self.stand_ins.iter().all(|(_, rlib)| rlib.is_file())
     }
 
-    /// The crate's arguments from `rustc`, changed to link these. Without
-    /// the runtime in the link, nothing in it has large debug info: the
-    /// line tables stay.
+    /// The crate's arguments from `rustc`, changed to link these. Once no
+    /// crate that brings the runtime is left in the link, nothing in it has
+    /// large debug info: the line tables stay (see [`STRIP`]).
     fn args(&self, rustc: &Rustc) -> Vec<String> {
         let own = rustc.crate_args();
         if self.is_empty() {
             return own.to_vec();
         }
-        let runtime = self
-            .runtime
-            .as_ref()
-            .map(|(name, rlib)| (format!("{name}="), rlib));
+        let stand_ins: Vec<(String, &PathBuf)> = self
+            .stand_ins
+            .iter()
+            .map(|(name, rlib)| (format!("{name}="), rlib))
+            .collect();
+        let keep_strip = stand_ins.is_empty()
+            || STAND_INS.iter().any(|(library, _)| {
+                rustc
+                    .extern_of(library)
+                    .is_some_and(|name| !self.stand_ins.iter().any(|(n, _)| *n == name))
+            });
         let mut args: Vec<String> = Vec::with_capacity(own.len());
         for arg in own {
-            if runtime.is_some() && arg == STRIP && args.last().is_some_and(|a| a == "-C") {
+            if !keep_strip && arg == STRIP && args.last().is_some_and(|a| a == "-C") {
                 args.pop();
-            } else if let Some((name, rlib)) = runtime
-                .as_ref()
-                .filter(|(n, _)| arg.starts_with(n.as_str()))
+            } else if let Some((name, rlib)) =
+                stand_ins.iter().find(|(n, _)| arg.starts_with(n.as_str()))
             {
                 args.push(format!("{name}{}", rlib.display()));
             } else {
@@ -199,9 +216,9 @@ pub fn build(
     }
 }
 
-/// A direct build. If it fails naming the runtime's extern, the library now
-/// uses more of the runtime than the core crate standing in for it has
-/// (`Reloader` in library code): keep the runtime from now on.
+/// A direct build. If it fails naming a stand-in's extern, the library now
+/// uses more of that crate than its stand-in has (`Reloader`, the Bevy
+/// plugin, in library code): name the crate itself from now on.
 fn direct_with_fallback(
     package: &Package,
     recipe: &mut Recipe,
@@ -214,11 +231,14 @@ fn direct_with_fallback(
             if !cancel.cancelled()
                 && recipe
                     .links
-                    .runtime
-                    .as_ref()
-                    .is_some_and(|(name, _)| rendered.contains(name.as_str())) =>
+                    .stand_ins
+                    .iter()
+                    .any(|(name, _)| rendered.contains(name.as_str())) =>
         {
-            recipe.links.runtime = None;
+            recipe
+                .links
+                .stand_ins
+                .retain(|(name, _)| !rendered.contains(name.as_str()));
             direct(package, rustc, &recipe.links, thin, cancel)
         }
         built => built,
@@ -228,7 +248,8 @@ fn direct_with_fallback(
 /// After a cargo build (which checks the sources and captures the
 /// command), the first direct build, which makes the cdylib, with the
 /// recipe's [`Links`] brought up to date. A new set that fails to build is
-/// the links' fault: a smaller set is tried (the runtime kept), then none.
+/// the links' fault: smaller sets are tried (the Bevy plugin kept, then
+/// the runtime), then none.
 /// The direct build also fills its incremental cache, so the next edit is
 /// fast.
 fn after_cargo(
@@ -238,16 +259,23 @@ fn after_cargo(
     rustc: &Rustc,
     cancel: &Cancel,
 ) -> Result<Built, Error> {
-    let links = Links {
-        dependencies: dylib::prepare(&config.cargo, package, &config.hot_dir(package), rustc),
-        runtime: rustc.runtime_extern().zip(recipe.core.clone()),
-    };
-    let shares_dependencies = links.dependencies.is_some();
-    let keep_runtime = Links {
-        runtime: None,
-        ..links.clone()
-    };
-    let mut candidates = vec![links, keep_runtime, Links::default()];
+    let dependencies = dylib::prepare(&config.cargo, package, &config.hot_dir(package), rustc);
+    let shares_dependencies = dependencies.is_some();
+    let stand_ins: Vec<(String, PathBuf)> = STAND_INS
+        .iter()
+        .filter_map(|(library, stand_in)| {
+            let rlib = recipe.stand_ins.iter().find(|(name, _)| name == stand_in)?;
+            Some((rustc.extern_of(library)?, rlib.1.clone()))
+        })
+        .collect();
+    let mut candidates: Vec<Links> = (0..=stand_ins.len())
+        .rev()
+        .map(|kept| Links {
+            dependencies: dependencies.clone(),
+            stand_ins: stand_ins[..kept].to_vec(),
+        })
+        .collect();
+    candidates.push(Links::default());
     candidates.dedup();
     let last = candidates.len() - 1;
     for (index, links) in candidates.into_iter().enumerate() {
@@ -273,7 +301,7 @@ fn after_cargo(
 /// `cargo rustc` of the hot library (as an rlib: see
 /// `BuildConfig::cargo_command`); on success the recipe takes the rustc
 /// command cargo ran (or, if cargo found the library fresh and ran none,
-/// the one an earlier run saved) and the core crate's rlib.
+/// the one an earlier run saved) and the stand-in crates' rlibs.
 fn through_cargo(
     config: &BuildConfig,
     package: &Package,
@@ -293,7 +321,9 @@ fn through_cargo(
         |source| Error::CargoMissing { cargo, source },
     )?;
     if run.status.success() && !cancel.cancelled() {
-        recipe.core = run.output.core.clone().or(recipe.core.take());
+        if !run.output.stand_ins.is_empty() {
+            recipe.stand_ins = run.output.stand_ins.clone();
+        }
         let saved = config.saved_command(package);
         match Rustc::from_cargo_output(&run.other, &package.manifest_dir) {
             Some(rustc) => {
@@ -614,5 +644,46 @@ mod tests {
              -C metadata=89a3 -C incremental=/t/hotreload/logic/incremental-direct \
              --extern serde=/t/deps/libserde-1.rlib -C prefer-dynamic"
         );
+    }
+
+    #[test]
+    fn a_bevy_library_builds_against_the_stand_ins_with_its_line_tables() {
+        let rustc = Rustc::from_args(
+            "--crate-name game src/lib.rs -C strip=debuginfo \
+             --extern hotreload_runtime=/t/deps/libhotreload_runtime-1.rmeta \
+             --extern hotreload_bevy=/t/deps/libhotreload_bevy-2.rmeta \
+             --extern bevy_ecs=/t/deps/libbevy_ecs-3.rmeta",
+        );
+        let runtime = (
+            "hotreload_runtime".to_string(),
+            PathBuf::from("/t/core.rlib"),
+        );
+        let bevy = (
+            "hotreload_bevy".to_string(),
+            PathBuf::from("/t/bevy_core.rlib"),
+        );
+        let both = Links {
+            dependencies: None,
+            stand_ins: vec![runtime.clone(), bevy],
+        };
+        assert_eq!(
+            both.args(&rustc).join(" "),
+            "--crate-name game src/lib.rs \
+             --extern hotreload_runtime=/t/core.rlib \
+             --extern hotreload_bevy=/t/bevy_core.rlib \
+             --extern bevy_ecs=/t/deps/libbevy_ecs-3.rmeta"
+        );
+        // The plugin named in the library: `hotreload_bevy` brings the
+        // runtime and its dependencies, whose debug info stays out.
+        let runtime_only = Links {
+            dependencies: None,
+            stand_ins: vec![runtime],
+        };
+        let args = runtime_only.args(&rustc);
+        assert!(
+            args.windows(2).any(|pair| pair == ["-C", STRIP]),
+            "{args:?}"
+        );
+        assert!(args.contains(&"hotreload_bevy=/t/deps/libhotreload_bevy-2.rmeta".to_string()));
     }
 }

@@ -1,5 +1,5 @@
-//! [`Output`]: what a build printed that matters (the artifact, the core
-//! crate's rlib, warnings, errors), read from cargo's JSON messages or
+//! [`Output`]: what a build printed that matters (the artifact, the
+//! stand-in crates' rlibs, warnings, errors), read from cargo's JSON messages or
 //! rustc's JSON diagnostics ([`crate::build::cargo_json`]).
 
 use std::io::{BufRead, BufReader, Read};
@@ -10,8 +10,9 @@ use crate::build::cargo_json::{CargoMessage, Diagnostic, RustcLine};
 #[derive(Default)]
 pub struct Output {
     pub artifact: Option<PathBuf>,
-    /// The core crate's rlib (see `build::Links::runtime`).
-    pub core: Option<PathBuf>,
+    /// `(crate, rlib)` of each stand-in crate built (see
+    /// `build::STAND_INS`).
+    pub stand_ins: Vec<(String, PathBuf)>,
     pub warnings: usize,
     /// Rendered errors, and lines that were not JSON (a wrapper's or the
     /// linker's own words).
@@ -45,8 +46,15 @@ impl Output {
                     .as_deref()
                     .is_some_and(|path| Path::new(path) == manifest);
             match message.reason.as_str() {
-                "compiler-artifact" if target.name == "hotreload_core" => {
-                    self.core = file_ending(message.filenames.unwrap_or_default(), ".rlib");
+                "compiler-artifact"
+                    if super::STAND_INS
+                        .iter()
+                        .any(|(_, stand_in)| target.name == *stand_in) =>
+                {
+                    if let Some(rlib) = file_ending(message.filenames.unwrap_or_default(), ".rlib")
+                    {
+                        self.stand_ins.push((target.name.clone(), rlib));
+                    }
                 }
                 // Cargo replays the cached warnings of other workspace
                 // members; count only this library's.

@@ -68,6 +68,17 @@ impl Rustc {
         })
     }
 
+    /// A command of these arguments alone (for tests).
+    #[cfg(test)]
+    pub fn from_args(args: &str) -> Rustc {
+        Rustc {
+            env: Vec::new(),
+            program: "rustc".to_string(),
+            args: args.split_whitespace().map(String::from).collect(),
+            cwd: PathBuf::from("/"),
+        }
+    }
+
     /// Keeps the command for the next run of the program.
     ///
     /// Written as NUL-separated fields, not with serde: a serde_json
@@ -157,9 +168,10 @@ impl Rustc {
             .count()
     }
 
-    /// The name the crate gives the runtime, if it names it.
-    pub fn runtime_extern(&self) -> Option<String> {
-        let prefix = format!("{}hotreload_runtime-", std::env::consts::DLL_PREFIX);
+    /// The name the crate gives `library` (a crate name, as in its rlib's
+    /// file name), if it names it.
+    pub fn extern_of(&self, library: &str) -> Option<String> {
+        let prefix = format!("{}{library}-", std::env::consts::DLL_PREFIX);
         self.externs()
             .find(|(_, path)| {
                 Path::new(path)
