@@ -26,8 +26,9 @@ const REALISTIC_VALUE: &str = "    let mut world = bevy_ecs::world::World::new()
      let found = world.query::<&m3::Body3>().iter(&world).count() as u64;\n    \
      std::hint::black_box(m3::helper5(found));\n";
 
-/// subsecond's fixture, copied as is.
-const SUBSECOND_FILES: &[(&str, &str)] = &[
+/// subsecond's fixture: its manifest and `main.rs`, to which a scale adds
+/// (see [`Subsecond::create`]).
+const SUBSECOND_FILES: [(&str, &str); 2] = [
     (
         "Cargo.toml",
         include_str!("../fixtures/subsecond/Cargo.toml"),
@@ -421,28 +422,60 @@ impl Tool for HotLibReloader {
     }
 }
 
-/// subsecond's fixture, run by `dx serve --hot-patch`.
+/// subsecond's fixture for one scale, run by `dx serve --hot-patch`.
 pub struct Subsecond {
     dir: PathBuf,
+    /// What `value()` does besides returning its number.
+    value_lines: &'static str,
+    /// dx's server port: one per scale, since the scales run at once.
+    port: u16,
 }
 
 impl Subsecond {
-    /// `None` (with the reason printed) when `dx` is not installed.
-    pub fn create(fixtures: &Path) -> Option<Subsecond> {
+    /// The `small` or `realistic` scale as a subsecond program: the same
+    /// `value()`, and for `realistic` the same 5 000 lines of library code,
+    /// in the binary crate (subsecond patches the binary crate only), with
+    /// no `#[hot]`. `None` (with the reason printed) when `dx` is not
+    /// installed or the scale is another.
+    pub fn create(fixtures: &Path, scale: &str) -> Option<Subsecond> {
+        let (name, deps, more, value_lines, port) = match scale {
+            "small" => ("subsecond", "", String::new(), "", 8080),
+            "realistic" => (
+                "subsecond-realistic",
+                "bevy_ecs = \"0.17\"\n",
+                realistic_library(10)
+                    .replace("    use hotreload_runtime::hot;\n", "")
+                    .replace("#[hot]\n    ", ""),
+                REALISTIC_VALUE,
+                8081,
+            ),
+            other => {
+                eprintln!("subsecond runs the small and realistic scales, not `{other}`");
+                return None;
+            }
+        };
         if !dx_installed() {
             return None;
         }
-        let dir = fixtures.join("subsecond");
-        for (path, text) in SUBSECOND_FILES {
-            write_if_changed(&dir.join(path), text);
-        }
-        Some(Subsecond { dir })
+        let dir = fixtures.join(name);
+        let [(_, manifest), (_, main)] = SUBSECOND_FILES;
+        write_if_changed(&dir.join("Cargo.toml"), &format!("{manifest}{deps}"));
+        let main = main.replace(
+            &format!("fn value() -> u64 {}", value_body("", 0)),
+            &format!("fn value() -> u64 {}", value_body(value_lines, 0)),
+        );
+        write_if_changed(&dir.join("src/main.rs"), &format!("{main}{more}"));
+        Some(Subsecond {
+            dir,
+            value_lines,
+            port,
+        })
     }
 }
 
 impl Calls for Subsecond {
     fn calls(&self) -> (f64, f64) {
-        reset_value(&self.dir.join("src/main.rs"), "");
+        reset_value(&self.dir.join("src/main.rs"), self.value_lines);
         let mut build = cargo();
         build
             .args(["build", "--release", "--manifest-path"])
@@ -458,11 +491,11 @@ impl Calls for Subsecond {
 
 impl Tool for Subsecond {
     fn start(&self) -> Program {
-        dx_serve(&self.dir)
+        dx_serve(&self.dir, self.port)
     }
 
     fn edit(&self, n: u64) -> Saved {
-        save_value(&self.dir.join("src/main.rs"), "", n)
+        save_value(&self.dir.join("src/main.rs"), self.value_lines, n)
     }
 }
 
@@ -569,7 +602,7 @@ impl BevySubsecond {
 
 impl Tool for BevySubsecond {
     fn start(&self) -> Program {
-        dx_serve(&self.dir)
+        dx_serve(&self.dir, 8082)
     }
 
     fn edit(&self, n: u64) -> Saved {
@@ -595,8 +628,8 @@ fn dx_installed() -> bool {
 }
 
 /// `dx serve --hot-patch` builds the program in `dir` (a fat build the
-/// first time: minutes) and runs it.
-fn dx_serve(dir: &Path) -> Program {
+/// first time: minutes) and runs it, its server on `port`.
+fn dx_serve(dir: &Path, port: u16) -> Program {
     let mut command = Command::new("dx");
     command
         .args([
@@ -606,7 +639,9 @@ fn dx_serve(dir: &Path) -> Program {
             "false",
             "--open",
             "false",
+            "--port",
         ])
+        .arg(port.to_string())
         .current_dir(dir)
         .env_remove("CARGO_TARGET_DIR");
     Program::start(command, Duration::from_secs(1800))

@@ -18,8 +18,11 @@
 //! once, by one of them.
 //!
 //! `--subsecond` also runs Dioxus subsecond (`dx serve --hot-patch`) on the
-//! same edit; it needs `dx` installed (`cargo install dioxus-cli@0.7.10
-//! --locked`, about 15 minutes), so it is off by default.
+//! same edit of the `small` and `realistic` scales (the realistic library
+//! in subsecond's binary crate, the one crate it patches), each beside
+//! hotreload's program of that scale and edited in turn with it; it
+//! prints the ratio per scale. It needs `dx` installed (`cargo install
+//! dioxus-cli@0.7.10 --locked`, about 15 minutes), so it is off by default.
 //!
 //! `--bevy` runs a bevy_app App twice at the same time: with
 //! `HotReloadPlugin`, its number in a hot system, and (with `dx`) under
@@ -174,13 +177,52 @@ fn main() {
         .map(|scale| Hotreload::create(&dir, scale))
         .collect();
     let calls: Vec<(f64, f64)> = scales.iter().map(Calls::calls).collect();
-    let mut programs: Vec<Program> = scales.iter().map(Tool::start).collect();
-    let samples = edit_rounds(&mut programs, options.edits, |i, n| scales[i].edit(n));
+    // subsecond on the same scales, at the same time, edited in turn with
+    // them.
+    let subsecond: Vec<(&String, Subsecond)> = options
+        .scales
+        .iter()
+        .filter(|_| options.subsecond)
+        .filter_map(|scale| Some((scale, Subsecond::create(&dir, scale)?)))
+        .collect();
+    if let Some((_, small)) = subsecond.iter().find(|(scale, _)| *scale == "small") {
+        print_calls(
+            "subsecond 0.7.10 (dx serve --hot-patch)",
+            "subsecond::call",
+            small.calls(),
+        );
+    }
+    let tools: Vec<&dyn Tool> = scales
+        .iter()
+        .map(|scale| scale as &dyn Tool)
+        .chain(subsecond.iter().map(|(_, tool)| tool as &dyn Tool))
+        .collect();
+    let mut programs: Vec<Program> = tools.iter().map(|tool| tool.start()).collect();
+    let mut samples = edit_rounds(&mut programs, options.edits, |i, n| tools[i].edit(n));
     drop(programs);
-    for ((scale, calls), stages) in options.scales.iter().zip(calls).zip(samples) {
+    let subsecond_samples = samples.split_off(scales.len());
+    for ((scale, calls), stages) in options.scales.iter().zip(calls).zip(&samples) {
         print_calls(&format!("hotreload, scale `{scale}`"), "#[hot]", calls);
-        stats::print_stages(&stages);
+        stats::print_stages(stages);
         medians.push((format!("hotreload ({scale})"), stages.median(FIRST_CALL)));
+    }
+    for ((scale, _), stages) in subsecond.iter().zip(&subsecond_samples) {
+        println!("\n## subsecond 0.7.10 (dx serve --hot-patch), scale `{scale}`, interleaved");
+        stats::print_stages(stages);
+        medians.push((
+            format!("subsecond ({scale}, dx serve --hot-patch)"),
+            stages.median(FIRST_CALL),
+        ));
+    }
+    for ((scale, _), theirs) in subsecond.iter().zip(&subsecond_samples) {
+        let index = options.scales.iter().position(|s| s == *scale);
+        let ours = samples[index.expect("a scale of the run")].median(FIRST_CALL);
+        let theirs = theirs.median(FIRST_CALL);
+        println!(
+            "scale `{scale}`, save -> first new call: hotreload {ours:.1} ms, subsecond \
+             {theirs:.1} ms: {:.2}x",
+            ours / theirs
+        );
     }
 
     if options.processes > 0 {
@@ -215,20 +257,6 @@ fn main() {
                 stages.median(FIRST_CALL),
             ));
         }
-    }
-
-    if let Some(subsecond) = options.subsecond.then(|| Subsecond::create(&dir)).flatten() {
-        print_calls(
-            "subsecond 0.7.10 (dx serve --hot-patch)",
-            "subsecond::call",
-            subsecond.calls(),
-        );
-        let stages = edit_loop(&subsecond, options.edits);
-        stats::print_stages(&stages);
-        medians.push((
-            "subsecond (dx serve --hot-patch)".to_string(),
-            stages.median(FIRST_CALL),
-        ));
     }
 
     if options.bevy {
