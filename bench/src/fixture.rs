@@ -313,6 +313,31 @@ impl Hotreload {
     fn build(&self, release: bool) -> PathBuf {
         build_in(&self.dir, &self.target, &self.name, release)
     }
+
+    /// Start-up after a source change: edits `value()` to return `n`,
+    /// builds the program as a user would (`cargo build`), starts it and
+    /// times it to its `ready` line (the reloader's start-up build done),
+    /// in ms. `through_cargo`: forgets what an earlier run saved for the
+    /// first build (its stand-ins' rlibs, without which the saved rustc
+    /// command is not taken), so the start-up build goes through cargo.
+    pub fn startup_after_change(&self, n: u64, through_cargo: bool) -> f64 {
+        self.edit(n);
+        let binary = self.build(false);
+        if through_cargo {
+            let hot_dir = self.target.join("hotreload").join(&self.name);
+            for entry in std::fs::read_dir(hot_dir).into_iter().flatten().flatten() {
+                if entry.path().extension().is_some_and(|e| e == "stand-ins") {
+                    std::fs::remove_file(entry.path()).expect("remove the saved stand-ins");
+                }
+            }
+        }
+        let started = Instant::now();
+        let mut program = Program::start(Command::new(binary), Duration::from_secs(120));
+        program.wait_for("the start-up build", Duration::from_secs(120), |line| {
+            line.starts_with("ready ")
+        });
+        started.elapsed().as_secs_f64() * 1000.0
+    }
 }
 
 /// `cargo build` of the package in `dir` into `target`; the path of its

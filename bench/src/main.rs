@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--soak N] [--edits N] [--scale small,deps,heavy,many,realistic,<scale>:copies,<scale>:optmacros,<scale>:unload,<scale>:full,<scale>:noprune] [--processes N] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--soak N] [--startup N] [--edits N] [--scale small,deps,heavy,many,realistic,<scale>:copies,<scale>:optmacros,<scale>:unload,<scale>:full,<scale>:noprune] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -45,6 +45,10 @@
 //! `<scale>:copies` (`--scale small,small:copies`) is the same program run
 //! with `HOTRELOAD_ONE_COPY=0`: reloaded code on copies of `std` and of the
 //! dependencies instead of the program's own, for what one copy costs.
+//! `--startup N` instead starts each `--scale` program N times after a
+//! source change (and `cargo build`) with its first build taking the rustc
+//! command an earlier run saved, and N times going through cargo, in turn,
+//! and prints the time to `ready` each way.
 //! `--soak N` instead reloads each `--scale` program N times in a row and
 //! prints its resident and mapped memory, unnamed files mapped and open file
 //! descriptors every 50 reloads.
@@ -94,6 +98,9 @@ struct Options {
     /// Instead of the comparison: this many reloads of each scale, with
     /// its memory every 50.
     soak: Option<usize>,
+    /// Instead of the comparison: this many start-ups of each scale after
+    /// a source change, each way.
+    startup: Option<usize>,
 }
 
 fn options() -> Options {
@@ -105,6 +112,7 @@ fn options() -> Options {
         bevy: false,
         processes: 0,
         soak: None,
+        startup: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -132,6 +140,13 @@ fn options() -> Options {
             }
             "--subsecond" => options.subsecond = true,
             "--bevy" => options.bevy = true,
+            "--startup" => {
+                options.startup = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .expect("--startup takes a number of start-ups"),
+                )
+            }
             "--soak" => {
                 options.soak = Some(
                     args.next()
@@ -162,6 +177,13 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         options.edits
     );
+
+    if let Some(rounds) = options.startup {
+        for scale in &options.scales {
+            startup(&Hotreload::create(&dir, scale), scale, rounds);
+        }
+        return;
+    }
 
     if let Some(reloads) = options.soak {
         for scale in &options.scales {
@@ -296,6 +318,32 @@ fn bevy_side_by_side(dir: &std::path::Path, edits: usize) -> Vec<(String, f64)> 
         );
     }
     medians
+}
+
+/// `rounds` start-ups of one program after a source change each way,
+/// alternating: the first build taking the rustc command an earlier run
+/// saved, and going through cargo (cargo's rlib, then the cdylib: the
+/// library compiled twice).
+fn startup(tool: &Hotreload, scale: &str, rounds: usize) {
+    let mut times = [Vec::new(), Vec::new()];
+    // A first start-up through cargo saves the command the others take.
+    tool.startup_after_change(4000, true);
+    for n in 0..rounds as u64 {
+        for (way, through_cargo) in [false, true].into_iter().enumerate() {
+            times[way].push(tool.startup_after_change(4001 + 2 * n + way as u64, through_cargo));
+        }
+    }
+    println!("\n## start-up to ready after a source change, scale `{scale}`, {rounds} each way");
+    for (way, name) in ["saved rustc command", "through cargo"].iter().enumerate() {
+        let times = &mut times[way];
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{name:<22} min {:>7.1} ms   median {:>7.1} ms   max {:>7.1} ms",
+            times[0],
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
 }
 
 /// `reloads` edits of one program, one after the other; every 50, what the

@@ -62,6 +62,9 @@ pub struct Recipe {
     links: Links,
     /// `(crate, rlib)` of the stand-in crates, from the last cargo build.
     stand_ins: Vec<(String, PathBuf)>,
+    /// Whether this run looked for a command an earlier run saved (see
+    /// `saved_if_fresh`): once, at the first build.
+    saved_tried: bool,
     /// For a quick build: the functions it leaves to the program (see
     /// `crate::build::quick`), given to the compiler as `HOTRELOAD_THIN`, and the
     /// pruned sources it compiles (`crate::build::quick::prune`). Set by the pipeline
@@ -78,6 +81,7 @@ impl Default for Recipe {
             cargo_needed: true,
             links: Links::default(),
             stand_ins: Vec::new(),
+            saved_tried: false,
             quick: None,
             full_reason: None,
         }
@@ -191,29 +195,112 @@ pub fn build(
         recipe.links = Links::default();
         recipe.cargo_needed = true;
     }
-    match recipe.rustc.clone().filter(|_| !recipe.cargo_needed) {
-        Some(rustc) => direct_with_fallback(package, recipe, &rustc, cancel),
+    if let Some(rustc) = recipe.rustc.clone().filter(|_| !recipe.cargo_needed) {
+        return direct_with_fallback(package, recipe, &rustc, cancel);
+    }
+    // Every function compiled: not a quick build.
+    recipe.quick = None;
+    let started = Instant::now();
+    let saved = recipe.rustc.is_none() && !recipe.saved_tried;
+    let saved = saved.then(|| saved_if_fresh(config, package)).flatten();
+    recipe.saved_tried = true;
+    let from_saved = saved.is_some();
+    match saved {
+        Some((rustc, stand_ins)) => {
+            recipe.rustc = Some(rustc);
+            recipe.stand_ins = stand_ins;
+            recipe.cargo_needed = false;
+        }
         None => {
-            // Every function compiled: not a quick build.
-            recipe.quick = None;
             recipe.full_reason = Some("cargo ran (a change outside `src/*.rs`)".to_string());
-            let started = Instant::now();
             through_cargo(config, package, recipe, cancel)?;
-            let Some(rustc) = recipe.rustc.clone() else {
-                return Err(Error::NoArtifact {
-                    package: package.name.clone(),
-                    detail: "cargo found the library up to date and ran no rustc, and no earlier \
-                             run saved its command; `cargo clean -p` the package once"
-                        .into(),
-                });
-            };
-            let built = after_cargo(config, package, recipe, &rustc, cancel)?;
-            Ok(Built {
-                duration: started.elapsed(),
-                ..built
-            })
         }
     }
+    let Some(rustc) = recipe.rustc.clone() else {
+        return Err(Error::NoArtifact {
+            package: package.name.clone(),
+            detail: "cargo found the library up to date and ran no rustc, and no earlier \
+                     run saved its command; `cargo clean -p` the package once"
+                .into(),
+        });
+    };
+    match after_cargo(config, package, recipe, &rustc, cancel) {
+        // The saved command does not build any more (what it names
+        // changed in a way the file times did not show): cargo decides.
+        Err(error) if from_saved && !cancel.cancelled() => {
+            tracing::debug!("the saved rustc command failed, building through cargo: {error}");
+            recipe.rustc = None;
+            recipe.cargo_needed = true;
+            build(config, package, recipe, cancel)
+        }
+        built => Ok(Built {
+            duration: started.elapsed(),
+            ..built?
+        }),
+    }
+}
+
+/// The command and stand-ins an earlier run's cargo build saved, if
+/// nothing cargo acts on changed since: the manifest, the lock file, a
+/// build script, and every crate the command links are older than it (a
+/// dependency the program's build compiled again is newer). The first
+/// build of a run then compiles the library once, as the cdylib, instead
+/// of first as cargo's rlib too (the program's own build just made one).
+/// A source file of the library may have changed: that is what the build
+/// compiles.
+fn saved_if_fresh(
+    config: &BuildConfig,
+    package: &Package,
+) -> Option<(Rustc, Vec<(String, PathBuf)>)> {
+    let saved = config.saved_command(package);
+    let modified = |path: &Path| {
+        std::fs::metadata(path)
+            .and_then(|meta| meta.modified())
+            .ok()
+    };
+    let saved_at = modified(&saved)?;
+    let older = |path: &Path| modified(path).is_some_and(|at| at < saved_at);
+    let rustc = Rustc::load(&saved, &package.manifest_dir, &config.hot_flags)?;
+    let stand_ins = load_stand_ins(&saved)?;
+    let build_script = package.manifest_dir.join("build.rs");
+    let fresh = older(&package.manifest_dir.join("Cargo.toml"))
+        && older(&rustc.cwd().join("Cargo.lock"))
+        && (!build_script.exists() || older(&build_script))
+        && rustc.externs().all(|(_, path)| older(Path::new(&path)))
+        && stand_ins.iter().all(|(_, rlib)| older(rlib));
+    fresh.then_some((rustc, stand_ins))
+}
+
+/// Where the stand-ins' rlibs of the cargo build that saved a command are
+/// kept, beside it.
+fn stand_ins_file(saved: &Path) -> PathBuf {
+    saved.with_extension("stand-ins")
+}
+
+/// Keeps `stand_ins` beside the saved command, as `crate\0rlib` lines.
+fn save_stand_ins(saved: &Path, stand_ins: &[(String, PathBuf)]) {
+    let lines: Vec<String> = stand_ins
+        .iter()
+        .map(|(name, rlib)| format!("{name}\0{}", rlib.display()))
+        .collect();
+    let written = saved
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(stand_ins_file(saved), lines.join("\n")));
+    if let Err(error) = written {
+        tracing::debug!("cannot save the stand-ins: {error}");
+    }
+}
+
+fn load_stand_ins(saved: &Path) -> Option<Vec<(String, PathBuf)>> {
+    let text = std::fs::read_to_string(stand_ins_file(saved)).ok()?;
+    text.lines()
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (name, rlib) = line.split_once('\0')?;
+            Some((name.to_string(), PathBuf::from(rlib)))
+        })
+        .collect()
 }
 
 /// A direct build. If it fails naming a stand-in's extern, the library now
@@ -327,6 +414,9 @@ fn through_cargo(
         let saved = config.saved_command(package);
         match Rustc::from_cargo_output(&run.other, &package.manifest_dir) {
             Some(rustc) => {
+                // The stand-ins first: a saved command is taken at start
+                // only when it is newer than what it names.
+                save_stand_ins(&saved, &recipe.stand_ins);
                 rustc.save(&saved);
                 recipe.rustc = Some(rustc);
             }
@@ -685,5 +775,82 @@ mod tests {
             "{args:?}"
         );
         assert!(args.contains(&"hotreload_bevy=/t/deps/libhotreload_bevy-2.rmeta".to_string()));
+    }
+
+    #[test]
+    fn a_saved_command_starts_a_run_only_while_what_it_names_is_older() {
+        use std::time::{Duration, SystemTime};
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let package_dir = root.join("game");
+        let deps = root.join("target/debug/deps");
+        std::fs::create_dir_all(package_dir.join("src")).unwrap();
+        std::fs::create_dir_all(&deps).unwrap();
+        let serde = deps.join("libserde-1.rlib");
+        let core = deps.join("libhotreload_core-2.rlib");
+        let inputs = [
+            package_dir.join("Cargo.toml"),
+            root.join("Cargo.lock"),
+            serde,
+            core.clone(),
+        ];
+        for file in inputs.iter().chain([&package_dir.join("src/lib.rs")]) {
+            std::fs::write(file, "").unwrap();
+        }
+        let config = BuildConfig {
+            cargo: PathBuf::from("cargo"),
+            target_dir: root.join("target"),
+            profile: "dev".to_string(),
+            target: None,
+            hot_flags: vec!["-C".to_string(), "prefer-dynamic".to_string()],
+        };
+        let package = Package::new("game", &package_dir);
+        let stderr = format!(
+            "Running `CARGO_MANIFEST_DIR={} CARGO_PRIMARY_PACKAGE=1 /bin/rustc --crate-name game \
+             game/src/lib.rs --extern serde={}/libserde-1.rmeta -C prefer-dynamic`",
+            package_dir.display(),
+            deps.display()
+        );
+        let rustc = Rustc::from_cargo_output(&stderr, &package_dir).unwrap();
+        let saved = config.saved_command(&package);
+        let stand_ins = vec![("hotreload_core".to_string(), core)];
+        save_stand_ins(&saved, &stand_ins);
+        rustc.save(&saved);
+        let at = |file: &Path, seconds: u64| {
+            let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + seconds);
+            let file = std::fs::File::options().write(true).open(file).unwrap();
+            file.set_modified(time).unwrap();
+        };
+        at(&saved, 100);
+        for input in &inputs {
+            at(input, 10);
+        }
+        assert_eq!(saved_if_fresh(&config, &package), Some((rustc, stand_ins)));
+        // Changed since the command was saved: the manifest, the lock
+        // file, a crate it links (the program's build compiled it again).
+        for input in &inputs {
+            at(input, 200);
+            assert_eq!(
+                saved_if_fresh(&config, &package),
+                None,
+                "{}",
+                input.display()
+            );
+            at(input, 10);
+        }
+        std::fs::write(package_dir.join("build.rs"), "").unwrap();
+        assert_eq!(
+            saved_if_fresh(&config, &package),
+            None,
+            "a new build script"
+        );
+        at(&package_dir.join("build.rs"), 10);
+        assert!(saved_if_fresh(&config, &package).is_some());
+        std::fs::remove_file(stand_ins_file(&saved)).unwrap();
+        assert_eq!(
+            saved_if_fresh(&config, &package),
+            None,
+            "no stand-ins saved"
+        );
     }
 }
