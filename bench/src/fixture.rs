@@ -331,13 +331,24 @@ impl Hotreload {
                 }
             }
         }
-        let started = Instant::now();
-        let mut program = Program::start(Command::new(binary), Duration::from_secs(120));
-        program.wait_for("the start-up build", Duration::from_secs(120), |line| {
-            line.starts_with("ready ")
-        });
-        started.elapsed().as_secs_f64() * 1000.0
+        time_to_ready(Command::new(binary))
     }
+
+    /// Start-up with the sources as the last run left them (its start-up
+    /// build taken as published), in ms.
+    pub fn startup_unchanged(&self) -> f64 {
+        time_to_ready(Command::new(self.build(false)))
+    }
+}
+
+/// Starts `command` and times it to its `ready` line, in ms.
+fn time_to_ready(command: Command) -> f64 {
+    let started = Instant::now();
+    let mut program = Program::start(command, Duration::from_secs(120));
+    program.wait_for("the start-up build", Duration::from_secs(120), |line| {
+        line.starts_with("ready ")
+    });
+    started.elapsed().as_secs_f64() * 1000.0
 }
 
 /// `cargo build` of the package in `dir` into `target`; the path of its

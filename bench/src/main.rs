@@ -47,8 +47,8 @@
 //! dependencies instead of the program's own, for what one copy costs.
 //! `--startup N` instead starts each `--scale` program N times after a
 //! source change (and `cargo build`) with its first build taking the rustc
-//! command an earlier run saved, and N times going through cargo, in turn,
-//! and prints the time to `ready` each way.
+//! command an earlier run saved, N times going through cargo, and N times
+//! with unchanged sources, in turn, and prints the time to `ready` each way.
 //! `--soak N` instead reloads each `--scale` program N times in a row and
 //! prints its resident and mapped memory, unnamed files mapped and open file
 //! descriptors every 50 reloads.
@@ -320,25 +320,32 @@ fn bevy_side_by_side(dir: &std::path::Path, edits: usize) -> Vec<(String, f64)> 
     medians
 }
 
-/// `rounds` start-ups of one program after a source change each way,
-/// alternating: the first build taking the rustc command an earlier run
-/// saved, and going through cargo (cargo's rlib, then the cdylib: the
-/// library compiled twice).
+/// `rounds` start-ups of one program after a source change each way, in
+/// turn: the first build taking the rustc command an earlier run saved,
+/// and going through cargo (cargo's rlib, then the cdylib: the library
+/// compiled twice); and as many with the sources unchanged since the last
+/// one (its start-up build taken as published).
 fn startup(tool: &Hotreload, scale: &str, rounds: usize) {
-    let mut times = [Vec::new(), Vec::new()];
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
     // A first start-up through cargo saves the command the others take.
     tool.startup_after_change(4000, true);
     for n in 0..rounds as u64 {
         for (way, through_cargo) in [false, true].into_iter().enumerate() {
             times[way].push(tool.startup_after_change(4001 + 2 * n + way as u64, through_cargo));
         }
+        times[2].push(tool.startup_unchanged());
     }
-    println!("\n## start-up to ready after a source change, scale `{scale}`, {rounds} each way");
-    for (way, name) in ["saved rustc command", "through cargo"].iter().enumerate() {
+    println!("\n## start-up to ready, scale `{scale}`, {rounds} each way");
+    let ways = [
+        "after a change, saved rustc command",
+        "after a change, through cargo",
+        "sources unchanged",
+    ];
+    for (way, name) in ways.iter().enumerate() {
         let times = &mut times[way];
         times.sort_by(f64::total_cmp);
         println!(
-            "{name:<22} min {:>7.1} ms   median {:>7.1} ms   max {:>7.1} ms",
+            "{name:<36} min {:>7.1} ms   median {:>7.1} ms   max {:>7.1} ms",
             times[0],
             times[times.len() / 2],
             times[times.len() - 1]
