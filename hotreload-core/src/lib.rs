@@ -51,7 +51,7 @@ pub mod __private {
         call_returning_future, future_must_be_send_or_mark_the_fn_hot_not_send, guard,
         guard_future, guard_in_place,
     };
-    pub use crate::registry::{ENTRIES, Entry, Slot, Thin};
+    pub use crate::registry::{BuiltFrom, ENTRIES, Entry, Slot, Thin};
     pub use crate::state::{HotStatic, StaticEntry};
     /// For the hot expansion in `#![no_std]` crates (which have no `std`
     /// at their root but link it through this crate).

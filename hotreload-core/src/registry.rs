@@ -189,6 +189,26 @@ crate::section::section! {
     pub static ENTRIES: [Entry] = ("hotreload_entries", "__hr_entries");
 }
 
+/// Which sources a package was compiled from: a hash of every `.rs` file
+/// under its `src/` as the `#[hot]` macro read them while the compiler built
+/// it (`hotreload_syntax::sources`), once per crate and compilation. The
+/// reloader compares it with the files it reads at start: the same, and it
+/// knows what the program runs, so the first edit can be a quick build.
+#[doc(hidden)]
+#[repr(C)]
+pub struct BuiltFrom {
+    /// `CARGO_MANIFEST_DIR` of the package.
+    pub manifest_dir: &'static str,
+    /// The hash of its sources.
+    pub sources: u64,
+}
+
+crate::section::section! {
+    /// The sources the packages of this binary were built from (none in a
+    /// quick build).
+    pub static BUILT_FROM: [BuiltFrom] = ("hotreload_built_from", "__hr_built_from");
+}
+
 /// A hot function that a quick build left unchanged: no body, no entry,
 /// only its trampoline, which calls through the program's own slot (found
 /// by the host by `path` when it loads the build, before any of its code

@@ -3,8 +3,16 @@
 //! makes after it), with whether it changed after the executable was
 //! built. What the quick build's planner (`build::quick`) and the
 //! type-definition check (`verify::types`) start from.
+//!
+//! The program says which sources it was built from: the `#[hot]` macro
+//! kept a hash of the package's `src/` as it compiled it
+//! (`hotreload_core::registry::BUILT_FROM`). When the files read here hash
+//! the same, the program runs exactly them ([`Snapshot::built_from`]).
 
 use std::path::{Path, PathBuf};
+
+use hotreload_core::registry::BUILT_FROM;
+use hotreload_syntax::sources;
 
 /// Each file of a package's `src/`, its text, and whether it changed
 /// after the executable was built.
@@ -14,6 +22,9 @@ pub struct Snapshot {
     /// Each file, its text, and whether it changed after the executable
     /// was built.
     pub files: Vec<(PathBuf, String, bool)>,
+    /// The program was built from exactly these files (none changed since,
+    /// whatever their times say).
+    pub built_from: bool,
 }
 
 impl Snapshot {
@@ -26,7 +37,7 @@ impl Snapshot {
             .ok();
         let mut files = Vec::new();
         rust_files(&src, &mut files);
-        let files = files
+        let mut files: Vec<(PathBuf, String, bool)> = files
             .into_iter()
             .map(|file| {
                 let modified = std::fs::metadata(&file).and_then(|meta| meta.modified());
@@ -36,21 +47,25 @@ impl Snapshot {
                 (file, text, newer)
             })
             .collect();
-        Snapshot { src, files }
-    }
-}
-
-/// Every `.rs` file under `dir`.
-pub fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, files);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            files.push(path);
+        let hash = sources::hash(
+            files
+                .iter()
+                .map(|(file, text, _)| (sources::relative(&src, file), text.as_bytes())),
+        );
+        let built_from = BUILT_FROM
+            .iter()
+            .any(|built| Path::new(built.manifest_dir).join("src") == src && built.sources == hash);
+        if built_from {
+            for (_, _, newer) in &mut files {
+                *newer = false;
+            }
+        }
+        Snapshot {
+            src,
+            files,
+            built_from,
         }
     }
 }
+
+pub use hotreload_syntax::sources::rust_files;

@@ -11,7 +11,7 @@ use crate::signature::{Pointer, ReplaceSelf};
 use super::attrs::Attrs;
 use super::impls::{HelperBody, ImplBlock};
 use super::names::Names;
-use super::registration::link_dependencies;
+use super::registration::{built_from, link_dependencies};
 
 /// The expansion of one hot function.
 pub(super) struct Expanded {
@@ -98,7 +98,13 @@ impl HotFn<'_> {
         Expanded {
             helper_body: body.helper,
             trampoline,
-            beside: self.beside([body_item.clone(), thunk, registration, link_dependencies()]),
+            beside: {
+                // Not under the function's `cfg`s: a crate says it once.
+                let beside =
+                    self.beside([body_item.clone(), thunk, registration, link_dependencies()]);
+                let built_from = built_from(&private);
+                quote!(#beside #built_from)
+            },
         }
     }
 

@@ -83,6 +83,38 @@ pub(super) fn section_attrs(elf: &str, macho: &str) -> TokenStream {
     }
 }
 
+/// Which sources the crate is compiled from (the core crate's `BuiltFrom`),
+/// in the expansion of the first hot function of a crate and compilation
+/// (this process expands one crate). Not in quick builds
+/// (`HOTRELOAD_THIN`), which compile a pruned copy, nor where a file cannot
+/// be read, nor in this crate's tests (its snapshots would change with
+/// every edit of its sources).
+pub(super) fn built_from(private: &TokenStream) -> TokenStream {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if cfg!(test)
+        || std::env::var_os("HOTRELOAD_THIN").is_some()
+        || DONE.swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
+        return TokenStream::new();
+    }
+    let sources = std::env::var_os("CARGO_MANIFEST_DIR").and_then(|dir| {
+        hotreload_syntax::sources::hash_dir(&std::path::Path::new(&dir).join("src"))
+    });
+    let Some(sources) = sources else {
+        return TokenStream::new();
+    };
+    let section = section_attrs("hotreload_built_from", "__hr_built_from");
+    quote! {
+        const _: () = {
+            #section
+            static BUILT_FROM: #private::BuiltFrom = #private::BuiltFrom {
+                manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+                sources: #sources,
+            };
+        };
+    }
+}
+
 /// Names the shared library of dependencies in a hot build that links
 /// against one (`--cfg hotreload_deps`; see the runtime's `build/dylib.rs`):
 /// rustc links a dylib only if the crate names it. Nothing in any other

@@ -115,10 +115,10 @@ impl Quick {
             files: HashMap::new(),
             live: HashMap::new(),
             // Which sources the program was built from is not known for
-            // sure (a file saved while cargo built it is older than the
-            // executable but not in it): the first build is a full one,
-            // and the base from then on.
-            unknown: true,
+            // sure unless it says so (a file saved while cargo built it is
+            // older than the executable but not in it): else the first
+            // build is a full one, and the base from then on.
+            unknown: !snapshot.built_from,
             off: false,
             prune: std::env::var_os("HOTRELOAD_PRUNE").is_none_or(|v| v != "0"),
         };
