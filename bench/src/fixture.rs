@@ -386,11 +386,63 @@ impl Tool for Hotreload {
         if let Some((key, value)) = self.env {
             command.env(key, value);
         }
-        Program::start(command, Duration::from_secs(60))
+        let mut program = Program::start(command, Duration::from_secs(60));
+        // The start-up build done: the first edit is timed as a user's.
+        program.wait_for("the start-up build", Duration::from_secs(120), |line| {
+            line.starts_with("ready ")
+        });
+        program
     }
 
     fn edit(&self, n: u64) -> Saved {
         save_value(&self.dir.join("src/lib.rs"), self.value_lines, n)
+    }
+}
+
+/// A scale's library without `#[hot]` (nor the runtime), built with plain
+/// `cargo build`: what hotreload's full builds are compared with.
+pub struct PlainLibrary {
+    dir: PathBuf,
+    target: PathBuf,
+    value_lines: &'static str,
+}
+
+impl PlainLibrary {
+    /// The library of `hot` (made by [`Hotreload::create`]) with every
+    /// `#[hot]` and its import removed, in a package of its own.
+    pub fn of(hot: &Hotreload, fixtures: &Path, scale: &str) -> PlainLibrary {
+        let dir = fixtures.join(format!("plain-{}", scale.replace(':', "_")));
+        let lib = std::fs::read_to_string(hot.dir.join("src/lib.rs")).expect("the hot library");
+        let lib: String = lib
+            .lines()
+            .filter(|line| line.trim() != "#[hot]" && line.trim() != "use hotreload_runtime::hot;")
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let (deps, _, _) = self::scale(scale.split(':').next().expect("a scale"));
+        let manifest = format!(
+            "[package]\nname = \"plain_{}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
+             publish = false\n\n[workspace]\n\n[dependencies]\n{deps}\n",
+            scale.replace(':', "_")
+        );
+        write_if_changed(&dir.join("Cargo.toml"), &manifest);
+        write_if_changed(&dir.join("src/lib.rs"), &lib);
+        PlainLibrary {
+            dir,
+            target: hot.target.clone(),
+            value_lines: hot.value_lines,
+        }
+    }
+
+    /// Edits `value()` to return `n` and times `cargo build` of the
+    /// library, in ms.
+    pub fn rebuild(&self, n: u64) -> f64 {
+        save_value(&self.dir.join("src/lib.rs"), self.value_lines, n);
+        let mut command = cargo();
+        command
+            .args(["build", "--lib", "--quiet", "--manifest-path"])
+            .arg(self.dir.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &self.target);
+        run(command, "cargo build of the plain library").as_secs_f64() * 1000.0
     }
 }
 

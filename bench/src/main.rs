@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--soak N] [--startup N] [--edits N] [--scale small,deps,heavy,many,realistic,<scale>:copies,<scale>:optmacros,<scale>:unload,<scale>:full,<scale>:noprune] [--processes N] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--soak N] [--startup N] [--plain] [--edits N] [--scale small,deps,heavy,many,realistic,<scale>:copies,<scale>:optmacros,<scale>:unload,<scale>:full,<scale>:noprune] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -45,6 +45,10 @@
 //! `<scale>:copies` (`--scale small,small:copies`) is the same program run
 //! with `HOTRELOAD_ONE_COPY=0`: reloaded code on copies of `std` and of the
 //! dependencies instead of the program's own, for what one copy costs.
+//! `--plain` also times a plain `cargo build` of each scale's library with
+//! every `#[hot]` removed, after the same edits, against hotreload's build
+//! stage (`--scale many:full` for its full builds).
+//!
 //! `--startup N` instead starts each `--scale` program N times after a
 //! source change (and `cargo build`) with its first build taking the rustc
 //! command an earlier run saved, N times going through cargo, and N times
@@ -68,12 +72,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fixture::{
-    BevyHotreload, BevySubsecond, Calls, HotLibReloader, Hotreload, Program, Subsecond, Tool,
+    BevyHotreload, BevySubsecond, Calls, HotLibReloader, Hotreload, PlainLibrary, Program,
+    Subsecond, Tool,
 };
 use stats::Samples;
 
 /// The stage every tool is compared by.
 const FIRST_CALL: &str = "save -> first new call";
+
+/// The first edit after start (not in the medians of the others).
+const FIRST_EDIT: &str = "first edit after start: save -> first new call";
 
 /// A section header and its call-overhead line.
 fn print_calls(title: &str, hot: &str, (plain, hot_ns): (f64, f64)) {
@@ -101,6 +109,9 @@ struct Options {
     /// Instead of the comparison: this many start-ups of each scale after
     /// a source change, each way.
     startup: Option<usize>,
+    /// Also time a plain `cargo build` of each scale's library without
+    /// `#[hot]`, edited the same way.
+    plain: bool,
 }
 
 fn options() -> Options {
@@ -113,6 +124,7 @@ fn options() -> Options {
         processes: 0,
         soak: None,
         startup: None,
+        plain: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -140,6 +152,7 @@ fn options() -> Options {
             }
             "--subsecond" => options.subsecond = true,
             "--bevy" => options.bevy = true,
+            "--plain" => options.plain = true,
             "--startup" => {
                 options.startup = Some(
                     args.next()
@@ -236,6 +249,11 @@ fn main() {
             stages.median(FIRST_CALL),
         ));
     }
+    if options.plain {
+        for (scale, (tool, stages)) in options.scales.iter().zip(scales.iter().zip(&samples)) {
+            plain_builds(&dir, scale, tool, stages, options.edits);
+        }
+    }
     for ((scale, _), theirs) in subsecond.iter().zip(&subsecond_samples) {
         let index = options.scales.iter().position(|s| s == *scale);
         let ours = samples[index.expect("a scale of the run")].median(FIRST_CALL);
@@ -318,6 +336,35 @@ fn bevy_side_by_side(dir: &std::path::Path, edits: usize) -> Vec<(String, f64)> 
         );
     }
     medians
+}
+
+/// The build stage hotreload's programs report.
+const BUILD: &str = "build (rustc, or cargo after a manifest change)";
+
+/// `edits` plain `cargo build`s of the scale's library without `#[hot]`
+/// (after one not counted), each after the same edit as hotreload's, and
+/// their median against the median of hotreload's builds of the scale.
+fn plain_builds(
+    dir: &std::path::Path,
+    scale: &str,
+    tool: &Hotreload,
+    stages: &Samples,
+    edits: usize,
+) {
+    let plain = PlainLibrary::of(tool, dir, scale);
+    let mut samples = Samples::default();
+    for n in 0..=edits as u64 {
+        let ms = plain.rebuild(3000 + n);
+        if n > 0 {
+            samples.add("cargo build", ms);
+        }
+    }
+    let (ours, theirs) = (stages.median(BUILD), samples.median("cargo build"));
+    println!(
+        "scale `{scale}`: hotreload's build {ours:.1} ms, plain `cargo build` of the library \
+         without #[hot] {theirs:.1} ms: {:.2}x",
+        ours / theirs
+    );
 }
 
 /// `rounds` start-ups of one program after a source change each way, in
@@ -424,7 +471,8 @@ fn edit_together(
 }
 
 /// Edits `value()` of each program in turn to return 1000..=1000+edits
-/// (the first round is a warm-up, not counted) and collects, per program
+/// (the first round, the first edit after start, is kept apart) and
+/// collects, per program
 /// and edit, the stage times the program reports and the time from the
 /// save to the first call of the new code.
 fn edit_rounds(
@@ -438,7 +486,9 @@ fn edit_rounds(
             let saved = edit(i, 1000 + n);
             let (stages, first_call) = program.wait_for_value(1000 + n, &saved, EDIT_TIMEOUT);
             if n == 0 {
-                continue; // warm-up: the first edit may still race the start-up build
+                // Not in the medians: the first edit after start.
+                samples[i].add(FIRST_EDIT, first_call);
+                continue;
             }
             for (name, ms) in stages {
                 samples[i].add(name, ms);
