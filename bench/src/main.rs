@@ -205,20 +205,43 @@ fn main() {
         return;
     }
 
+    let mut medians = scales_side_by_side(&dir, &options);
+
+    if options.processes > 0 {
+        medians.push(copies(&dir, options.processes, options.edits));
+    }
+    if options.peer {
+        medians.extend(hot_lib_reloader(&dir, options.edits));
+    }
+
+    if options.bevy {
+        medians.extend(bevy_side_by_side(&dir, options.edits));
+    }
+
+    println!("\n## save -> first new call, median");
+    let base = medians.first().map(|(_, ms)| *ms).unwrap_or(1.0);
+    for (name, ms) in &medians {
+        println!("{name:<45} {ms:>8.1} ms  {:>5.2}x", ms / base);
+    }
+}
+
+/// The `--scale` programs, and subsecond's of the same scales with
+/// `--subsecond`, running at once, edited in turn; their stages, the
+/// ratios per scale (and against plain cargo with `--plain`), and their
+/// medians.
+fn scales_side_by_side(dir: &std::path::Path, options: &Options) -> Vec<(String, f64)> {
     let mut medians = Vec::new();
     let scales: Vec<Hotreload> = options
         .scales
         .iter()
-        .map(|scale| Hotreload::create(&dir, scale))
+        .map(|scale| Hotreload::create(dir, scale))
         .collect();
     let calls: Vec<(f64, f64)> = scales.iter().map(Calls::calls).collect();
-    // subsecond on the same scales, at the same time, edited in turn with
-    // them.
     let subsecond: Vec<(&String, Subsecond)> = options
         .scales
         .iter()
         .filter(|_| options.subsecond)
-        .filter_map(|scale| Some((scale, Subsecond::create(&dir, scale)?)))
+        .filter_map(|scale| Some((scale, Subsecond::create(dir, scale)?)))
         .collect();
     if let Some((_, small)) = subsecond.iter().find(|(scale, _)| *scale == "small") {
         print_calls(
@@ -251,7 +274,7 @@ fn main() {
     }
     if options.plain {
         for (scale, (tool, stages)) in options.scales.iter().zip(scales.iter().zip(&samples)) {
-            plain_builds(&dir, scale, tool, stages, options.edits);
+            plain_builds(dir, scale, tool, stages, options.edits);
         }
     }
     for ((scale, _), theirs) in subsecond.iter().zip(&subsecond_samples) {
@@ -264,50 +287,43 @@ fn main() {
             ours / theirs
         );
     }
+    medians
+}
 
-    if options.processes > 0 {
-        let small = Hotreload::create(&dir, "small");
-        let mut programs: Vec<Program> = (0..options.processes).map(|_| small.start()).collect();
-        let stages = edit_together(&mut programs, options.edits, |n| small.edit(n));
-        drop(programs);
-        let title = format!(
-            "hotreload, {} copies of the small program",
-            options.processes
-        );
-        println!("\n## {title}");
-        stats::print_stages(&stages);
-        medians.push((title, stages.median(SLOWEST)));
-    }
+/// `processes` copies of the small program, one source edited: the
+/// slowest copy's median.
+fn copies(dir: &std::path::Path, processes: usize, edits: usize) -> (String, f64) {
+    let small = Hotreload::create(dir, "small");
+    let mut programs: Vec<Program> = (0..processes).map(|_| small.start()).collect();
+    let stages = edit_together(&mut programs, edits, |n| small.edit(n));
+    drop(programs);
+    let title = format!("hotreload, {processes} copies of the small program");
+    println!("\n## {title}");
+    stats::print_stages(&stages);
+    (title, stages.median(SLOWEST))
+}
 
-    if options.peer {
-        let variants = [
-            ("hlr_default", "default 500 ms debounce"),
-            ("hlr_fast", "debounce 50 ms"),
-        ];
-        for (index, (bin, label)) in variants.into_iter().enumerate() {
-            let tool = HotLibReloader::create(&dir, bin);
-            if index == 0 {
-                print_calls("hot-lib-reloader 0.8.2", "hot", tool.calls());
-            }
-            let stages = edit_loop(&tool, options.edits);
-            println!("\n{label}:");
-            stats::print_stages(&stages);
-            medians.push((
-                format!("hot-lib-reloader ({label})"),
-                stages.median(FIRST_CALL),
-            ));
+/// hot-lib-reloader with its default debounce and a short one.
+fn hot_lib_reloader(dir: &std::path::Path, edits: usize) -> Vec<(String, f64)> {
+    let variants = [
+        ("hlr_default", "default 500 ms debounce"),
+        ("hlr_fast", "debounce 50 ms"),
+    ];
+    let mut medians = Vec::new();
+    for (index, (bin, label)) in variants.into_iter().enumerate() {
+        let tool = HotLibReloader::create(dir, bin);
+        if index == 0 {
+            print_calls("hot-lib-reloader 0.8.2", "hot", tool.calls());
         }
+        let stages = edit_loop(&tool, edits);
+        println!("\n{label}:");
+        stats::print_stages(&stages);
+        medians.push((
+            format!("hot-lib-reloader ({label})"),
+            stages.median(FIRST_CALL),
+        ));
     }
-
-    if options.bevy {
-        medians.extend(bevy_side_by_side(&dir, options.edits));
-    }
-
-    println!("\n## save -> first new call, median");
-    let base = medians.first().map(|(_, ms)| *ms).unwrap_or(1.0);
-    for (name, ms) in &medians {
-        println!("{name:<45} {ms:>8.1} ms  {:>5.2}x", ms / base);
-    }
+    medians
 }
 
 /// The Bevy app with hotreload and (if `dx` is there) with Bevy's own hot
