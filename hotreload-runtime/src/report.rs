@@ -233,7 +233,8 @@ pub struct Reload {
     pub pruning_stopped: bool,
     /// Why this build compiled every hot function, when one could not
     /// leave the unchanged ones to the program (the first build since
-    /// start, a change outside hot bodies: see the README's *Many hot
+    /// start when the program was not built from the sources it started
+    /// with, a change outside hot bodies: see the README's *Many hot
     /// functions*).
     pub full_build: Option<String>,
     /// Types of the package defined differently since the last reload
