@@ -263,12 +263,46 @@ fn saved_if_fresh(
     let rustc = Rustc::load(&saved, &package.manifest_dir, &config.hot_flags)?;
     let stand_ins = load_stand_ins(&saved)?;
     let build_script = package.manifest_dir.join("build.rs");
+    let linked: Vec<PathBuf> = rustc
+        .externs()
+        .map(|(_, path)| PathBuf::from(path))
+        .chain(stand_ins.iter().map(|(_, rlib)| rlib.clone()))
+        .collect();
     let fresh = older(&package.manifest_dir.join("Cargo.toml"))
         && older(&rustc.cwd().join("Cargo.lock"))
         && (!build_script.exists() || older(&build_script))
-        && rustc.externs().all(|(_, path)| older(Path::new(&path)))
-        && stand_ins.iter().all(|(_, rlib)| older(rlib));
+        && linked.iter().all(|path| older(path))
+        && !compiled_since(&linked, saved_at);
     fresh.then_some((rustc, stand_ins))
+}
+
+/// Whether a crate of `linked` (`lib<crate>-<hash>.<ext>` files) was
+/// compiled again after `at` under another name: other flags, features or
+/// another compiler make another hash, and the old file stays where the
+/// saved command finds it. Another program of the target directory
+/// building one of them its own way says so too (cargo then decides).
+fn compiled_since(linked: &[PathBuf], at: std::time::SystemTime) -> bool {
+    let crate_of = |file: &std::ffi::OsStr| {
+        let file = file.to_str()?;
+        let stem = file.strip_prefix(std::env::consts::DLL_PREFIX)?;
+        Some(stem[..stem.rfind('-')?].to_string())
+    };
+    let crates: std::collections::HashSet<String> = linked
+        .iter()
+        .filter_map(|path| crate_of(path.file_name()?))
+        .collect();
+    let mut dirs: Vec<&Path> = linked.iter().filter_map(|path| path.parent()).collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs.iter()
+        .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
+        .filter(|entry| crate_of(&entry.file_name()).is_some_and(|name| crates.contains(&name)))
+        .any(|entry| {
+            entry
+                .metadata()
+                .and_then(|meta| meta.modified())
+                .is_ok_and(|modified| modified > at)
+        })
 }
 
 /// Where the stand-ins' rlibs of the cargo build that saved a command are
@@ -838,6 +872,21 @@ mod tests {
             );
             at(input, 10);
         }
+        // A dependency compiled again under another name (other flags).
+        let rebuilt = deps.join("libserde-9.rlib");
+        std::fs::write(&rebuilt, "").unwrap();
+        at(&rebuilt, 200);
+        assert_eq!(
+            saved_if_fresh(&config, &package),
+            None,
+            "serde compiled again"
+        );
+        std::fs::remove_file(&rebuilt).unwrap();
+        std::fs::write(deps.join("libserde_json-9.rlib"), "").unwrap();
+        assert!(
+            saved_if_fresh(&config, &package).is_some(),
+            "another crate, whose name starts alike"
+        );
         std::fs::write(package_dir.join("build.rs"), "").unwrap();
         assert_eq!(
             saved_if_fresh(&config, &package),
