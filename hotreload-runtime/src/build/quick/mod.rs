@@ -17,8 +17,10 @@
 //! the same are thin.
 //!
 //! The base is the last build that went live (a refused or failed build
-//! does not count); the first build after start is a full one (which
-//! sources the program was built from is not known for sure). Never thin:
+//! does not count); at start, the sources read then, if the program says
+//! it was built from them (`Snapshot::built_from`: the `#[hot]` macro kept
+//! their hash), else the first build is a full one (file times cannot say
+//! which sources the program was built from). Never thin:
 //! a function whose body declares items (an `impl` in it applies to the
 //! whole crate), and nothing once a thin function could not be linked
 //! (see [`Quick::disable`]). A function added since start is left thin
@@ -49,9 +51,8 @@ pub struct Quick {
     files: HashMap<PathBuf, File>,
     /// The skeletons of the build that went live, by file.
     live: HashMap<PathBuf, String>,
-    /// The base is not known (a file changed after the executable was
-    /// built, or a quick build could not be linked): full until a build
-    /// goes live.
+    /// The base is not known (the program does not say it was built from
+    /// the sources read at start): full until a build goes live.
     unknown: bool,
     /// See [`Quick::disable`].
     off: bool,
