@@ -184,12 +184,28 @@ fn hot_function_uses_the_new_code_of_a_plain_helper() {
     program.expect_stdout("a tick", |line| line.contains("label:helper-v1"));
     fixture.edit("src/lib.rs", "\"helper-v1\"", "\"helper-v2\"");
     program.expect_stdout("the new helper", |line| line.contains("label:helper-v2"));
-    // The edit touched no #[hot] body; the report says so.
+    // The edit touched no #[hot] body; the report says so. Only the body
+    // of a plain function changed: a quick build of the hot functions that
+    // name it (`label`), every other one left to the program.
     let report = program.expect_stderr("the report", hotreload_tests::is_report);
     assert!(report.contains("no #[hot] function changed"), "{report}");
-    // After the first build, a helper's edit is a full build, and says why.
+    assert!(report.contains("; quick build, "), "{report}");
     fixture.edit("src/lib.rs", "\"helper-v2\"", "\"helper-v3\"");
     program.expect_stdout("the newer helper", |line| line.contains("label:helper-v3"));
+    let report = program.expect_stderr("the report", hotreload_tests::is_report);
+    assert!(report.contains("; quick build, "), "{report}");
+    // Named where no hot function's text shows it (a trait impl's body,
+    // reached through `format!`): a full build, which says why.
+    fixture.edit(
+        "src/lib.rs",
+        "pub struct Player {",
+        "pub struct Shown;\nimpl std::fmt::Display for Shown {\n    \
+         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n        \
+         f.write_str(helper())\n    }\n}\n\npub struct Player {",
+    );
+    program.expect_stderr("the report of the new impl", hotreload_tests::is_report);
+    fixture.edit("src/lib.rs", "\"helper-v3\"", "\"helper-v4\"");
+    program.expect_stdout("the newest helper", |line| line.contains("label:helper-v4"));
     let report = program.expect_stderr("the report", hotreload_tests::is_report);
     assert!(
         report.contains("full build: `src/lib.rs` changed outside hot function bodies"),

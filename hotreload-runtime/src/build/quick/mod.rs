@@ -7,14 +7,23 @@
 //!
 //! A thin function is only its trampoline, calling through the program's
 //! own slot, which always holds the function's newest code. That is right
-//! exactly when nothing but hot function bodies changed: a changed
-//! constant, helper, type, signature or `use` could change what the
-//! unchanged functions' code means, and only a full build compiles them
-//! against it. So each file is compared as a *skeleton* (its tokens with
-//! the bodies of hot functions left out) with the same file in the build
-//! that went live; if any skeleton differs, or a file came or went, the
-//! build is a full one. Otherwise the hot functions whose body tokens are
-//! the same are thin.
+//! when nothing but hot function bodies changed: a changed constant, type,
+//! signature or `use` could change what the unchanged functions' code
+//! means, and only a full build compiles them against it. So each file is
+//! compared as a *skeleton* (its tokens with the bodies of hot functions
+//! left out) with the same file in the build that went live; if any
+//! skeleton differs, or a file came or went, the build is a full one.
+//! Otherwise the hot functions whose body tokens are the same are thin.
+//!
+//! One more kind of edit is quick: the body of a plain function (a free
+//! function or inherent method that is not hot, nor `const`). The hot
+//! functions that name it, or name a plain function that does, over and
+//! over, are built with it; the others stay thin and call the program's
+//! code, which calls the code it always called, as the program's own plain
+//! code does after any reload. Unless the function is named where the hot
+//! functions' text would not show it (a trait impl's body, reached through
+//! an operator or `format!`; a constant; a macro; a `use ... as`): then a
+//! full build (see [`Quick::reached`]).
 //!
 //! The base is the last build that went live (a refused or failed build
 //! does not count); at start, the sources read then, if the program says
@@ -36,7 +45,7 @@ mod diff;
 mod parse;
 pub mod prune;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -45,12 +54,35 @@ use crate::sources::{self, Snapshot};
 use diff::edit_one_body;
 use parse::{File, HotFn, parse};
 
+/// A file as the build that went live had it.
+struct Live {
+    skeleton: String,
+    /// See `File::deep`.
+    deep: String,
+    /// The plain functions' bodies, by key.
+    plain: HashMap<String, String>,
+}
+
+impl Live {
+    fn of(file: &File) -> Live {
+        Live {
+            skeleton: file.skeleton.clone(),
+            deep: file.deep.clone(),
+            plain: file
+                .plain
+                .iter()
+                .map(|plain| (plain.key.clone(), plain.body.clone()))
+                .collect(),
+        }
+    }
+}
+
 /// The package's files: as now, and what the build that went live had.
 pub struct Quick {
     src: PathBuf,
     files: HashMap<PathBuf, File>,
-    /// The skeletons of the build that went live, by file.
-    live: HashMap<PathBuf, String>,
+    /// The build that went live, by file.
+    live: HashMap<PathBuf, Live>,
     /// The base is not known (the program does not say it was built from
     /// the sources read at start): full until a build goes live.
     unknown: bool,
@@ -125,7 +157,7 @@ impl Quick {
         };
         for (path, text, _) in &snapshot.files {
             if let Some(file) = parse(text, path) {
-                quick.live.insert(path.to_path_buf(), file.skeleton.clone());
+                quick.live.insert(path.to_path_buf(), Live::of(&file));
                 quick.files.insert(path.to_path_buf(), file);
             }
         }
@@ -171,17 +203,27 @@ impl Quick {
         if let Some((path, _)) = self.files.iter().find(|(_, file)| file.broken) {
             return Err(Some(Full::Broken(relative(path))));
         }
-        if let Some((path, _)) = self
+        let changed: Vec<(&PathBuf, &File)> = self
             .files
             .iter()
-            .find(|(path, file)| self.live.get(*path) != Some(&file.skeleton))
-        {
-            return Err(Some(Full::Changed(relative(path))));
-        }
+            .filter(|(path, file)| {
+                self.live
+                    .get(*path)
+                    .is_none_or(|live| live.skeleton != file.skeleton)
+            })
+            .collect();
+        let reached = match changed.first() {
+            None => HashSet::new(),
+            Some((path, _)) => self
+                .reached(&changed)
+                .ok_or_else(|| Some(Full::Changed(relative(path))))?,
+        };
         let mut list = String::new();
         let mut files: Vec<(&PathBuf, &File)> = self.files.iter().collect();
         files.sort_by_key(|(path, _)| *path);
-        let thin = |hot: &HotFn| !hot.dirty && !hot.shared;
+        let thin = |hot: &HotFn| {
+            !hot.dirty && !hot.shared && !hot.refs.iter().any(|name| reached.contains(name))
+        };
         for (path, file) in &files {
             let lines: Vec<String> = file
                 .hot
@@ -204,6 +246,53 @@ impl Quick {
             return Err(None);
         }
         Ok(QuickBuild { thin: list, pruned })
+    }
+
+    /// When the `changed` files differ from the live build's only in the
+    /// bodies of plain functions (`parse::PlainFn`), the names whose code
+    /// changed: those functions, and the plain functions that name one of
+    /// them, over and over. The hot functions that name one are built; the
+    /// others stay thin, calling the program's code, which calls what it
+    /// called. `None` (a full build) when anything else changed, or when
+    /// such a name is used where the hot functions' names do not show it:
+    /// anywhere in the skeletons but a function's own declaration and a
+    /// `use` without `as` (a trait impl's body, a constant, a macro, an
+    /// alias).
+    fn reached(&self, changed: &[(&PathBuf, &File)]) -> Option<HashSet<String>> {
+        let mut names = HashSet::new();
+        for (path, file) in changed {
+            let live = self.live.get(*path)?;
+            if live.deep != file.deep {
+                return None;
+            }
+            let keys: HashSet<&String> = file.plain.iter().map(|plain| &plain.key).collect();
+            if keys.len() != file.plain.len() {
+                return None; // one key under two `cfg`s
+            }
+            for plain in &file.plain {
+                if live.plain.get(&plain.key) != Some(&plain.body) {
+                    names.insert(plain.name.clone());
+                }
+            }
+        }
+        let plain: Vec<&parse::PlainFn> =
+            self.files.values().flat_map(|file| &file.plain).collect();
+        loop {
+            let before = names.len();
+            for function in &plain {
+                if function.refs.iter().any(|name| names.contains(name)) {
+                    names.insert(function.name.clone());
+                }
+            }
+            if names.len() == before {
+                break;
+            }
+        }
+        let hidden = self
+            .files
+            .values()
+            .any(|file| named_outside_calls(&file.deep, &names));
+        (!hidden).then_some(names)
     }
 
     /// Every file, pruned for the functions that are not `thin` (see
@@ -276,6 +365,8 @@ impl Quick {
             let file = parse(&text, &path).unwrap_or_else(|| File {
                 text: String::new(),
                 skeleton: String::new(),
+                deep: String::new(),
+                plain: Vec::new(),
                 hot: Vec::new(),
                 items: Vec::new(),
                 gone: false,
@@ -334,13 +425,49 @@ impl Quick {
         self.live = self
             .files
             .iter()
-            .map(|(path, file)| (path.clone(), file.skeleton.clone()))
+            .map(|(path, file)| (path.clone(), Live::of(file)))
             .collect();
         for file in self.files.values_mut() {
             for hot in &mut file.hot {
                 hot.dirty = hot.has_items;
             }
         }
+    }
+}
+
+/// Whether a skeleton (`File::deep`) names one of `names` other than in a
+/// function's declaration (`fn name`) or a `use` that does not rename it.
+fn named_outside_calls(deep: &str, names: &HashSet<String>) -> bool {
+    // `in_use`: inside a `use` (its braces too).
+    fn walk(tokens: proc_macro2::TokenStream, names: &HashSet<String>, in_use: bool) -> bool {
+        use proc_macro2::TokenTree;
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        let word_at = |index: Option<usize>, word: &str| {
+            index
+                .and_then(|index| tokens.get(index))
+                .is_some_and(|token| matches!(token, TokenTree::Ident(ident) if ident == word))
+        };
+        let mut in_use = in_use;
+        for (index, token) in tokens.iter().enumerate() {
+            match token {
+                TokenTree::Group(group) if walk(group.stream(), names, in_use) => return true,
+                TokenTree::Punct(punct) if punct.as_char() == ';' => in_use = false,
+                TokenTree::Ident(ident) if ident == "use" => in_use = true,
+                TokenTree::Ident(ident) if names.contains(&ident.to_string()) => {
+                    let declared = word_at(index.checked_sub(1), "fn");
+                    let imported = in_use && !word_at(Some(index + 1), "as");
+                    if !declared && !imported {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+    match deep.parse::<proc_macro2::TokenStream>() {
+        Ok(tokens) => walk(tokens, names, false),
+        Err(_) => true,
     }
 }
 
@@ -397,7 +524,7 @@ mod tests {
         let file = parse(lib, &path).unwrap();
         Quick {
             src: PathBuf::from("src"),
-            live: HashMap::from([(path.clone(), file.skeleton.clone())]),
+            live: HashMap::from([(path.clone(), Live::of(&file))]),
             files: HashMap::from([(path, file)]),
             unknown: false,
             off: false,
@@ -554,5 +681,62 @@ mod tests {
         ] {
             assert_eq!(thin_after(&mut quick(), edit), None, "{edit:?}");
         }
+    }
+
+    const HELPERS: &str = "fn helper() -> u32 { 1 }\n\
+                           fn twice() -> u32 { helper() * 2 }\n\
+                           fn other() -> u32 { 5 }\n\
+                           #[hot]\nfn a() -> u32 { helper() }\n\
+                           #[hot]\nfn b() -> u32 { twice() }\n\
+                           #[hot]\nfn c() -> u32 { other() }\n";
+
+    #[test]
+    fn a_plain_functions_body_builds_the_hot_functions_that_reach_it() {
+        let mut quick = quick_of(HELPERS);
+        // `a` names `helper`, `b` names `twice`, which names it: `c` alone
+        // is thin.
+        assert_eq!(
+            thin_after(&mut quick, ("{ 1 }", "{ 10 }")).as_deref(),
+            Some("9")
+        );
+        quick.went_live();
+        assert_eq!(
+            thin_after(&mut quick, ("{ 5 }", "{ 50 }")).as_deref(),
+            Some("5,7")
+        );
+        // Its signature: a full build.
+        quick.went_live();
+        assert_eq!(
+            thin_after(&mut quick, ("fn other() -> u32", "fn other() -> u64")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_plain_function_used_where_names_do_not_show_it_is_a_full_build() {
+        let in_a_trait_impl = format!(
+            "{HELPERS}struct S;\nimpl std::fmt::Display for S {{\n    \
+             fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {{ write!(f, \"{{}}\", helper()) }}\n}}\n"
+        );
+        let renamed = format!("{HELPERS}use self::helper as h;\n#[hot]\nfn d() -> u32 {{ h() }}\n");
+        let in_a_constant = format!("{HELPERS}static N: fn() -> u32 = helper;\n");
+        for lib in [in_a_trait_impl, renamed, in_a_constant] {
+            let mut quick = quick_of(&lib);
+            assert_eq!(thin_after(&mut quick, ("{ 1 }", "{ 10 }")), None, "{lib}");
+        }
+        // Imported as it is, in braces: quick.
+        let imported = format!(
+            "mod m {{\n    pub fn inner() -> u32 {{ 7 }}\n}}\nuse m::{{inner}};\n\
+             {HELPERS}#[hot]\nfn d() -> u32 {{ inner() }}\n"
+        );
+        let mut quick = quick_of(&imported);
+        assert_eq!(
+            thin_after(&mut quick, ("{ 7 }", "{ 70 }")).as_deref(),
+            Some("9,11,13")
+        );
+        // A `const fn` can be part of a type: full.
+        let constant = HELPERS.replace("fn other()", "const fn other()");
+        let mut quick = quick_of(&constant);
+        assert_eq!(thin_after(&mut quick, ("{ 5 }", "{ 50 }")), None);
     }
 }

@@ -32,11 +32,30 @@ pub(super) struct HotFn {
     pub(super) shared: bool,
 }
 
+/// A function that is not hot whose body an edit can change in a quick
+/// build (see `Quick::reached`): a free function or an inherent method,
+/// not `const` (its value can be part of a type), with no attribute but
+/// documentation, lint levels, inlining hints and `#[test]`, and no item
+/// in its body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct PlainFn {
+    /// Module path in the file, impl, name.
+    pub(super) key: String,
+    pub(super) name: String,
+    /// Its body's tokens.
+    pub(super) body: String,
+    /// The identifiers in its body.
+    pub(super) refs: Vec<String>,
+}
+
 /// A file as the thin decision knows it.
 pub(super) struct File {
     pub(super) text: String,
     /// Its tokens with the hot functions' bodies left out.
     pub(super) skeleton: String,
+    /// The skeleton with the plain functions' bodies left out too.
+    pub(super) deep: String,
+    pub(super) plain: Vec<PlainFn>,
     pub(super) hot: Vec<HotFn>,
     /// Its items, for pruning.
     pub(super) items: Vec<prune::Item>,
@@ -81,9 +100,17 @@ pub(super) fn parse(text: &str, path: &Path) -> Option<File> {
         }
         let mut items = Vec::new();
         prune::outline(&file.items, &module_of(path), &mut items);
+        let mut deep = file.clone();
+        let mut deepen = Deepen {
+            module: Vec::new(),
+            plain: Vec::new(),
+        };
+        deepen.visit_file_mut(&mut deep);
         File {
             text: text.to_string(),
             skeleton: file.to_token_stream().to_string(),
+            deep: deep.to_token_stream().to_string(),
+            plain: deepen.plain,
             hot: hollow.hot,
             items,
             gone: false,
@@ -170,6 +197,74 @@ impl VisitMut for Hollow {
             {
                 self.take(&owner, &method.sig, &mut method.block);
             }
+        }
+    }
+}
+
+/// Empties the bodies of plain functions ([`PlainFn`]), noting them. Only
+/// modules' items and inherent impls are looked into: a function inside a
+/// constant's initializer, a trait's or another function's body stays.
+struct Deepen {
+    module: Vec<String>,
+    plain: Vec<PlainFn>,
+}
+
+impl Deepen {
+    fn take(
+        &mut self,
+        owner: &str,
+        attrs: &[syn::Attribute],
+        sig: &syn::Signature,
+        block: &mut syn::Block,
+    ) {
+        const PLAIN: &[&str] = &[
+            "doc", "allow", "warn", "deny", "expect", "inline", "must_use", "cold", "test",
+        ];
+        let plain_attrs = attrs
+            .iter()
+            .all(|attr| PLAIN.iter().any(|name| attr.path().is_ident(name)));
+        let has_items = block
+            .stmts
+            .iter()
+            .any(|stmt| matches!(stmt, syn::Stmt::Item(_)));
+        if is_hot(attrs) || sig.constness.is_some() || !plain_attrs || has_items {
+            return;
+        }
+        let mut refs = Vec::new();
+        crate::build::quick::prune::identifiers(block.to_token_stream(), &mut refs);
+        self.plain.push(PlainFn {
+            key: format!("{}::{owner}{}", self.module.join("::"), sig.ident),
+            name: sig.ident.to_string(),
+            body: block.to_token_stream().to_string(),
+            refs,
+        });
+        block.stmts.clear();
+    }
+}
+
+impl VisitMut for Deepen {
+    fn visit_item_mut(&mut self, item: &mut syn::Item) {
+        match item {
+            syn::Item::Mod(module) => {
+                self.module.push(module.ident.to_string());
+                syn::visit_mut::visit_item_mod_mut(self, module);
+                self.module.pop();
+            }
+            syn::Item::Fn(function) => {
+                self.take("", &function.attrs, &function.sig, &mut function.block);
+            }
+            syn::Item::Impl(block) if block.trait_.is_none() => {
+                let owner = format!("<{}>::", block.self_ty.to_token_stream());
+                let hot_block = is_hot(&block.attrs);
+                for impl_item in &mut block.items {
+                    if let syn::ImplItem::Fn(method) = impl_item
+                        && !(hot_block && valid::can_be_hot(&method.sig))
+                    {
+                        self.take(&owner, &method.attrs, &method.sig, &mut method.block);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
