@@ -196,12 +196,27 @@ pub struct Saved {
     stages: Vec<(&'static str, f64)>,
 }
 
+/// The function the benchmark edits.
+const VALUE: &str = "fn value() -> u64 ";
+
+/// The plain function `value()` calls in a `<scale>:helper` program, which
+/// the benchmark edits there instead.
+const HELPER: &str = "fn bench_number() -> u64 ";
+
 /// Writes `file` with `value()` returning `n` (after `lines`), in place.
 fn save_value(file: &Path, lines: &str, n: u64) -> Saved {
+    save_number_of(file, VALUE, lines, n)
+}
+
+/// Writes `file` with the function of `signature` returning `n` (after
+/// `lines`), in place.
+fn save_number_of(file: &Path, signature: &str, lines: &str, n: u64) -> Saved {
     let text = std::fs::read_to_string(file).expect("read the edited file");
-    let signature = "fn value() -> u64 ";
-    let start = text.find(signature).expect("value() in the file") + signature.len();
-    let end = start + text[start..].find('}').expect("end of value()") + 1;
+    let start = text
+        .find(signature)
+        .expect("the edited function in the file")
+        + signature.len();
+    let end = start + text[start..].find('}').expect("its end") + 1;
     let edited = format!("{}{}{}", &text[..start], value_body(lines, n), &text[end..]);
     let unix_ns = unix_ns(SystemTime::now());
     std::fs::write(file, edited).expect("save the edited file");
@@ -245,6 +260,9 @@ pub struct Hotreload {
     env: Option<(&'static str, &'static str)>,
     /// What `value()` does besides returning its number.
     value_lines: &'static str,
+    /// The function an edit rewrites: `value()`, or with `:helper` the
+    /// plain function it calls.
+    edited: &'static str,
 }
 
 impl Hotreload {
@@ -256,9 +274,10 @@ impl Hotreload {
     /// (`Reloader::unload_old_builds(2)`); `<scale>:full`, run with
     /// `HOTRELOAD_QUICK=0` (every build compiles every hot function);
     /// `<scale>:noprune`, run with `HOTRELOAD_PRUNE=0` (quick builds
-    /// compile every item of the crate).
+    /// compile every item of the crate); `<scale>:helper`, where `value()`
+    /// calls a plain function, whose number the edits change.
     pub fn create(fixtures: &Path, spec: &str) -> Hotreload {
-        const VARIANTS: &str = "copies, optmacros, unload, full, noprune";
+        const VARIANTS: &str = "copies, optmacros, unload, full, noprune, helper";
         let (scale_name, variant) = match spec.split_once(':') {
             Some((scale, variant)) if VARIANTS.split(", ").any(|v| v == variant) => {
                 (scale, Some(variant))
@@ -287,7 +306,22 @@ impl Hotreload {
         let dir = fixtures.join(format!("hotreload-{scale_name}"));
         let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hotreload-runtime");
         let runtime = runtime.canonicalize().expect("hotreload-runtime directory");
+        let edited = if variant == Some("helper") {
+            HELPER
+        } else {
+            VALUE
+        };
         let fill = |text: &str| {
+            let text = if edited == HELPER {
+                text.replace(
+                    "pub fn value() -> u64 {{VALUE}}",
+                    &format!(
+                        "pub fn value() -> u64 {{\n    bench_number()\n}}\n\n{HELPER}{{{{VALUE}}}}"
+                    ),
+                )
+            } else {
+                text.to_string()
+            };
             text.replace("{{SCALE}}", scale_name)
                 .replace("{{RUNTIME}}", &runtime.to_string_lossy())
                 .replace("{{DEPS}}", deps)
@@ -307,6 +341,7 @@ impl Hotreload {
             name: format!("latency_{scale_name}"),
             env,
             value_lines,
+            edited,
         }
     }
 
@@ -375,7 +410,15 @@ fn build_in(dir: &Path, target: &Path, name: &str, release: bool) -> PathBuf {
 
 impl Calls for Hotreload {
     fn calls(&self) -> (f64, f64) {
-        reset_value(&self.dir.join("src/lib.rs"), self.value_lines);
+        let lib = self.dir.join("src/lib.rs");
+        let text = std::fs::read_to_string(&lib).expect("read the library");
+        if !text.contains(&format!(
+            "{}{}",
+            self.edited,
+            value_body(self.value_lines, 0)
+        )) {
+            save_number_of(&lib, self.edited, self.value_lines, 0);
+        }
         calls(Command::new(self.build(true)))
     }
 }
@@ -395,7 +438,12 @@ impl Tool for Hotreload {
     }
 
     fn edit(&self, n: u64) -> Saved {
-        save_value(&self.dir.join("src/lib.rs"), self.value_lines, n)
+        save_number_of(
+            &self.dir.join("src/lib.rs"),
+            self.edited,
+            self.value_lines,
+            n,
+        )
     }
 }
 

@@ -3,7 +3,7 @@
 //! `target/bench-fixtures/`.
 //!
 //! ```text
-//! cargo run --release -p hotreload-bench -- [--soak N] [--startup N] [--plain] [--edits N] [--scale small,deps,heavy,many,realistic,<scale>:copies,<scale>:optmacros,<scale>:unload,<scale>:full,<scale>:noprune] [--processes N] [--no-peer] [--subsecond]
+//! cargo run --release -p hotreload-bench -- [--soak N] [--startup N] [--plain] [--edits N] [--scale small,deps,heavy,many,realistic,<scale>:copies,<scale>:optmacros,<scale>:unload,<scale>:full,<scale>:noprune,<scale>:helper] [--processes N] [--no-peer] [--subsecond]
 //! ```
 //!
 //! Each edit rewrites the number returned by `value()` in place (as most
@@ -63,7 +63,9 @@
 //! program unloading old builds (`Reloader::unload_old_builds(2)`), for
 //! `--soak`; `<scale>:full` with quick builds off (`HOTRELOAD_QUICK=0`);
 //! `<scale>:noprune` with quick builds that compile every item
-//! (`HOTRELOAD_PRUNE=0`).
+//! (`HOTRELOAD_PRUNE=0`); `<scale>:helper` edits a plain function that
+//! `value()` calls instead of `value()` itself (an edit outside hot bodies
+//! that a quick build takes).
 
 mod fixture;
 mod stats;
@@ -138,7 +140,7 @@ fn options() -> Options {
             "--scale" => {
                 options.scales = args
                     .next()
-                    .expect("--scale takes small,deps,heavy,many,realistic (each also as <scale>:copies, <scale>:optmacros, <scale>:unload, <scale>:full or <scale>:noprune)")
+                    .expect("--scale takes small,deps,heavy,many,realistic (each also as <scale>:copies, <scale>:optmacros, <scale>:unload, <scale>:full, <scale>:noprune or <scale>:helper)")
                     .split(',')
                     .map(str::to_string)
                     .collect()

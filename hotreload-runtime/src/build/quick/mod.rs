@@ -291,7 +291,7 @@ impl Quick {
         let hidden = self
             .files
             .values()
-            .any(|file| named_outside_calls(&file.deep, &names));
+            .any(|file| names.iter().any(|name| file.named.contains(name)));
         (!hidden).then_some(names)
     }
 
@@ -367,6 +367,7 @@ impl Quick {
                 skeleton: String::new(),
                 deep: String::new(),
                 plain: Vec::new(),
+                named: HashSet::new(),
                 hot: Vec::new(),
                 items: Vec::new(),
                 gone: false,
@@ -432,42 +433,6 @@ impl Quick {
                 hot.dirty = hot.has_items;
             }
         }
-    }
-}
-
-/// Whether a skeleton (`File::deep`) names one of `names` other than in a
-/// function's declaration (`fn name`) or a `use` that does not rename it.
-fn named_outside_calls(deep: &str, names: &HashSet<String>) -> bool {
-    // `in_use`: inside a `use` (its braces too).
-    fn walk(tokens: proc_macro2::TokenStream, names: &HashSet<String>, in_use: bool) -> bool {
-        use proc_macro2::TokenTree;
-        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-        let word_at = |index: Option<usize>, word: &str| {
-            index
-                .and_then(|index| tokens.get(index))
-                .is_some_and(|token| matches!(token, TokenTree::Ident(ident) if ident == word))
-        };
-        let mut in_use = in_use;
-        for (index, token) in tokens.iter().enumerate() {
-            match token {
-                TokenTree::Group(group) if walk(group.stream(), names, in_use) => return true,
-                TokenTree::Punct(punct) if punct.as_char() == ';' => in_use = false,
-                TokenTree::Ident(ident) if ident == "use" => in_use = true,
-                TokenTree::Ident(ident) if names.contains(&ident.to_string()) => {
-                    let declared = word_at(index.checked_sub(1), "fn");
-                    let imported = in_use && !word_at(Some(index + 1), "as");
-                    if !declared && !imported {
-                        return true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        false
-    }
-    match deep.parse::<proc_macro2::TokenStream>() {
-        Ok(tokens) => walk(tokens, names, false),
-        Err(_) => true,
     }
 }
 

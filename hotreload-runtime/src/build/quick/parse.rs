@@ -3,7 +3,7 @@
 //! functions (where each body is, what it names) and its items (for
 //! pruning).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 
@@ -56,6 +56,10 @@ pub(super) struct File {
     /// The skeleton with the plain functions' bodies left out too.
     pub(super) deep: String,
     pub(super) plain: Vec<PlainFn>,
+    /// The identifiers `deep` has other than in a function's declaration
+    /// (`fn name`) or a `use` that does not rename them: a plain function
+    /// named there is used where hot functions' text would not show it.
+    pub(super) named: HashSet<String>,
     pub(super) hot: Vec<HotFn>,
     /// Its items, for pruning.
     pub(super) items: Vec<prune::Item>,
@@ -100,17 +104,22 @@ pub(super) fn parse(text: &str, path: &Path) -> Option<File> {
         }
         let mut items = Vec::new();
         prune::outline(&file.items, &module_of(path), &mut items);
-        let mut deep = file.clone();
+        let skeleton = file.to_token_stream().to_string();
+        // The skeleton is made: the plain bodies go next, in place.
         let mut deepen = Deepen {
             module: Vec::new(),
             plain: Vec::new(),
         };
-        deepen.visit_file_mut(&mut deep);
+        deepen.visit_file_mut(&mut file);
+        let deep = file.to_token_stream();
+        let mut named = HashSet::new();
+        named_outside_calls(deep.clone(), false, &mut named);
         File {
             text: text.to_string(),
-            skeleton: file.to_token_stream().to_string(),
-            deep: deep.to_token_stream().to_string(),
+            skeleton,
+            deep: deep.to_string(),
             plain: deepen.plain,
+            named,
             hot: hollow.hot,
             items,
             gone: false,
@@ -262,6 +271,39 @@ impl VisitMut for Deepen {
                     {
                         self.take(&owner, &method.attrs, &method.sig, &mut method.block);
                     }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Adds to `named` the identifiers of `tokens` other than a function's
+/// name in its declaration and a name a `use` imports as it is (`in_use`:
+/// inside a `use`, its braces too).
+fn named_outside_calls(
+    tokens: proc_macro2::TokenStream,
+    in_use: bool,
+    named: &mut HashSet<String>,
+) {
+    use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let word_at = |index: Option<usize>, word: &str| {
+        index
+            .and_then(|index| tokens.get(index))
+            .is_some_and(|token| matches!(token, TokenTree::Ident(ident) if ident == word))
+    };
+    let mut in_use = in_use;
+    for (index, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Group(group) => named_outside_calls(group.stream(), in_use, named),
+            TokenTree::Punct(punct) if punct.as_char() == ';' => in_use = false,
+            TokenTree::Ident(ident) if ident == "use" => in_use = true,
+            TokenTree::Ident(ident) => {
+                let declared = word_at(index.checked_sub(1), "fn");
+                let imported = in_use && !word_at(Some(index + 1), "as");
+                if !declared && !imported {
+                    named.insert(ident.to_string());
                 }
             }
             _ => {}
