@@ -229,9 +229,14 @@ fn save_number_of(file: &Path, signature: &str, lines: &str, n: u64) -> Saved {
 /// Restores `value()` in `file` to its first version, so the release build
 /// that measures calls is the same every run.
 fn reset_value(file: &Path, lines: &str) {
+    reset_number_of(file, VALUE, lines);
+}
+
+/// [`reset_value`] for the function of `signature`.
+fn reset_number_of(file: &Path, signature: &str, lines: &str) {
     let text = std::fs::read_to_string(file).expect("read the edited file");
-    if !text.contains(&value_body(lines, 0)) {
-        save_value(file, lines, 0);
+    if !text.contains(&format!("{signature}{}", value_body(lines, 0))) {
+        save_number_of(file, signature, lines, 0);
     }
 }
 
@@ -410,15 +415,7 @@ fn build_in(dir: &Path, target: &Path, name: &str, release: bool) -> PathBuf {
 
 impl Calls for Hotreload {
     fn calls(&self) -> (f64, f64) {
-        let lib = self.dir.join("src/lib.rs");
-        let text = std::fs::read_to_string(&lib).expect("read the library");
-        if !text.contains(&format!(
-            "{}{}",
-            self.edited,
-            value_body(self.value_lines, 0)
-        )) {
-            save_number_of(&lib, self.edited, self.value_lines, 0);
-        }
+        reset_number_of(&self.dir.join("src/lib.rs"), self.edited, self.value_lines);
         calls(Command::new(self.build(true)))
     }
 }

@@ -201,21 +201,17 @@ pub fn build(
     // Every function compiled: not a quick build.
     recipe.quick = None;
     let started = Instant::now();
-    let saved = recipe.rustc.is_none() && !recipe.saved_tried;
-    let saved = saved.then(|| saved_if_fresh(config, package)).flatten();
-    recipe.saved_tried = true;
-    let from_saved = saved.is_some();
-    match saved {
-        Some((rustc, stand_ins)) => {
-            recipe.rustc = Some(rustc);
-            recipe.stand_ins = stand_ins;
-            recipe.cargo_needed = false;
-        }
-        None => {
-            recipe.full_reason = Some("cargo ran (a change outside `src/*.rs`)".to_string());
-            through_cargo(config, package, recipe, cancel)?;
+    if recipe.rustc.is_none() && !recipe.saved_tried {
+        recipe.saved_tried = true;
+        if let Some(built) = from_saved(config, package, recipe, cancel) {
+            return built.map(|built| Built {
+                duration: started.elapsed(),
+                ..built
+            });
         }
     }
+    recipe.full_reason = Some("cargo ran (a change outside `src/*.rs`)".to_string());
+    through_cargo(config, package, recipe, cancel)?;
     let Some(rustc) = recipe.rustc.clone() else {
         return Err(Error::NoArtifact {
             package: package.name.clone(),
@@ -224,19 +220,35 @@ pub fn build(
                 .into(),
         });
     };
+    let built = after_cargo(config, package, recipe, &rustc, cancel)?;
+    Ok(Built {
+        duration: started.elapsed(),
+        ..built
+    })
+}
+
+/// The first build of a run from the command an earlier run saved (see
+/// [`saved_if_fresh`]), if there is one. `None` too when it does not build
+/// any more (what it names changed in a way the file times did not show):
+/// the recipe is then left for cargo to decide.
+fn from_saved(
+    config: &BuildConfig,
+    package: &Package,
+    recipe: &mut Recipe,
+    cancel: &Cancel,
+) -> Option<Result<Built, Error>> {
+    let (rustc, stand_ins) = saved_if_fresh(config, package)?;
+    recipe.rustc = Some(rustc.clone());
+    recipe.stand_ins = stand_ins;
+    recipe.cargo_needed = false;
     match after_cargo(config, package, recipe, &rustc, cancel) {
-        // The saved command does not build any more (what it names
-        // changed in a way the file times did not show): cargo decides.
-        Err(error) if from_saved && !cancel.cancelled() => {
+        Err(error) if !cancel.cancelled() => {
             tracing::debug!("the saved rustc command failed, building through cargo: {error}");
             recipe.rustc = None;
             recipe.cargo_needed = true;
-            build(config, package, recipe, cancel)
+            None
         }
-        built => Ok(Built {
-            duration: started.elapsed(),
-            ..built?
-        }),
+        built => Some(built),
     }
 }
 

@@ -146,6 +146,15 @@ pub(super) fn is_hot(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
+/// Whether `block` declares items (an `impl` among them applies to the
+/// whole crate, whichever body it is in).
+fn declares_items(block: &syn::Block) -> bool {
+    block
+        .stmts
+        .iter()
+        .any(|stmt| matches!(stmt, syn::Stmt::Item(_)))
+}
+
 /// What `#[hot]` makes hot in an impl block: the macro's own rules (a
 /// method it leaves as written must keep its body in the skeleton).
 use hotreload_syntax::valid;
@@ -154,10 +163,7 @@ impl Hollow {
     fn take(&mut self, owner: &str, sig: &syn::Signature, block: &mut syn::Block) {
         // An item declared in the body (an `impl` applies to the whole
         // crate) would vanish with it: such a function is never thin.
-        let has_items = block
-            .stmts
-            .iter()
-            .any(|stmt| matches!(stmt, syn::Stmt::Item(_)));
+        let has_items = declares_items(block);
         let mut refs = Vec::new();
         crate::build::quick::prune::identifiers(block.to_token_stream(), &mut refs);
         self.hot.push(HotFn {
@@ -232,11 +238,7 @@ impl Deepen {
         let plain_attrs = attrs
             .iter()
             .all(|attr| PLAIN.iter().any(|name| attr.path().is_ident(name)));
-        let has_items = block
-            .stmts
-            .iter()
-            .any(|stmt| matches!(stmt, syn::Stmt::Item(_)));
-        if is_hot(attrs) || sig.constness.is_some() || !plain_attrs || has_items {
+        if is_hot(attrs) || sig.constness.is_some() || !plain_attrs || declares_items(block) {
             return;
         }
         let mut refs = Vec::new();
