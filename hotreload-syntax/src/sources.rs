@@ -83,6 +83,12 @@ mod tests {
             ("lib.rs".to_string(), &b"pub mod world;pub fn f() {}"[..]),
         ]);
         assert_ne!(from_disk, moved);
+        // The same texts under another path: another set of sources too.
+        let renamed = hash([
+            ("world/other.rs".to_string(), &b"pub fn f() {}"[..]),
+            ("lib.rs".to_string(), &b"pub mod world;"[..]),
+        ]);
+        assert_ne!(from_disk, renamed);
         std::fs::write(dir.join("world/mod.rs"), "pub fn f() { }").unwrap();
         assert_ne!(hash_dir(&dir).unwrap(), from_disk);
         std::fs::remove_dir_all(&dir).unwrap();
