@@ -214,6 +214,36 @@ fn hot_function_uses_the_new_code_of_a_plain_helper() {
 }
 
 #[test]
+fn a_constant_or_a_function_added_is_a_quick_build_of_the_hot_functions_that_name_it() {
+    let (fixture, mut program) = Fixture::running("basic");
+    program.expect_stdout("a tick", |line| line.contains("label:helper-v1"));
+    let quick = |program: &mut hotreload_tests::Program| {
+        let report = program.expect_stderr("the report", hotreload_tests::is_report);
+        assert!(report.contains("; quick build, "), "{report}");
+    };
+    // A constant added, and the plain helper's body naming it.
+    fixture.edit(
+        "src/lib.rs",
+        "fn helper() -> &'static str {\n    \"helper-v1\"\n}",
+        "const VERSION: &str = \"helper-c1\";\n\nfn helper() -> &'static str {\n    VERSION\n}",
+    );
+    program.expect_stdout("the constant", |line| line.contains("label:helper-c1"));
+    quick(&mut program);
+    // Its value: the hot function that reaches it through the helper sees it.
+    fixture.edit("src/lib.rs", "\"helper-c1\"", "\"helper-c2\"");
+    program.expect_stdout("the new value", |line| line.contains("label:helper-c2"));
+    quick(&mut program);
+    // A function added, called from the helper.
+    fixture.edit(
+        "src/lib.rs",
+        "    VERSION\n}",
+        "    newer()\n}\n\nfn newer() -> &'static str {\n    \"helper-n3\"\n}",
+    );
+    program.expect_stdout("the new function", |line| line.contains("label:helper-n3"));
+    quick(&mut program);
+}
+
+#[test]
 fn hot_functions_in_another_workspace_member_reload() {
     let fixture = Fixture::new("workspace");
     let mut program = fixture.start("game");

@@ -15,15 +15,18 @@
 //! skeleton differs, or a file came or went, the build is a full one.
 //! Otherwise the hot functions whose body tokens are the same are thin.
 //!
-//! One more kind of edit is quick: the body of a plain function (a free
-//! function or inherent method that is not hot, nor `const`). The hot
-//! functions that name it, or name a plain function that does, over and
-//! over, are built with it; the others stay thin and call the program's
-//! code, which calls the code it always called, as the program's own plain
-//! code does after any reload. Unless the function is named where the hot
-//! functions' text would not show it (a trait impl's body, reached through
-//! an operator or `format!`; a constant; a macro; a `use ... as`): then a
-//! full build (see [`Quick::reached`]).
+//! More edits are quick: a plain item changed, added or removed, whole
+//! (signature too): a free function or inherent method that is not hot,
+//! nor `const`, or a named constant (module level or in an inherent impl).
+//! The hot functions that name it, or name a plain item that does, over and
+//! over, are built with it, against its new text; the others stay thin and
+//! call the program's code, which calls the code it always called (and sees
+//! the constants it always saw), as the program's own plain code does after
+//! any reload. Unless the item is named where the hot functions' text would
+//! not show it (a trait impl's body, reached through an operator or
+//! `format!`; a type, such as an array's length; a static; a macro; a `use
+//! ... as`; a hot function's signature): then a full build (see
+//! [`Quick::reached`]).
 //!
 //! The base is the last build that went live (a refused or failed build
 //! does not count); at start, the sources read then, if the program says
@@ -59,8 +62,8 @@ struct Live {
     skeleton: String,
     /// See `File::deep`.
     deep: String,
-    /// The plain functions' bodies, by key.
-    plain: HashMap<String, String>,
+    /// The plain items, by key: name and text.
+    plain: HashMap<String, (String, String)>,
 }
 
 impl Live {
@@ -71,7 +74,7 @@ impl Live {
             plain: file
                 .plain
                 .iter()
-                .map(|plain| (plain.key.clone(), plain.body.clone()))
+                .map(|plain| (plain.key.clone(), (plain.name.clone(), plain.text.clone())))
                 .collect(),
         }
     }
@@ -248,16 +251,16 @@ impl Quick {
         Ok(QuickBuild { thin: list, pruned })
     }
 
-    /// When the `changed` files differ from the live build's only in the
-    /// bodies of plain functions (`parse::PlainFn`), the names whose code
-    /// changed: those functions, and the plain functions that name one of
-    /// them, over and over. The hot functions that name one are built; the
-    /// others stay thin, calling the program's code, which calls what it
-    /// called. `None` (a full build) when anything else changed, or when
-    /// such a name is used where the hot functions' names do not show it:
-    /// anywhere in the skeletons but a function's own declaration and a
-    /// `use` without `as` (a trait impl's body, a constant, a macro, an
-    /// alias).
+    /// When the `changed` files differ from the live build's only in
+    /// plain items (`parse::PlainItem`: functions that are not hot,
+    /// constants), the names whose code changed: those items (changed,
+    /// added or removed), and the plain items that name one of them, over
+    /// and over. The hot functions that name one are built; the others stay
+    /// thin, calling the program's code, which calls what it called. `None`
+    /// (a full build) when anything else changed, or when such a name is
+    /// used where the hot functions' names do not show it: anywhere in the
+    /// skeletons but a function's own declaration and a `use` without `as`
+    /// (a trait impl's body, a type, a static, a macro, an alias).
     fn reached(&self, changed: &[(&PathBuf, &File)]) -> Option<HashSet<String>> {
         let mut names = HashSet::new();
         for (path, file) in changed {
@@ -270,18 +273,20 @@ impl Quick {
                 return None; // one key under two `cfg`s
             }
             for plain in &file.plain {
-                if live.plain.get(&plain.key) != Some(&plain.body) {
+                if live.plain.get(&plain.key).map(|(_, text)| text) != Some(&plain.text) {
                     names.insert(plain.name.clone());
                 }
             }
+            let removed = live.plain.iter().filter(|(key, _)| !keys.contains(key));
+            names.extend(removed.map(|(_, (name, _))| name.clone()));
         }
-        let plain: Vec<&parse::PlainFn> =
+        let plain: Vec<&parse::PlainItem> =
             self.files.values().flat_map(|file| &file.plain).collect();
         loop {
             let before = names.len();
-            for function in &plain {
-                if function.refs.iter().any(|name| names.contains(name)) {
-                    names.insert(function.name.clone());
+            for item in &plain {
+                if item.refs.iter().any(|name| names.contains(name)) {
+                    names.insert(item.name.clone());
                 }
             }
             if names.len() == before {
@@ -613,10 +618,7 @@ mod tests {
     fn a_full_build_says_why() {
         let mut quick = quick();
         let lib = PathBuf::from("src/lib.rs");
-        quick.update(
-            lib.clone(),
-            LIB.replace("const K: u32 = 1;", "const K: u32 = 9;"),
-        );
+        quick.update(lib.clone(), LIB.replace("struct S;", "struct S(u8);"));
         assert_eq!(quick.decide().err(), Some(Some(Full::Changed(lib.clone()))));
         quick.update(lib.clone(), LIB.replace("{ 2 }", "{ 2 "));
         assert_eq!(quick.decide().err(), Some(Some(Full::Broken(lib))));
@@ -635,14 +637,15 @@ mod tests {
     #[test]
     fn anything_else_changed_is_a_full_build() {
         for edit in [
-            ("const K: u32 = 1;", "const K: u32 = 9;"),
             ("fn b() -> u32", "fn b() -> u64"),
+            // A constant's type, where a hot function's signature names it.
+            ("fn b() -> u32", "fn b() -> [u8; K as usize]"),
             ("struct S;", "struct S(u8);"),
             // A `const fn` in a hot impl is not hot: its body counts.
             ("{ 4 }", "{ 40 }"),
             // A body closed early, and a new item after it (typed just
             // before the closing brace).
-            ("{ 2 }", "{ 2 ;}\n\nfn helper() {}"),
+            ("{ 2 }", "{ 2 ;}\n\nstruct Helper;"),
         ] {
             assert_eq!(thin_after(&mut quick(), edit), None, "{edit:?}");
         }
@@ -669,12 +672,73 @@ mod tests {
             thin_after(&mut quick, ("{ 5 }", "{ 50 }")).as_deref(),
             Some("5,7")
         );
-        // Its signature: a full build.
+        // Its signature: the hot functions that name it are built against
+        // the new one.
         quick.went_live();
         assert_eq!(
-            thin_after(&mut quick, ("fn other() -> u32", "fn other() -> u64")),
-            None
+            thin_after(&mut quick, ("fn other() -> u32", "fn other() -> u64")).as_deref(),
+            Some("5,7")
         );
+    }
+
+    #[test]
+    fn a_constant_or_a_function_added_or_removed_builds_the_hot_functions_that_name_it() {
+        let lib = format!(
+            "{HELPERS}const SPEED: u32 = 3;
+fn fast() -> u32 {{ SPEED }}
+"
+        );
+        let mut quick = quick_of(&lib);
+        // `fast` names `SPEED`, no hot function names `fast`: all thin.
+        assert_eq!(
+            thin_after(&mut quick, ("= 3;", "= 4;")).as_deref(),
+            Some("5,7,9")
+        );
+        // `c` names it now, and `fast` is gone.
+        quick.went_live();
+        let text = quick.files[&PathBuf::from("src/lib.rs")]
+            .text
+            .replace("{ other() }", "{ other() + SPEED }")
+            .replace("fn fast() -> u32 { SPEED }\n", "");
+        quick.update(PathBuf::from("src/lib.rs"), text);
+        quick.went_live();
+        assert_eq!(
+            thin_after(&mut quick, ("= 4;", "= 5;")).as_deref(),
+            Some("5,7")
+        );
+        // A function added and called from a hot body: only that one built.
+        quick.went_live();
+        let added = thin_after(
+            &mut quick,
+            (
+                "{ twice() }",
+                "{ twice() + added() }\nfn added() -> u32 { 1 }",
+            ),
+        );
+        // (`c` is a line lower now.)
+        assert_eq!(added.as_deref(), Some("5,10"));
+        // A function removed that a hot one still names: that one is built
+        // (and the build says what is missing).
+        quick.went_live();
+        let removed = thin_after(&mut quick, ("fn other() -> u32 { 5 }\n", ""));
+        assert_eq!(removed.as_deref(), Some("4,6"));
+        // An inherent impl's constant, named as `Self::LIMIT`.
+        let lib = "struct S;\nimpl S {\n    const LIMIT: u32 = 1;\n}\n\
+                   #[hot]\nimpl S {\n    fn a(&self) -> u32 { Self::LIMIT }\n    fn b(&self) -> u32 { 2 }\n}\n";
+        let mut quick = quick_of(lib);
+        assert_eq!(
+            thin_after(&mut quick, ("= 1;", "= 10;")).as_deref(),
+            Some("8")
+        );
+        // A constant that is part of a type (an array's length in a struct),
+        // or named in a static: a full build.
+        for lib in [
+            format!("{HELPERS}const N: usize = 3;\nstruct Grid([u8; N]);\n"),
+            format!("{HELPERS}const N: usize = 3;\nstatic ALL: usize = N;\n"),
+        ] {
+            let mut quick = quick_of(&lib);
+            assert_eq!(thin_after(&mut quick, ("= 3;", "= 4;")), None, "{lib}");
+        }
     }
 
     #[test]

@@ -32,19 +32,21 @@ pub(super) struct HotFn {
     pub(super) shared: bool,
 }
 
-/// A function that is not hot whose body an edit can change in a quick
-/// build (see `Quick::reached`): a free function or an inherent method,
-/// not `const` (its value can be part of a type), with no attribute but
-/// documentation, lint levels, inlining hints and `#[test]`, and no item
-/// in its body.
+/// An item that is not hot whose text an edit can change in a quick build
+/// (see `Quick::reached`): a free function or an inherent method, not
+/// `const` (its value can be part of a type), or a named `const` (module
+/// level or in an inherent impl); with no attribute but documentation,
+/// lint levels, inlining hints and `#[test]`, and no item in its body. It
+/// is left out of the deep skeleton whole, signature too: the hot functions
+/// that name it are built against the new one.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct PlainFn {
+pub(super) struct PlainItem {
     /// Module path in the file, impl, name.
     pub(super) key: String,
     pub(super) name: String,
-    /// Its body's tokens.
-    pub(super) body: String,
-    /// The identifiers in its body.
+    /// Its tokens.
+    pub(super) text: String,
+    /// The identifiers in it.
     pub(super) refs: Vec<String>,
 }
 
@@ -53,9 +55,9 @@ pub(super) struct File {
     pub(super) text: String,
     /// Its tokens with the hot functions' bodies left out.
     pub(super) skeleton: String,
-    /// The skeleton with the plain functions' bodies left out too.
+    /// The skeleton with the plain items left out too.
     pub(super) deep: String,
-    pub(super) plain: Vec<PlainFn>,
+    pub(super) plain: Vec<PlainItem>,
     /// The identifiers `deep` has other than in a function's declaration
     /// (`fn name`) or a `use` that does not rename them: a plain function
     /// named there is used where hot functions' text would not show it.
@@ -105,7 +107,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Option<File> {
         let mut items = Vec::new();
         prune::outline(&file.items, &module_of(path), &mut items);
         let skeleton = file.to_token_stream().to_string();
-        // The skeleton is made: the plain bodies go next, in place.
+        // The skeleton is made: the plain items go next, in place.
         let mut deepen = Deepen {
             module: Vec::new(),
             plain: Vec::new(),
@@ -216,66 +218,106 @@ impl VisitMut for Hollow {
     }
 }
 
-/// Empties the bodies of plain functions ([`PlainFn`]), noting them. Only
-/// modules' items and inherent impls are looked into: a function inside a
-/// constant's initializer, a trait's or another function's body stays.
+/// Leaves out the plain items ([`PlainItem`]), noting them. Only modules'
+/// items and inherent impls are looked into: a function inside a constant's
+/// initializer, a trait's or another function's body stays.
 struct Deepen {
     module: Vec<String>,
-    plain: Vec<PlainFn>,
+    plain: Vec<PlainItem>,
+}
+
+/// An item's attributes are only documentation, lint levels, inlining
+/// hints and `#[test]` (a `cfg`, `no_mangle` or a macro's could change what
+/// names cannot show).
+fn plain_attrs(attrs: &[syn::Attribute]) -> bool {
+    const PLAIN: &[&str] = &[
+        "doc", "allow", "warn", "deny", "expect", "inline", "must_use", "cold", "test",
+    ];
+    attrs
+        .iter()
+        .all(|attr| PLAIN.iter().any(|name| attr.path().is_ident(name)))
+}
+
+/// Whether the item can be left out of the deep skeleton as plain.
+fn plain_fn(attrs: &[syn::Attribute], sig: &syn::Signature, block: &syn::Block) -> bool {
+    !is_hot(attrs) && sig.constness.is_none() && plain_attrs(attrs) && !declares_items(block)
+}
+
+/// Whether the constant can be left out of the deep skeleton as plain: named
+/// (`const _` is for its checks), not generic, no items in its value.
+fn plain_const(
+    attrs: &[syn::Attribute],
+    ident: &syn::Ident,
+    generics: &syn::Generics,
+    expr: &syn::Expr,
+) -> bool {
+    let items_in_value = matches!(expr, syn::Expr::Block(value) if declares_items(&value.block));
+    ident != "_" && generics.params.is_empty() && plain_attrs(attrs) && !items_in_value
 }
 
 impl Deepen {
-    fn take(
-        &mut self,
-        owner: &str,
-        attrs: &[syn::Attribute],
-        sig: &syn::Signature,
-        block: &mut syn::Block,
-    ) {
-        const PLAIN: &[&str] = &[
-            "doc", "allow", "warn", "deny", "expect", "inline", "must_use", "cold", "test",
-        ];
-        let plain_attrs = attrs
-            .iter()
-            .all(|attr| PLAIN.iter().any(|name| attr.path().is_ident(name)));
-        if is_hot(attrs) || sig.constness.is_some() || !plain_attrs || declares_items(block) {
-            return;
-        }
+    /// Notes `item` (named `name`, in `owner`) as plain.
+    fn take(&mut self, owner: &str, name: &syn::Ident, item: &dyn ToTokens) {
+        let tokens = item.to_token_stream();
         let mut refs = Vec::new();
-        crate::build::quick::prune::identifiers(block.to_token_stream(), &mut refs);
-        self.plain.push(PlainFn {
-            key: format!("{}::{owner}{}", self.module.join("::"), sig.ident),
-            name: sig.ident.to_string(),
-            body: block.to_token_stream().to_string(),
+        crate::build::quick::prune::identifiers(tokens.clone(), &mut refs);
+        self.plain.push(PlainItem {
+            key: format!("{}::{owner}{name}", self.module.join("::")),
+            name: name.to_string(),
+            text: tokens.to_string(),
             refs,
         });
-        block.stmts.clear();
     }
 }
 
 impl VisitMut for Deepen {
     fn visit_item_mut(&mut self, item: &mut syn::Item) {
-        match item {
+        let plain = match item {
             syn::Item::Mod(module) => {
                 self.module.push(module.ident.to_string());
                 syn::visit_mut::visit_item_mod_mut(self, module);
                 self.module.pop();
+                return;
             }
-            syn::Item::Fn(function) => {
-                self.take("", &function.attrs, &function.sig, &mut function.block);
-            }
+            syn::Item::Fn(function) => plain_fn(&function.attrs, &function.sig, &function.block)
+                .then_some(&function.sig.ident),
+            syn::Item::Const(constant) => plain_const(
+                &constant.attrs,
+                &constant.ident,
+                &constant.generics,
+                &constant.expr,
+            )
+            .then_some(&constant.ident),
             syn::Item::Impl(block) if block.trait_.is_none() => {
                 let owner = format!("<{}>::", block.self_ty.to_token_stream());
                 let hot_block = is_hot(&block.attrs);
                 for impl_item in &mut block.items {
-                    if let syn::ImplItem::Fn(method) = impl_item
-                        && !(hot_block && valid::can_be_hot(&method.sig))
-                    {
-                        self.take(&owner, &method.attrs, &method.sig, &mut method.block);
+                    let plain = match impl_item {
+                        syn::ImplItem::Fn(method) => (!(hot_block
+                            && valid::can_be_hot(&method.sig))
+                            && plain_fn(&method.attrs, &method.sig, &method.block))
+                        .then_some(&method.sig.ident),
+                        syn::ImplItem::Const(constant) => plain_const(
+                            &constant.attrs,
+                            &constant.ident,
+                            &constant.generics,
+                            &constant.expr,
+                        )
+                        .then_some(&constant.ident),
+                        _ => None,
+                    };
+                    if let Some(name) = plain.cloned() {
+                        self.take(&owner, &name, impl_item);
+                        *impl_item = syn::ImplItem::Verbatim(Default::default());
                     }
                 }
+                return;
             }
-            _ => {}
+            _ => return,
+        };
+        if let Some(name) = plain.cloned() {
+            self.take("", &name, item);
+            *item = syn::Item::Verbatim(Default::default());
         }
     }
 }
