@@ -76,6 +76,11 @@ impl LayoutHasher {
         self.write(&(value as u64).to_le_bytes());
     }
 
+    /// Feeds the name of `T`.
+    pub fn name<T: ?Sized>(&mut self) {
+        self.tag(std::any::type_name::<T>());
+    }
+
     /// Feeds name, size and alignment of `T`.
     pub fn shape<T>(&mut self) {
         self.tag(std::any::type_name::<T>());
@@ -117,15 +122,19 @@ impl TypeLayouts {
             .map(|(_, hash)| *hash)
     }
 
-    /// Adds the fingerprint that `feed` computes for the type `label`.
+    /// Adds the fingerprint that `feed` computes for the type `label`,
+    /// after `tag` (how the signature reaches it: `&mut`, `&`, nothing).
     ///
-    /// A function pointer, not a generic closure: `#[hot]` writes one
-    /// `feed` per type of every hot signature, and a generic `add` would be
-    /// instantiated for each, all in one codegen unit of the crate's that
-    /// an edit of any hot function makes the compiler generate again (up to
-    /// 200 ms of a full build with 400 hot functions).
-    pub fn add(&mut self, label: &'static str, feed: fn(&mut LayoutHasher)) {
+    /// Function pointers, not a generic closure: `#[hot]` writes one `add`
+    /// per type of every hot signature, and a closure for each (or a
+    /// generic `add`) would be one more function to compile, all in one
+    /// codegen unit of the crate's that an edit of any hot function makes
+    /// the compiler generate again (up to 200 ms of a full build with 400
+    /// hot functions). `feed` is one generic instance per type of the crate
+    /// (see [`DeepLayout::feed`]).
+    pub fn add(&mut self, label: &'static str, tag: &str, feed: fn(&mut LayoutHasher)) {
         let mut hasher = LayoutHasher::default();
+        hasher.tag(tag);
         feed(&mut hasher);
         self.0.push((label, hasher.finish()));
     }
@@ -251,37 +260,38 @@ impl<T: ?Sized> Probe<T> {
 
 /// `T: Layout`: field by field.
 pub trait DeepLayout {
-    /// Adds the fingerprint of `T` to `hasher`.
-    fn layout(&self, hasher: &mut LayoutHasher);
+    /// What adds the fingerprint of `T` to a hasher: a function pointer,
+    /// one generic instance per type of the crate, not a closure per use.
+    fn feed(&self) -> fn(&mut LayoutHasher);
 }
 
 impl<T: ?Sized + Layout> DeepLayout for &&Probe<T> {
-    fn layout(&self, hasher: &mut LayoutHasher) {
-        T::layout(hasher);
+    fn feed(&self) -> fn(&mut LayoutHasher) {
+        T::layout
     }
 }
 
 /// Sized `T` without `Layout`: name, size, alignment.
 pub trait ShallowLayout {
-    /// Adds the fingerprint of `T` to `hasher`.
-    fn layout(&self, hasher: &mut LayoutHasher);
+    /// See [`DeepLayout::feed`].
+    fn feed(&self) -> fn(&mut LayoutHasher);
 }
 
 impl<T> ShallowLayout for &Probe<T> {
-    fn layout(&self, hasher: &mut LayoutHasher) {
-        hasher.shape::<T>();
+    fn feed(&self) -> fn(&mut LayoutHasher) {
+        LayoutHasher::shape::<T>
     }
 }
 
 /// Unsized `T` without `Layout` (`dyn Trait`): the name only.
 pub trait NameLayout {
-    /// Adds the fingerprint of `T` to `hasher`.
-    fn layout(&self, hasher: &mut LayoutHasher);
+    /// See [`DeepLayout::feed`].
+    fn feed(&self) -> fn(&mut LayoutHasher);
 }
 
 impl<T: ?Sized> NameLayout for Probe<T> {
-    fn layout(&self, hasher: &mut LayoutHasher) {
-        hasher.tag(std::any::type_name::<T>());
+    fn feed(&self) -> fn(&mut LayoutHasher) {
+        LayoutHasher::name::<T>
     }
 }
 
@@ -302,11 +312,11 @@ mod tests {
 
     #[test]
     fn probe_prefers_the_deepest_fingerprint() {
-        let deep = fingerprint(|h| (&&&Probe::<Vec<u32>>::new()).layout(h));
+        let deep = fingerprint((&&&Probe::<Vec<u32>>::new()).feed());
         assert_eq!(deep, fingerprint(|h| <Vec<u32>>::layout(h)));
-        let shallow = fingerprint(|h| (&&&Probe::<Opaque>::new()).layout(h));
+        let shallow = fingerprint((&&&Probe::<Opaque>::new()).feed());
         assert_eq!(shallow, fingerprint(|h| h.shape::<Opaque>()));
-        let name = fingerprint(|h| (&&&Probe::<dyn Fn()>::new()).layout(h));
+        let name = fingerprint((&&&Probe::<dyn Fn()>::new()).feed());
         assert_eq!(
             name,
             fingerprint(|h| h.tag(std::any::type_name::<dyn Fn()>()))

@@ -53,6 +53,10 @@ pub mod __private {
     };
     pub use crate::registry::{BuiltFrom, ENTRIES, Entry, Slot, Thin};
     pub use crate::state::{HotStatic, StaticEntry};
+    pub use crate::{
+        __hotreload_compiled as compiled, __hotreload_entry as entry,
+        __hotreload_link_dependencies as link_dependencies,
+    };
     /// For the hot expansion in `#![no_std]` crates (which have no `std`
     /// at their root but link it through this crate).
     pub use std;

@@ -233,15 +233,57 @@ pub fn guard<const RELOADED: bool, R>(
     }
 }
 
+/// Runs the body closure `$body` under `$guard`, a guard that takes it as
+/// `&mut dyn FnMut()`, and evaluates to what the body returned. A macro,
+/// not a generic function taking the guard as a closure: written out in
+/// place it adds one closure per hot function, where a generic guard (and
+/// the `catch_unwind` in it) was a chain of functions per hot function to
+/// compile, all in the one codegen unit every full build of a library with
+/// hundreds of hot functions generated again.
+macro_rules! through_dyn {
+    ($body:expr, |$dyn_body:ident| $guard:expr) => {{
+        let mut body = Some($body);
+        let mut result = None;
+        let $dyn_body: &mut dyn FnMut() = &mut || {
+            if let Some(body) = body.take() {
+                result = Some(body());
+            }
+        };
+        $guard;
+        match result {
+            Some(result) => result,
+            // The guards return only when the body did.
+            None => unreachable!("a guard returned without running the body"),
+        }
+    }};
+}
+
 /// Calls the function in `slot` through `call` (the trampoline's
 /// arguments, reborrowed); if new code panicked and was rolled back, calls
 /// once more with the restored code.
+///
+/// In a reloaded build (`Compiled<true>`), through [`retry_dyn`]: one
+/// instance of `catch_unwind` for every hot function instead of one each
+/// (see `through_dyn!`); the program's own calls keep it inlined.
 ///
 /// # Safety
 /// `F` must be the function pointer type of the slot's functions.
 #[doc(hidden)]
 #[inline(always)]
-pub unsafe fn call_retrying<F: Copy, R>(slot: &Slot, mut call: impl FnMut(F) -> R) -> R {
+pub unsafe fn call_retrying<const RELOADED: bool, F: Copy, R>(
+    slot: &Slot,
+    _: Compiled<RELOADED>,
+    mut call: impl FnMut(F) -> R,
+) -> R {
+    if RELOADED {
+        let mut result = None;
+        // SAFETY: the caller's.
+        retry_dyn(&mut || result = Some(call(unsafe { slot.load() })));
+        return match result {
+            Some(result) => result,
+            None => unreachable!("a call returned without a result"),
+        };
+    }
     // SAFETY (both loads): the caller's.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         call(unsafe { slot.load() })
@@ -254,6 +296,15 @@ pub unsafe fn call_retrying<F: Copy, R>(slot: &Slot, mut call: impl FnMut(F) -> 
     }
 }
 
+/// [`call_retrying`] in a reloaded build, one instance for every hot function.
+#[inline(never)]
+fn retry_dyn(attempt: &mut dyn FnMut()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut *attempt)) {
+        resume_unless_rolled_back(payload);
+        attempt();
+    }
+}
+
 /// Calls the function in `slot` through `call` (the trampoline's
 /// arguments, moved in); if new code panicked and was rolled back, returns
 /// as if it had returned at the panic ([`PanickedCall::Returned`]).
@@ -262,14 +313,35 @@ pub unsafe fn call_retrying<F: Copy, R>(slot: &Slot, mut call: impl FnMut(F) -> 
 /// `F` must be the function pointer type of the slot's functions.
 #[doc(hidden)]
 #[inline(always)]
-pub unsafe fn call_returning<F: Copy>(slot: &Slot, call: impl FnOnce(F)) {
-    // SAFETY: the caller's.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        call(unsafe { slot.load() })
-    }));
+pub unsafe fn call_returning<const RELOADED: bool, F: Copy>(
+    slot: &Slot,
+    _: Compiled<RELOADED>,
+    call: impl FnOnce(F),
+) {
+    let result = if RELOADED {
+        let mut call = Some(call);
+        // SAFETY: the caller's.
+        return_dyn(&mut || {
+            if let Some(call) = call.take() {
+                call(unsafe { slot.load() })
+            }
+        })
+    } else {
+        // SAFETY: the caller's.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            call(unsafe { slot.load() })
+        }))
+    };
     if let Err(payload) = result {
         resume_unless_rolled_back(payload);
     }
+}
+
+/// [`call_returning`]'s call in a reloaded build, one instance for every
+/// hot function.
+#[inline(never)]
+fn return_dyn(call: &mut dyn FnMut()) -> std::thread::Result<()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call))
 }
 
 /// [`call_retrying`] for a hot `async fn`: `call` makes its future; if
@@ -336,18 +408,24 @@ pub fn guard_program<R>(path: &'static str, body: impl FnOnce() -> R) -> R {
     if !RELOADED_RAN.load(Ordering::Relaxed) {
         return body();
     }
-    guard_host(path, body)
+    through_dyn!(body, |body| guard_host(path, body))
 }
 
 /// [`guard_program`] in a reloaded build. `implementation` is the thunk
 /// (what slots hold), `path` the function's registry path.
 #[doc(hidden)]
-#[inline(never)]
+#[inline(always)]
 pub fn guard_reloaded<R>(
     implementation: *const (),
     path: &'static str,
     body: impl FnOnce() -> R,
 ) -> R {
+    through_dyn!(body, |body| guard_reloaded_dyn(implementation, path, body))
+}
+
+/// [`guard_reloaded`], one instance for every hot function.
+#[inline(never)]
+fn guard_reloaded_dyn(implementation: *const (), path: &'static str, body: &mut dyn FnMut()) {
     // The host links its hooks before any of this build's code runs as
     // hot code.
     let Some(hooks) = HOST_HOOKS.get() else {
@@ -378,7 +456,7 @@ impl Drop for Counted {
 /// [`guard_program`] once reloaded code ran: an ordinary call, unless
 /// reloaded code called it, whose `std` must get its panic.
 #[inline(never)]
-fn guard_host<R>(path: &'static str, body: impl FnOnce() -> R) -> R {
+fn guard_host(path: &'static str, body: &mut dyn FnMut()) {
     if DEPTH.with(std::cell::Cell::get) == 0 {
         return body();
     }

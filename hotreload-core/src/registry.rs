@@ -267,6 +267,89 @@ macro_rules! __hotreload_thin_slot {
     }};
 }
 
+/// A hot function's [`Entry`] in its section, with the layout probes of its
+/// signature's types (`(label, tag, type)`, see
+/// [`TypeLayouts::add`](crate::layout::TypeLayouts::add)). A
+/// `macro_rules!` for the same reason as [`__hotreload_thin_slot!`]: the
+/// compiler expands it far faster than it takes the same tokens from a
+/// proc macro, a third of the `#[hot]` expansion in all.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __hotreload_entry {
+    (
+        $entry:ident, $implementation:expr, $suffix:literal, $signature:literal, $hash:literal,
+        $after_rollback:ident, [$(($label:literal, $tag:literal, $ty:ty)),*]
+    ) => {
+        #[doc(hidden)]
+        #[used]
+        #[cfg_attr(not(target_vendor = "apple"), unsafe(link_section = "hotreload_entries"))]
+        #[cfg_attr(
+            target_vendor = "apple",
+            unsafe(link_section = "__DATA,__hr_entries,regular,no_dead_strip")
+        )]
+        static $entry: $crate::registry::Entry = $crate::registry::Entry::new(
+            $implementation,
+            ::core::concat!(::core::module_path!(), $suffix),
+            $signature,
+            {
+                fn layout(types: &mut $crate::layout::TypeLayouts) {
+                    // Its `TypeId` is the crate's identity.
+                    struct Identity;
+                    types.identity::<Identity>();
+                    #[allow(unused_imports)]
+                    use $crate::layout::{DeepLayout as _, NameLayout as _, ShallowLayout as _};
+                    $(types.add($label, $tag, (&&&$crate::layout::Probe::<$ty>::new()).feed());)*
+                }
+                layout
+            },
+            $hash,
+            ::core::env!("CARGO_PKG_NAME"),
+            ::core::env!("CARGO_MANIFEST_DIR"),
+        )
+        .after_rollback($crate::panic::PanickedCall::$after_rollback);
+    };
+}
+
+/// `Compiled::<true>` in a reloaded build (`--cfg hotreload_build`, which
+/// direct hot builds pass), else `Compiled::<false>`: picked by `cfg`
+/// attributes in the crate it expands in, rather than written
+/// `Compiled::<{ cfg!(hotreload_build) }>` (an anonymous constant is one
+/// more body for the compiler to check and evaluate per use: 0.25 ms each,
+/// a tenth of a full build of a library with 400 hot functions).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __hotreload_compiled {
+    () => {{
+        #[allow(unexpected_cfgs)]
+        let compiled = {
+            #[cfg(hotreload_build)]
+            let compiled = $crate::panic::Compiled::<true>;
+            #[cfg(not(hotreload_build))]
+            let compiled = $crate::panic::Compiled::<false>;
+            compiled
+        };
+        compiled
+    }};
+}
+
+/// Names the shared library of dependencies in a hot build that links
+/// against one (`--cfg hotreload_deps`; see the runtime's `build/dylib.rs`):
+/// rustc links a dylib only if the crate names it. Nothing in any other
+/// build.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __hotreload_link_dependencies {
+    () => {
+        // The lint level goes on the `const`: on the `extern crate` it
+        // would not reach that item's own `cfg`.
+        #[allow(unexpected_cfgs)]
+        const _: () = {
+            #[cfg(hotreload_deps)]
+            extern crate hotreload_deps as _;
+        };
+    };
+}
+
 crate::section::section! {
     /// The thin functions of a quick build (none in the program).
     pub static THIN: [Thin] = ("hotreload_thin", "__hr_thin");

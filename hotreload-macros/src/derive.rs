@@ -120,9 +120,7 @@ fn fields(private: &TokenStream, fields: &Fields, offsets: bool) -> TokenStream 
         };
         let probe = probe(private, ty);
         quote! {
-            hasher.field(#name, #offset, |hasher| {
-                #probe
-            });
+            hasher.field(#name, #offset, #probe);
         }
     });
     quote!(#(#fields)*)

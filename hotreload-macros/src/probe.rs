@@ -1,15 +1,16 @@
 //! The layout probe both macros emit for a type: the deepest fingerprint
-//! the type has (see `hotreload_runtime::layout::Probe`), fed to a variable
-//! `hasher` in scope.
+//! the type has (see `hotreload_runtime::layout::Probe`), as a function
+//! that feeds it to a hasher.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::Type;
 
-/// `(&&&Probe::<ty>::new()).layout(hasher);`; the caller brings the three
-/// `*Layout` traits into scope.
+/// `(&&&Probe::<ty>::new()).feed()`, the function that feeds `ty`'s
+/// fingerprint to a hasher; the caller brings the three `*Layout` traits
+/// into scope.
 pub fn probe(private: &TokenStream, ty: &Type) -> TokenStream {
-    quote!((&&&#private::Probe::<#ty>::new()).layout(hasher);)
+    quote!((&&&#private::Probe::<#ty>::new()).feed())
 }
 
 /// Brings the probe's traits into scope.

@@ -67,19 +67,10 @@ impl HotFn<'_> {
         let (private, names, pointer) = self.prepare(krate);
         let suffix = &names.suffix;
         let slot = quote!(#private::thin_slot!(#suffix));
-        // The dependencies library is named once per crate: by the first
-        // thin function this compiler process expands (a full one names it
-        // too).
-        static NAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        let first = !NAMED.swap(true, std::sync::atomic::Ordering::Relaxed);
         Expanded {
             helper_body: None,
             trampoline: self.trampoline(&private, &slot, &pointer, &self.arguments(&pointer), None),
-            beside: if first {
-                link_dependencies()
-            } else {
-                TokenStream::new()
-            },
+            beside: link_dependencies(&private),
         }
     }
 
@@ -100,8 +91,12 @@ impl HotFn<'_> {
             trampoline,
             beside: {
                 // Not under the function's `cfg`s: a crate says it once.
-                let beside =
-                    self.beside([body_item.clone(), thunk, registration, link_dependencies()]);
+                let beside = self.beside([
+                    body_item.clone(),
+                    thunk,
+                    registration,
+                    link_dependencies(&private),
+                ]);
                 let built_from = built_from(&private);
                 quote!(#beside #built_from)
             },

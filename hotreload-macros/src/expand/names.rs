@@ -1,7 +1,6 @@
 //! The names of a hot function's pieces.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::format_ident;
 
 use super::hot_fn::HotFn;
 
@@ -13,9 +12,7 @@ pub(super) struct Names {
     pub(super) body: syn::Ident,
     pub(super) thunk: syn::Ident,
     pub(super) entry: syn::Ident,
-    /// The registry path: `module_path!()` and the function's name.
-    pub(super) path: TokenStream,
-    /// What follows `module_path!()` in it.
+    /// What follows `module_path!()` in the registry path.
     pub(super) suffix: String,
 }
 
@@ -48,7 +45,6 @@ impl Names {
             body,
             thunk: format_ident!("__hotreload_thunk_{}", lower),
             entry: format_ident!("__HOTRELOAD_ENTRY_{}", key.to_uppercase()),
-            path: quote!(::core::concat!(::core::module_path!(), #suffix)),
             suffix,
         }
     }

@@ -6,7 +6,7 @@ use quote::{ToTokens, format_ident, quote};
 use syn::visit_mut::VisitMut;
 use syn::{Signature, Type};
 
-use crate::probe::{probe, probe_traits};
+use crate::probe::probe;
 use crate::signature::Pointer;
 
 use super::hot_fn::HotFn;
@@ -39,34 +39,20 @@ impl HotFn<'_> {
         let probes = inputs
             .iter()
             .chain(output.iter().filter(|ty| !matches!(ty, Type::Never(_))))
-            .map(|ty| probe_statement(private, ty));
-        let traits = probe_traits(private);
+            .map(probe_args);
         let pointer_ty = pointer.ty();
-        let (entry, thunk, path) = (&names.entry, &names.thunk, &names.path);
-        let section = section_attrs("hotreload_entries", "__hr_entries");
+        let (entry, thunk, path) = (&names.entry, &names.thunk, &names.suffix);
         let after_rollback = format_ident!("{}", format!("{:?}", after_rollback));
         quote! {
-            #[doc(hidden)]
-            #section
-            static #entry: #private::Entry = #private::Entry::new(
+            #private::entry!(
+                #entry,
                 #thunk as #pointer_ty as *mut (),
                 #path,
                 #signature,
-                {
-                    fn layout(types: &mut #private::TypeLayouts) {
-                        // Its `TypeId` is the crate's identity.
-                        struct Identity;
-                        types.identity::<Identity>();
-                        #traits
-                        #(#probes)*
-                    }
-                    layout
-                },
                 #source_hash,
-                ::core::env!("CARGO_PKG_NAME"),
-                ::core::env!("CARGO_MANIFEST_DIR"),
-            )
-            .after_rollback(#private::PanickedCall::#after_rollback);
+                #after_rollback,
+                [#(#probes),*]
+            );
         }
     }
 }
@@ -116,19 +102,15 @@ pub(super) fn built_from(private: &TokenStream) -> TokenStream {
 }
 
 /// Names the shared library of dependencies in a hot build that links
-/// against one (`--cfg hotreload_deps`; see the runtime's `build/dylib.rs`):
-/// rustc links a dylib only if the crate names it. Nothing in any other
-/// build.
-pub(super) fn link_dependencies() -> TokenStream {
-    // The lint level goes on the `const`: on the `extern crate` it would
-    // not reach that item's own `cfg`.
-    quote! {
-        #[allow(unexpected_cfgs)]
-        const _: () = {
-            #[cfg(hotreload_deps)]
-            extern crate hotreload_deps as _;
-        };
+/// against one (the core crate's `link_dependencies!`): once per crate, in
+/// the expansion of the first hot function this compiler process expands
+/// (it expands one crate; a module left out by its `cfg` expands none).
+pub(super) fn link_dependencies(private: &TokenStream) -> TokenStream {
+    static NAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if NAMED.swap(true, std::sync::atomic::Ordering::Relaxed) && !cfg!(test) {
+        return TokenStream::new();
     }
+    quote!(#private::link_dependencies!();)
 }
 
 /// The function type as the user wrote it, `Self` spelled out: what the
@@ -146,10 +128,10 @@ pub(super) fn display_pointer(
     quote!(#binder #asyncness #unsafety fn(#(#inputs),*) #output)
 }
 
-/// A statement that adds the layout of `ty`, labelled with the type as
-/// written. References are looked through: what matters is the layout of
-/// the data they point at.
-pub(super) fn probe_statement(private: &TokenStream, ty: &Type) -> TokenStream {
+/// The label of `ty` (the type as written), the tag of the references
+/// looked through (what matters is the layout of the data they point at)
+/// and the type probed.
+fn probe_parts(ty: &Type) -> (String, String, Type) {
     let mut ty = ty.clone();
     let mut tags = Vec::new();
     while let Type::Reference(reference) = ty {
@@ -163,11 +145,20 @@ pub(super) fn probe_statement(private: &TokenStream, ty: &Type) -> TokenStream {
     let tags = tags.concat();
     let label = compact(&ty);
     StaticLifetimes.visit_type_mut(&mut ty);
+    (label, tags, ty)
+}
+
+/// `types.add(label, tag, feed)` of `ty` (for a hot static's layout).
+pub(super) fn probe_statement(private: &TokenStream, ty: &Type) -> TokenStream {
+    let (label, tags, ty) = probe_parts(ty);
     let probe = probe(private, &ty);
     quote! {
-        types.add(#label, |hasher| {
-            hasher.tag(#tags);
-            #probe
-        });
+        types.add(#label, #tags, #probe);
     }
+}
+
+/// `(label, tag, type)` of `ty`, for the core crate's `entry!`.
+fn probe_args(ty: &Type) -> TokenStream {
+    let (label, tags, ty) = probe_parts(ty);
+    quote!((#label, #tags, #ty))
 }

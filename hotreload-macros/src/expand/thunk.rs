@@ -41,23 +41,29 @@ impl HotFn<'_> {
                 call = quote!(#private::future_must_be_send_or_mark_the_fn_hot_not_send(#call));
             }
             // Calling an `async fn` runs none of its code: guard the polls.
+            let compiled = compiled(private);
             return quote! {
                 #[doc(hidden)]
-                #[allow(unexpected_cfgs)]
                 #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs,)* #extra) #output {
-                    #private::guard_future(&#entry, #private::Compiled::<{ ::core::cfg!(hotreload_build) }>, #call)
+                    #private::guard_future(&#entry, #compiled, #call)
                 }
             };
         }
+        let compiled = compiled(private);
         quote! {
             #[doc(hidden)]
-            #[allow(unexpected_cfgs)]
             #unsafety fn #thunk<#(#lifetimes),*>(#(#args: #inputs),*) #output {
-                #private::guard(&#entry, #private::Compiled::<{ ::core::cfg!(hotreload_build) }>, move || {
+                #private::guard(&#entry, #compiled, move || {
                     #rebind
                     #call
                 })
             }
         }
     }
+}
+
+/// `Compiled::<RELOADED>`, `RELOADED` whether this is a reloaded build (see
+/// the core crate's `compiled!`).
+pub(super) fn compiled(private: &TokenStream) -> TokenStream {
+    quote!(#private::compiled!())
 }

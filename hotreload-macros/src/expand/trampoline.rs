@@ -192,9 +192,13 @@ impl HotFn<'_> {
         // are the program's too.
         let helper = |name: &str, call: TokenStream| {
             let name = format_ident!("{name}{}", if future { "_future" } else { "" });
+            let compiled = (!future).then(|| {
+                let compiled = super::thunk::compiled(private);
+                quote!(#compiled,)
+            });
             quote! {
                 let __hot_call = |__hot_fn: __HotFn| #call;
-                unsafe { #private::#name(__hot_slot, __hot_call) } #wait
+                unsafe { #private::#name(__hot_slot, #compiled __hot_call) } #wait
             }
         };
         match (arguments.after_rollback, again) {

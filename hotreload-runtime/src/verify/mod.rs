@@ -346,10 +346,10 @@ mod tests {
     static OWN: u32 = 0;
     static COUNT: crate::state::HotStatic<u32> = crate::state::HotStatic::new(&OWN);
     fn as_u32(types: &mut TypeLayouts) {
-        types.add("u32", |hasher| hasher.shape::<u32>());
+        types.add("u32", "", crate::layout::LayoutHasher::shape::<u32>);
     }
     fn as_i32(types: &mut TypeLayouts) {
-        types.add("i32", |hasher| hasher.shape::<i32>());
+        types.add("i32", "", crate::layout::LayoutHasher::shape::<i32>);
     }
     static OLD_STATICS: [StaticEntry; 1] = [StaticEntry::new(
         &COUNT,
