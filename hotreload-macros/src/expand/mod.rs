@@ -105,8 +105,12 @@ pub fn hot(args: TokenStream, input: TokenStream, reload: bool) -> TokenStream {
     }
     // An item that does not parse is handed back untouched: rustc then
     // reports the user's own syntax error instead of ours.
-    let Ok(item) = syn::parse2::<Item>(input.clone()) else {
-        return input;
+    let item = match impl_with_unparsed_bodies(&input) {
+        Some(item) => Item::Impl(item),
+        None => match syn::parse2::<Item>(input.clone()) {
+            Ok(item) => item,
+            Err(_) => return input,
+        },
     };
     let expanded = match &item {
         Item::Fn(f) => free_fn(&args, (&f.attrs, &f.vis, &f.sig, &f.block), false),
@@ -169,6 +173,70 @@ pub(super) fn free_fn(
     };
     let (beside, trampoline) = (hot.beside, hot.trampoline);
     Ok(quote!(#beside #trampoline))
+}
+
+/// An `impl` block whose methods' bodies are kept unparsed, as a free
+/// function's are (see [`FnHeader`]): each brace group after a `fn` is
+/// replaced by a marker naming it, the block parsed, and each method's
+/// marker replaced by its body as one verbatim statement. `None` if it is
+/// not an `impl` block, or a marker landed anywhere but a method's body (a
+/// `const` of a function pointer type): then the block is parsed whole.
+fn impl_with_unparsed_bodies(input: &TokenStream) -> Option<syn::ItemImpl> {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+    let mut tokens: Vec<TokenTree> = input.clone().into_iter().collect();
+    let is_impl = tokens
+        .iter()
+        .any(|token| matches!(token, TokenTree::Ident(ident) if ident == "impl"));
+    let Some(TokenTree::Group(block)) = tokens.last() else {
+        return None;
+    };
+    if !is_impl || block.delimiter() != Delimiter::Brace {
+        return None;
+    }
+    let mut bodies = Vec::new();
+    let mut inside = Vec::new();
+    let mut after_fn = false;
+    for token in block.stream() {
+        match &token {
+            TokenTree::Ident(ident) if ident == "fn" => after_fn = true,
+            TokenTree::Punct(punct) if matches!(punct.as_char(), ';' | '=') => after_fn = false,
+            TokenTree::Group(body) if after_fn && body.delimiter() == Delimiter::Brace => {
+                let marker = quote::format_ident!("__hotreload_body_{}", bodies.len());
+                let mut hollow = Group::new(Delimiter::Brace, quote!(#marker));
+                hollow.set_span(body.span());
+                bodies.push(Some(body.stream()));
+                inside.push(TokenTree::Group(hollow));
+                after_fn = false;
+                continue;
+            }
+            _ => {}
+        }
+        inside.push(token);
+    }
+    let mut hollow = Group::new(Delimiter::Brace, inside.into_iter().collect());
+    hollow.set_span(block.span());
+    *tokens.last_mut()? = TokenTree::Group(hollow);
+    let mut item: syn::ItemImpl = syn::parse2(tokens.into_iter().collect()).ok()?;
+    for impl_item in &mut item.items {
+        let syn::ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let marker = match method.block.stmts.as_slice() {
+            [syn::Stmt::Expr(syn::Expr::Path(path), None)] => path.path.get_ident().cloned(),
+            _ => None,
+        };
+        let index = marker.and_then(|marker| {
+            marker
+                .to_string()
+                .strip_prefix("__hotreload_body_")?
+                .parse::<usize>()
+                .ok()
+        });
+        if let Some(body) = index.and_then(|index| bodies.get_mut(index)?.take()) {
+            method.block.stmts = vec![syn::Stmt::Item(Item::Verbatim(body))];
+        }
+    }
+    bodies.iter().all(Option::is_none).then_some(item)
 }
 
 /// A free function up to its body, which is kept unparsed (one verbatim
@@ -368,5 +436,36 @@ mod tests {
             compact_text("fn(Query < & Velocity\n>, Res < Counter >)"),
             "fn(Query<&Velocity>, Res<Counter>)"
         );
+    }
+
+    #[test]
+    fn method_bodies_are_kept_unparsed_unless_a_brace_group_is_not_a_body() {
+        let item = impl_with_unparsed_bodies(&quote! {
+            impl Player {
+                const SPEED: fn() -> u8 = { speed };
+                fn damage(&self) -> i32 where Self: Sized { 7 + }
+                fn heal(&mut self) { self.hp += 1; }
+            }
+        })
+        .expect("an impl block with two methods");
+        let bodies: Vec<String> = item
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                syn::ImplItem::Fn(method) => match method.block.stmts.as_slice() {
+                    [syn::Stmt::Item(Item::Verbatim(body))] => Some(body.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        // Not parsed: `7 +` would not.
+        assert_eq!(bodies, ["7 +", "self . hp += 1 ;"]);
+        // A brace group in a signature: parsed whole.
+        let in_a_type = quote! {
+            impl Grid { fn cells(&self) -> Cells<{ N }> { self.cells } }
+        };
+        assert!(impl_with_unparsed_bodies(&in_a_type).is_none());
+        assert!(syn::parse2::<Item>(in_a_type).is_ok());
     }
 }
