@@ -11,9 +11,10 @@
 //! signature or `use` could change what the unchanged functions' code
 //! means, and only a full build compiles them against it. So each file is
 //! compared as a *skeleton* (its tokens with the bodies of hot functions
-//! left out) with the same file in the build that went live; if any
-//! skeleton differs, or a file came or went, the build is a full one.
-//! Otherwise the hot functions whose body tokens are the same are thin.
+//! and the plain items below left out) with the same file in the build
+//! that went live; if any skeleton differs, or a file came or went, the
+//! build is a full one. Otherwise the hot functions whose body tokens are
+//! the same are thin.
 //!
 //! More edits are quick: a plain item changed, added or removed, whole
 //! (signature too): a free function or inherent method that is not hot,
@@ -27,6 +28,10 @@
 //! `format!`; a type, such as an array's length; a static; a macro; a `use
 //! ... as`; a hot function's signature): then a full build (see
 //! [`Quick::reached`]).
+//!
+//! An edit inside one hot body or one plain item's body (a helper's code,
+//! a constant's value) is told without parsing the file again (`diff`):
+//! only that body is read, and everything after it moved.
 //!
 //! The base is the last build that went live (a refused or failed build
 //! does not count); at start, the sources read then, if the program says
@@ -54,12 +59,11 @@ use std::path::{Path, PathBuf};
 
 use crate::sources::{self, Snapshot};
 
-use diff::edit_one_body;
+use diff::{edit_one_body, edit_one_plain};
 use parse::{File, HotFn, parse};
 
 /// A file as the build that went live had it.
 struct Live {
-    skeleton: String,
     /// See `File::deep`.
     deep: String,
     /// The plain items, by key: name and text.
@@ -67,9 +71,17 @@ struct Live {
 }
 
 impl Live {
+    /// Whether `file` has the same plain items, with the same text.
+    fn same_plain(&self, file: &File) -> bool {
+        self.plain.len() == file.plain.len()
+            && file
+                .plain
+                .iter()
+                .all(|plain| self.plain.get(&plain.key).map(|(_, text)| text) == Some(&plain.text))
+    }
+
     fn of(file: &File) -> Live {
         Live {
-            skeleton: file.skeleton.clone(),
             deep: file.deep.clone(),
             plain: file
                 .plain
@@ -212,7 +224,7 @@ impl Quick {
             .filter(|(path, file)| {
                 self.live
                     .get(*path)
-                    .is_none_or(|live| live.skeleton != file.skeleton)
+                    .is_none_or(|live| live.deep != file.deep || !live.same_plain(file))
             })
             .collect();
         let reached = match changed.first() {
@@ -369,7 +381,6 @@ impl Quick {
             // A new file: full (the set of files changed).
             let file = parse(&text, &path).unwrap_or_else(|| File {
                 text: String::new(),
-                skeleton: String::new(),
                 deep: String::new(),
                 plain: Vec::new(),
                 named: HashSet::new(),
@@ -390,8 +401,7 @@ impl Quick {
             file.broken = false;
             return;
         }
-        if edit_one_body(file, &text) {
-            file.text = text;
+        if edit_one_body(file, &text) || edit_one_plain(file, &text) {
             file.broken = false;
             return;
         }

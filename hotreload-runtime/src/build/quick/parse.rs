@@ -44,18 +44,25 @@ pub(super) struct PlainItem {
     /// Module path in the file, impl, name.
     pub(super) key: String,
     pub(super) name: String,
-    /// Its tokens.
+    /// Its tokens (as lexed from its text, which an edit inside `body`
+    /// lexes again: see `diff::edit_one_plain`).
     pub(super) text: String,
     /// The identifiers in it.
     pub(super) refs: Vec<String>,
+    /// The whole item in the file's text, attributes first.
+    pub(super) range: Range<usize>,
+    /// What an edit can change and leave it the same item: a function's
+    /// body, braces included; a constant's `= value;`.
+    pub(super) body: Range<usize>,
+    /// An inherent impl's item (an `ImplItem`), not a module's.
+    pub(super) in_impl: bool,
 }
 
 /// A file as the thin decision knows it.
 pub(super) struct File {
     pub(super) text: String,
-    /// Its tokens with the hot functions' bodies left out.
-    pub(super) skeleton: String,
-    /// The skeleton with the plain items left out too.
+    /// Its tokens with the hot functions' bodies and the plain items left
+    /// out: what must be the live build's for a quick build.
     pub(super) deep: String,
     pub(super) plain: Vec<PlainItem>,
     /// The identifiers `deep` has other than in a function's declaration
@@ -106,9 +113,8 @@ pub(super) fn parse(text: &str, path: &Path) -> Option<File> {
         }
         let mut items = Vec::new();
         prune::outline(&file.items, &module_of(path), &mut items);
-        let skeleton = file.to_token_stream().to_string();
-        // The skeleton is made: the plain items go next, in place.
         let mut deepen = Deepen {
+            text,
             module: Vec::new(),
             plain: Vec::new(),
         };
@@ -118,7 +124,6 @@ pub(super) fn parse(text: &str, path: &Path) -> Option<File> {
         named_outside_calls(deep.clone(), false, &mut named);
         File {
             text: text.to_string(),
-            skeleton,
             deep: deep.to_string(),
             plain: deepen.plain,
             named,
@@ -221,7 +226,9 @@ impl VisitMut for Hollow {
 /// Leaves out the plain items ([`PlainItem`]), noting them. Only modules'
 /// items and inherent impls are looked into: a function inside a constant's
 /// initializer, a trait's or another function's body stays.
-struct Deepen {
+struct Deepen<'a> {
+    /// The file's text.
+    text: &'a str,
     module: Vec<String>,
     plain: Vec<PlainItem>,
 }
@@ -255,22 +262,80 @@ fn plain_const(
     ident != "_" && generics.params.is_empty() && plain_attrs(attrs) && !items_in_value
 }
 
-impl Deepen {
-    /// Notes `item` (named `name`, in `owner`) as plain.
-    fn take(&mut self, owner: &str, name: &syn::Ident, item: &dyn ToTokens) {
-        let tokens = item.to_token_stream();
-        let mut refs = Vec::new();
-        crate::build::quick::prune::identifiers(tokens.clone(), &mut refs);
+impl Deepen<'_> {
+    /// Notes `item` (named `name`, in `owner`; `body`, see
+    /// [`PlainItem::body`]) as plain, if its text can be read.
+    fn take(
+        &mut self,
+        owner: &str,
+        name: &syn::Ident,
+        item: &dyn ToTokens,
+        body: Range<usize>,
+    ) -> bool {
+        let range = syn::spanned::Spanned::span(&item.to_token_stream()).byte_range();
+        let Some((text, refs)) = self.text.get(range.clone()).and_then(lexed) else {
+            return false;
+        };
         self.plain.push(PlainItem {
             key: format!("{}::{owner}{name}", self.module.join("::")),
             name: name.to_string(),
-            text: tokens.to_string(),
+            text,
             refs,
+            range,
+            body,
+            in_impl: !owner.is_empty(),
         });
+        true
     }
 }
 
-impl VisitMut for Deepen {
+/// An item's text as compared (its tokens) and the identifiers in it.
+fn lexed(source: &str) -> Option<(String, Vec<String>)> {
+    let tokens: proc_macro2::TokenStream = source.parse().ok()?;
+    let mut refs = Vec::new();
+    crate::build::quick::prune::identifiers(tokens.clone(), &mut refs);
+    Some((tokens.to_string(), refs))
+}
+
+/// The plain item `source` (edited inside its body) as [`lexed`], if it is
+/// still one plain item named `name`: not a body closed early and followed
+/// by another item, nor one that now declares items.
+pub(super) fn plain_again(
+    source: &str,
+    in_impl: bool,
+    name: &str,
+) -> Option<(String, Vec<String>)> {
+    let same = if in_impl {
+        match syn::parse_str::<syn::ImplItem>(source).ok()? {
+            syn::ImplItem::Fn(f) => plain_fn(&f.attrs, &f.sig, &f.block) && f.sig.ident == name,
+            syn::ImplItem::Const(c) => {
+                plain_const(&c.attrs, &c.ident, &c.generics, &c.expr) && c.ident == name
+            }
+            _ => false,
+        }
+    } else {
+        match syn::parse_str::<syn::Item>(source).ok()? {
+            syn::Item::Fn(f) => plain_fn(&f.attrs, &f.sig, &f.block) && f.sig.ident == name,
+            syn::Item::Const(c) => {
+                plain_const(&c.attrs, &c.ident, &c.generics, &c.expr) && c.ident == name
+            }
+            _ => false,
+        }
+    };
+    same.then(|| lexed(source)).flatten()
+}
+
+/// A function's body, braces included.
+fn body_of_fn(block: &syn::Block) -> Range<usize> {
+    block.brace_token.span.join().byte_range()
+}
+
+/// A constant's `= value;`.
+fn body_of_const(eq: &syn::token::Eq, semi: &syn::token::Semi) -> Range<usize> {
+    eq.span.byte_range().start..semi.span.byte_range().end
+}
+
+impl VisitMut for Deepen<'_> {
     fn visit_item_mut(&mut self, item: &mut syn::Item) {
         let plain = match item {
             syn::Item::Mod(module) => {
@@ -279,35 +344,28 @@ impl VisitMut for Deepen {
                 self.module.pop();
                 return;
             }
-            syn::Item::Fn(function) => plain_fn(&function.attrs, &function.sig, &function.block)
-                .then_some(&function.sig.ident),
-            syn::Item::Const(constant) => plain_const(
-                &constant.attrs,
-                &constant.ident,
-                &constant.generics,
-                &constant.expr,
-            )
-            .then_some(&constant.ident),
+            syn::Item::Fn(f) => plain_fn(&f.attrs, &f.sig, &f.block)
+                .then(|| (f.sig.ident.clone(), body_of_fn(&f.block))),
+            syn::Item::Const(c) => plain_const(&c.attrs, &c.ident, &c.generics, &c.expr)
+                .then(|| (c.ident.clone(), body_of_const(&c.eq_token, &c.semi_token))),
             syn::Item::Impl(block) if block.trait_.is_none() => {
                 let owner = format!("<{}>::", block.self_ty.to_token_stream());
                 let hot_block = is_hot(&block.attrs);
                 for impl_item in &mut block.items {
                     let plain = match impl_item {
-                        syn::ImplItem::Fn(method) => (!(hot_block
-                            && valid::can_be_hot(&method.sig))
-                            && plain_fn(&method.attrs, &method.sig, &method.block))
-                        .then_some(&method.sig.ident),
-                        syn::ImplItem::Const(constant) => plain_const(
-                            &constant.attrs,
-                            &constant.ident,
-                            &constant.generics,
-                            &constant.expr,
-                        )
-                        .then_some(&constant.ident),
+                        syn::ImplItem::Fn(f) => (!(hot_block && valid::can_be_hot(&f.sig))
+                            && plain_fn(&f.attrs, &f.sig, &f.block))
+                        .then(|| (f.sig.ident.clone(), body_of_fn(&f.block))),
+                        syn::ImplItem::Const(c) => {
+                            plain_const(&c.attrs, &c.ident, &c.generics, &c.expr).then(|| {
+                                (c.ident.clone(), body_of_const(&c.eq_token, &c.semi_token))
+                            })
+                        }
                         _ => None,
                     };
-                    if let Some(name) = plain.cloned() {
-                        self.take(&owner, &name, impl_item);
+                    if let Some((name, body)) = plain
+                        && self.take(&owner, &name, impl_item, body)
+                    {
                         *impl_item = syn::ImplItem::Verbatim(Default::default());
                     }
                 }
@@ -315,8 +373,9 @@ impl VisitMut for Deepen {
             }
             _ => return,
         };
-        if let Some(name) = plain.cloned() {
-            self.take("", &name, item);
+        if let Some((name, body)) = plain
+            && self.take("", &name, item, body)
+        {
             *item = syn::Item::Verbatim(Default::default());
         }
     }

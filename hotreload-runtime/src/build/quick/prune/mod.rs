@@ -65,7 +65,7 @@ use std::ops::Range;
 
 pub use blank::blank;
 pub use copy::write_shadow;
-pub use outline::outline;
+pub use outline::{names_in, outline};
 pub use reach::{Root, kept};
 pub use tokens::identifiers;
 
@@ -84,10 +84,10 @@ pub struct Item {
     pub(super) keep: Keep,
     /// The identifiers in it (hot bodies left out: see [`Root`]), and the
     /// words of its string literals.
-    pub(super) refs: Vec<String>,
+    pub(in crate::build::quick) refs: Vec<String>,
     /// The words of the string literals in its attributes: a module named
     /// there (`#[serde(with = "unix")]`) is kept whole.
-    pub(super) words: Vec<String>,
+    pub(in crate::build::quick) words: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

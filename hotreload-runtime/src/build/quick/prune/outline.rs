@@ -149,7 +149,7 @@ pub(super) fn describe(item: &syn::Item, module: &str) -> Item {
 
 /// What `tokens` name: every identifier and string word (see
 /// [`identifiers`]), and the string words in attributes.
-pub(super) fn names_in(tokens: TokenStream) -> (Vec<String>, Vec<String>) {
+pub fn names_in(tokens: TokenStream) -> (Vec<String>, Vec<String>) {
     let (mut refs, mut words) = (Vec::new(), Vec::new());
     identifiers(tokens.clone(), &mut refs);
     literal_words(tokens, &mut words);
