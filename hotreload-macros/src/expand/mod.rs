@@ -9,16 +9,20 @@
 //! fn __hotreload_impl_step(world: &mut World, dt: f32) -> u32 { body }
 //! // what the slot points at: lifetimes spelled out and late-bound; a
 //! // panic in the body is handed to the program
+//! // (`compiled!()`: whether this is a reloaded build, by `cfg`)
 //! fn __hotreload_thunk_step<'__hot_l0>(__hot_arg0: &'__hot_l0 mut World, __hot_arg1: f32) -> u32 {
-//!     guard(&__HOTRELOAD_ENTRY_STEP, Compiled::<{ cfg!(hotreload_build) }>,
+//!     guard(&__HOTRELOAD_ENTRY_STEP, compiled!(),
 //!         move || { let (..) = (..); __hotreload_impl_step(__hot_arg0, __hot_arg1) })
 //! }
-//! // the registry entry, in the linker section the core crate reads; its
-//! // slot starts at the statically linked thunk: no build, no dylib
-//! #[used] #[unsafe(link_section = "hotreload_entries")]
-//! static __HOTRELOAD_ENTRY_STEP: Entry = Entry::new(__hotreload_thunk_step as .. as *mut (),
-//!     concat!(module_path!(), "::step"), "fn(&mut World, f32) -> u32", layouts, ..);
-//! const _: () = { #[cfg(hotreload_deps)] extern crate hotreload_deps as _; };
+//! // the registry entry (a `macro_rules!` of the core crate): a static in
+//! // the linker section the core crate reads, with the layout probes of
+//! // the signature's types; its slot starts at the statically linked
+//! // thunk: no build, no dylib
+//! entry!(__HOTRELOAD_ENTRY_STEP, __hotreload_thunk_step as .. as *mut (), "::step",
+//!     "fn(&mut World, f32) -> u32", 2876947767729781561u64, Retried,
+//!     [("World", "&mut", World), ("f32", "", f32), ("u32", "", u32)]);
+//! // once per crate: names the dependencies library in a hot build
+//! link_dependencies!();
 //!
 //! // the trampoline: the user's signature (argument names too) and
 //! // attributes
@@ -30,15 +34,17 @@
 //!     // and was rolled back
 //!     let __hot_call = |__hot_fn: __HotFn| __hot_fn(&mut *world, dt);
 //!     // SAFETY: the slot only ever holds functions of type __HotFn
-//!     unsafe { call_retrying(__hot_slot, __hot_call) }
+//!     unsafe { call_retrying(__hot_slot, compiled!(), __hot_call) }
 //! }
 //! ```
 //!
 //! Every token here is compiled again on every hot build (a proc macro's
 //! output is never reused by incremental compilation), so the expansion is
-//! kept small: one static per function, no nested macro calls, the shared
-//! work in generic helpers of the core crate. See the README's "Many hot
-//! functions" for what each function costs a rebuild.
+//! kept small: one static per function, what is the same for every
+//! function in `macro_rules!` of the core crate (the compiler expands them
+//! itself, far faster than it takes tokens from this macro), the shared
+//! work in helpers of the core crate, bodies handed on unparsed. See the
+//! README's "Many hot functions" for what each function costs a rebuild.
 //!
 //! A method of an inherent impl has its body in an `impl Type` block; a
 //! method of a trait impl has it in a helper trait implemented for the self
