@@ -305,24 +305,38 @@ pub(super) fn plain_again(
     in_impl: bool,
     name: &str,
 ) -> Option<(String, Vec<String>)> {
-    let same = if in_impl {
-        match syn::parse_str::<syn::ImplItem>(source).ok()? {
-            syn::ImplItem::Fn(f) => plain_fn(&f.attrs, &f.sig, &f.block) && f.sig.ident == name,
-            syn::ImplItem::Const(c) => {
-                plain_const(&c.attrs, &c.ident, &c.generics, &c.expr) && c.ident == name
-            }
-            _ => false,
-        }
+    let plain = if in_impl {
+        // Its signature did not change: it was not hot before either.
+        plain_impl_item(&syn::parse_str(source).ok()?, false)
     } else {
-        match syn::parse_str::<syn::Item>(source).ok()? {
-            syn::Item::Fn(f) => plain_fn(&f.attrs, &f.sig, &f.block) && f.sig.ident == name,
-            syn::Item::Const(c) => {
-                plain_const(&c.attrs, &c.ident, &c.generics, &c.expr) && c.ident == name
-            }
-            _ => false,
-        }
+        plain_item(&syn::parse_str(source).ok()?)
     };
-    same.then(|| lexed(source)).flatten()
+    plain.filter(|(ident, _)| ident == name)?;
+    lexed(source)
+}
+
+/// A module's item that is plain: its name and body.
+fn plain_item(item: &syn::Item) -> Option<(syn::Ident, Range<usize>)> {
+    match item {
+        syn::Item::Fn(f) => plain_fn(&f.attrs, &f.sig, &f.block)
+            .then(|| (f.sig.ident.clone(), body_of_fn(&f.block))),
+        syn::Item::Const(c) => plain_const(&c.attrs, &c.ident, &c.generics, &c.expr)
+            .then(|| (c.ident.clone(), body_of_const(&c.eq_token, &c.semi_token))),
+        _ => None,
+    }
+}
+
+/// An inherent impl's item that is plain (`hot_block`: the block is
+/// `#[hot]`, whose methods are hot if they can be): its name and body.
+fn plain_impl_item(item: &syn::ImplItem, hot_block: bool) -> Option<(syn::Ident, Range<usize>)> {
+    match item {
+        syn::ImplItem::Fn(f) => (!(hot_block && valid::can_be_hot(&f.sig))
+            && plain_fn(&f.attrs, &f.sig, &f.block))
+        .then(|| (f.sig.ident.clone(), body_of_fn(&f.block))),
+        syn::ImplItem::Const(c) => plain_const(&c.attrs, &c.ident, &c.generics, &c.expr)
+            .then(|| (c.ident.clone(), body_of_const(&c.eq_token, &c.semi_token))),
+        _ => None,
+    }
 }
 
 /// A function's body, braces included.
@@ -337,46 +351,30 @@ fn body_of_const(eq: &syn::token::Eq, semi: &syn::token::Semi) -> Range<usize> {
 
 impl VisitMut for Deepen<'_> {
     fn visit_item_mut(&mut self, item: &mut syn::Item) {
-        let plain = match item {
+        match item {
             syn::Item::Mod(module) => {
                 self.module.push(module.ident.to_string());
                 syn::visit_mut::visit_item_mod_mut(self, module);
                 self.module.pop();
-                return;
             }
-            syn::Item::Fn(f) => plain_fn(&f.attrs, &f.sig, &f.block)
-                .then(|| (f.sig.ident.clone(), body_of_fn(&f.block))),
-            syn::Item::Const(c) => plain_const(&c.attrs, &c.ident, &c.generics, &c.expr)
-                .then(|| (c.ident.clone(), body_of_const(&c.eq_token, &c.semi_token))),
             syn::Item::Impl(block) if block.trait_.is_none() => {
                 let owner = format!("<{}>::", block.self_ty.to_token_stream());
                 let hot_block = is_hot(&block.attrs);
                 for impl_item in &mut block.items {
-                    let plain = match impl_item {
-                        syn::ImplItem::Fn(f) => (!(hot_block && valid::can_be_hot(&f.sig))
-                            && plain_fn(&f.attrs, &f.sig, &f.block))
-                        .then(|| (f.sig.ident.clone(), body_of_fn(&f.block))),
-                        syn::ImplItem::Const(c) => {
-                            plain_const(&c.attrs, &c.ident, &c.generics, &c.expr).then(|| {
-                                (c.ident.clone(), body_of_const(&c.eq_token, &c.semi_token))
-                            })
-                        }
-                        _ => None,
-                    };
-                    if let Some((name, body)) = plain
+                    if let Some((name, body)) = plain_impl_item(impl_item, hot_block)
                         && self.take(&owner, &name, impl_item, body)
                     {
                         *impl_item = syn::ImplItem::Verbatim(Default::default());
                     }
                 }
-                return;
             }
-            _ => return,
-        };
-        if let Some((name, body)) = plain
-            && self.take("", &name, item, body)
-        {
-            *item = syn::Item::Verbatim(Default::default());
+            _ => {
+                if let Some((name, body)) = plain_item(item)
+                    && self.take("", &name, item, body)
+                {
+                    *item = syn::Item::Verbatim(Default::default());
+                }
+            }
         }
     }
 }
