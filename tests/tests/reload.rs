@@ -214,7 +214,7 @@ fn hot_function_uses_the_new_code_of_a_plain_helper() {
 }
 
 #[test]
-fn a_constant_or_a_function_added_is_a_quick_build_of_the_hot_functions_that_name_it() {
+fn a_constant_a_function_or_a_use_added_is_a_quick_build_of_the_hot_functions_that_name_it() {
     let (fixture, mut program) = Fixture::running("basic");
     program.expect_stdout("a tick", |line| line.contains("label:helper-v1"));
     let quick = |program: &mut hotreload_tests::Program| {
@@ -240,6 +240,18 @@ fn a_constant_or_a_function_added_is_a_quick_build_of_the_hot_functions_that_nam
         "    newer()\n}\n\nfn newer() -> &'static str {\n    \"helper-n3\"\n}",
     );
     program.expect_stdout("the new function", |line| line.contains("label:helper-n3"));
+    quick(&mut program);
+    // A `use` added, then named by the new function.
+    fixture.edit(
+        "src/lib.rs",
+        "use hotreload_runtime::hot;",
+        "use hotreload_runtime::hot;\nuse std::convert::identity as keep;",
+    );
+    quick(&mut program);
+    fixture.edit("src/lib.rs", "\"helper-n3\"", "keep(\"helper-u4\")");
+    program.expect_stdout("the imported function", |line| {
+        line.contains("label:helper-u4")
+    });
     quick(&mut program);
 }
 

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::parse::{File, plain_again};
+use super::parse::{File, PlainItem, plain_again};
 use super::prune;
 
 /// Where `new` differs from `old`: from `start`, `old_end` in `old` and
@@ -62,7 +62,9 @@ impl Edit {
         }
         for plain in &mut file.plain {
             self.moved(&mut plain.range);
-            self.moved(&mut plain.body);
+            if let Some(body) = &mut plain.body {
+                self.moved(body);
+            }
         }
         for item in &mut file.items {
             self.moved(&mut item.range);
@@ -116,7 +118,8 @@ pub(super) fn edit_one_body(file: &mut File, text: &str) -> bool {
 /// then compared by [`Quick::reached`](super::Quick) as after a parse.
 pub(super) fn edit_one_plain(file: &mut File, text: &str) -> bool {
     let edit = Edit::of(&file.text, text);
-    let Some(index) = file.plain.iter().position(|plain| edit.inside(&plain.body)) else {
+    let inside = |plain: &PlainItem| plain.body.as_ref().is_some_and(|body| edit.inside(body));
+    let Some(index) = file.plain.iter().position(inside) else {
         return false;
     };
     let plain = &file.plain[index];
@@ -128,7 +131,7 @@ pub(super) fn edit_one_plain(file: &mut File, text: &str) -> bool {
     let mut range = plain.range.clone();
     edit.moved(&mut range);
     let again = text.get(range).and_then(|source| {
-        let (tokens, refs) = plain_again(source, plain.in_impl, &plain.name)?;
+        let (tokens, refs) = plain_again(source, plain.in_impl, &plain.names)?;
         let names = prune::names_in(source.parse().ok()?);
         Some((tokens, refs, names))
     });

@@ -18,16 +18,16 @@
 //!
 //! More edits are quick: a plain item changed, added or removed, whole
 //! (signature too): a free function or inherent method that is not hot,
-//! nor `const`, or a named constant (module level or in an inherent impl).
+//! nor `const`, a named constant (module level or in an inherent impl), or
+//! a `use` without a glob (by the names it brings in scope).
 //! The hot functions that name it, or name a plain item that does, over and
 //! over, are built with it, against its new text; the others stay thin and
 //! call the program's code, which calls the code it always called (and sees
 //! the constants it always saw), as the program's own plain code does after
 //! any reload. Unless the item is named where the hot functions' text would
 //! not show it (a trait impl's body, reached through an operator or
-//! `format!`; a type, such as an array's length; a static; a macro; a `use
-//! ... as`; a hot function's signature): then a full build (see
-//! [`Quick::reached`]).
+//! `format!`; a type, such as an array's length; a static; a macro; a hot
+//! function's signature): then a full build (see [`Quick::reached`]).
 //!
 //! An edit inside one hot body or one plain item's body (a helper's code,
 //! a constant's value) is told without parsing the file again (`diff`):
@@ -66,8 +66,8 @@ use parse::{File, HotFn, parse};
 struct Live {
     /// See `File::deep`.
     deep: String,
-    /// The plain items, by key: name and text.
-    plain: HashMap<String, (String, String)>,
+    /// The plain items, by key: the names they declare, their text.
+    plain: HashMap<String, (Vec<String>, String)>,
 }
 
 impl Live {
@@ -86,7 +86,7 @@ impl Live {
             plain: file
                 .plain
                 .iter()
-                .map(|plain| (plain.key.clone(), (plain.name.clone(), plain.text.clone())))
+                .map(|plain| (plain.key.clone(), (plain.names.clone(), plain.text.clone())))
                 .collect(),
         }
     }
@@ -265,14 +265,14 @@ impl Quick {
 
     /// When the `changed` files differ from the live build's only in
     /// plain items (`parse::PlainItem`: functions that are not hot,
-    /// constants), the names whose code changed: those items (changed,
+    /// constants, `use`s), the names whose code changed: those items (changed,
     /// added or removed), and the plain items that name one of them, over
     /// and over. The hot functions that name one are built; the others stay
     /// thin, calling the program's code, which calls what it called. `None`
     /// (a full build) when anything else changed, or when such a name is
     /// used where the hot functions' names do not show it: anywhere in the
     /// skeletons but a function's own declaration and a `use` without `as`
-    /// (a trait impl's body, a type, a static, a macro, an alias).
+    /// (a trait impl's body, a type, a static, a macro).
     fn reached(&self, changed: &[(&PathBuf, &File)]) -> Option<HashSet<String>> {
         let mut names = HashSet::new();
         for (path, file) in changed {
@@ -286,11 +286,11 @@ impl Quick {
             }
             for plain in &file.plain {
                 if live.plain.get(&plain.key).map(|(_, text)| text) != Some(&plain.text) {
-                    names.insert(plain.name.clone());
+                    names.extend(plain.names.iter().cloned());
                 }
             }
             let removed = live.plain.iter().filter(|(key, _)| !keys.contains(key));
-            names.extend(removed.map(|(_, (name, _))| name.clone()));
+            names.extend(removed.flat_map(|(_, (declared, _))| declared.iter().cloned()));
         }
         let plain: Vec<&parse::PlainItem> =
             self.files.values().flat_map(|file| &file.plain).collect();
@@ -298,7 +298,7 @@ impl Quick {
             let before = names.len();
             for item in &plain {
                 if item.refs.iter().any(|name| names.contains(name)) {
-                    names.insert(item.name.clone());
+                    names.extend(item.names.iter().cloned());
                 }
             }
             if names.len() == before {
@@ -692,6 +692,31 @@ mod tests {
     }
 
     #[test]
+    fn a_use_added_builds_the_hot_functions_that_name_what_it_brings_unless_it_is_a_glob() {
+        let lib = format!("mod m {{\n    pub fn other() -> u32 {{ 6 }}\n}}\n{HELPERS}");
+        // A name no hot function names: all thin (a line lower).
+        let mut quick = quick_of(&lib);
+        let import = thin_after(
+            &mut quick,
+            ("mod m {", "use std::collections::HashMap;\nmod m {"),
+        );
+        assert_eq!(import.as_deref(), Some("9,11,13"));
+        // `other` is `m::other` now, which `c` names: `c` is built.
+        quick.went_live();
+        let shadowed = thin_after(
+            &mut quick,
+            ("fn other() -> u32 { 5 }\n", "use m::{other};\n"),
+        );
+        assert_eq!(shadowed.as_deref(), Some("9,11"));
+        // A glob: a full build.
+        quick.went_live();
+        assert_eq!(
+            thin_after(&mut quick, ("use m::{other};", "use m::*;")),
+            None
+        );
+    }
+
+    #[test]
     fn a_constant_or_a_function_added_or_removed_builds_the_hot_functions_that_name_it() {
         let lib = format!(
             "{HELPERS}const SPEED: u32 = 3;
@@ -757,12 +782,19 @@ fn fast() -> u32 {{ SPEED }}
             "{HELPERS}struct S;\nimpl std::fmt::Display for S {{\n    \
              fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {{ write!(f, \"{{}}\", helper()) }}\n}}\n"
         );
-        let renamed = format!("{HELPERS}use self::helper as h;\n#[hot]\nfn d() -> u32 {{ h() }}\n");
-        let in_a_constant = format!("{HELPERS}static N: fn() -> u32 = helper;\n");
-        for lib in [in_a_trait_impl, renamed, in_a_constant] {
+        let in_a_static = format!("{HELPERS}static N: fn() -> u32 = helper;\n");
+        for lib in [in_a_trait_impl, in_a_static] {
             let mut quick = quick_of(&lib);
             assert_eq!(thin_after(&mut quick, ("{ 1 }", "{ 10 }")), None, "{lib}");
         }
+        // Renamed by a `use`: the hot functions that name the new name are
+        // built too (`d`); `c` alone is thin.
+        let renamed = format!("{HELPERS}use self::helper as h;\n#[hot]\nfn d() -> u32 {{ h() }}\n");
+        let mut quick = quick_of(&renamed);
+        assert_eq!(
+            thin_after(&mut quick, ("{ 1 }", "{ 10 }")).as_deref(),
+            Some("9")
+        );
         // Imported as it is, in braces: quick.
         let imported = format!(
             "mod m {{\n    pub fn inner() -> u32 {{ 7 }}\n}}\nuse m::{{inner}};\n\

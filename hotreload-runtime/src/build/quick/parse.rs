@@ -34,16 +34,17 @@ pub(super) struct HotFn {
 
 /// An item that is not hot whose text an edit can change in a quick build
 /// (see `Quick::reached`): a free function or an inherent method, not
-/// `const` (its value can be part of a type), or a named `const` (module
-/// level or in an inherent impl); with no attribute but documentation,
-/// lint levels, inlining hints and `#[test]`, and no item in its body. It
-/// is left out of the deep skeleton whole, signature too: the hot functions
-/// that name it are built against the new one.
+/// `const` (its value can be part of a type), a named `const` (module level
+/// or in an inherent impl), or a `use` without a glob; with no attribute
+/// but documentation, lint levels, inlining hints and `#[test]`, and no
+/// item in its body. It is left out of the deep skeleton whole, signature
+/// too: the hot functions that name it are built against the new one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct PlainItem {
-    /// Module path in the file, impl, name.
+    /// Module path in the file, impl, name (a `use`: its tree).
     pub(super) key: String,
-    pub(super) name: String,
+    /// The names it declares (a `use`: the names it brings in scope).
+    pub(super) names: Vec<String>,
     /// Its tokens (as lexed from its text, which an edit inside `body`
     /// lexes again: see `diff::edit_one_plain`).
     pub(super) text: String,
@@ -52,8 +53,8 @@ pub(super) struct PlainItem {
     /// The whole item in the file's text, attributes first.
     pub(super) range: Range<usize>,
     /// What an edit can change and leave it the same item: a function's
-    /// body, braces included; a constant's `= value;`.
-    pub(super) body: Range<usize>,
+    /// body, braces included; a constant's `= value;` (a `use`: none).
+    pub(super) body: Option<Range<usize>>,
     /// An inherent impl's item (an `ImplItem`), not a module's.
     pub(super) in_impl: bool,
 }
@@ -262,27 +263,38 @@ fn plain_const(
     ident != "_" && generics.params.is_empty() && plain_attrs(attrs) && !items_in_value
 }
 
+/// What makes an item plain: the name its key ends with, the names it
+/// declares, its body (see [`PlainItem`]).
+struct Plain {
+    key: String,
+    names: Vec<String>,
+    body: Option<Range<usize>>,
+}
+
+impl Plain {
+    fn named(ident: &syn::Ident, body: Range<usize>) -> Plain {
+        Plain {
+            key: ident.to_string(),
+            names: vec![ident.to_string()],
+            body: Some(body),
+        }
+    }
+}
+
 impl Deepen<'_> {
-    /// Notes `item` (named `name`, in `owner`; `body`, see
-    /// [`PlainItem::body`]) as plain, if its text can be read.
-    fn take(
-        &mut self,
-        owner: &str,
-        name: &syn::Ident,
-        item: &dyn ToTokens,
-        body: Range<usize>,
-    ) -> bool {
+    /// Notes `item` (in `owner`) as plain, if its text can be read.
+    fn take(&mut self, owner: &str, plain: Plain, item: &dyn ToTokens) -> bool {
         let range = syn::spanned::Spanned::span(&item.to_token_stream()).byte_range();
         let Some((text, refs)) = self.text.get(range.clone()).and_then(lexed) else {
             return false;
         };
         self.plain.push(PlainItem {
-            key: format!("{}::{owner}{name}", self.module.join("::")),
-            name: name.to_string(),
+            key: format!("{}::{owner}{}", self.module.join("::"), plain.key),
+            names: plain.names,
             text,
             refs,
             range,
-            body,
+            body: plain.body,
             in_impl: !owner.is_empty(),
         });
         true
@@ -298,12 +310,12 @@ fn lexed(source: &str) -> Option<(String, Vec<String>)> {
 }
 
 /// The plain item `source` (edited inside its body) as [`lexed`], if it is
-/// still one plain item named `name`: not a body closed early and followed
-/// by another item, nor one that now declares items.
+/// still one plain item declaring `names`: not a body closed early and
+/// followed by another item, nor one that now declares items.
 pub(super) fn plain_again(
     source: &str,
     in_impl: bool,
-    name: &str,
+    names: &[String],
 ) -> Option<(String, Vec<String>)> {
     let plain = if in_impl {
         // Its signature did not change: it was not hot before either.
@@ -311,30 +323,67 @@ pub(super) fn plain_again(
     } else {
         plain_item(&syn::parse_str(source).ok()?)
     };
-    plain.filter(|(ident, _)| ident == name)?;
+    plain.filter(|plain| plain.names == names)?;
     lexed(source)
 }
 
-/// A module's item that is plain: its name and body.
-fn plain_item(item: &syn::Item) -> Option<(syn::Ident, Range<usize>)> {
+/// A module's item that is plain.
+fn plain_item(item: &syn::Item) -> Option<Plain> {
     match item {
         syn::Item::Fn(f) => plain_fn(&f.attrs, &f.sig, &f.block)
-            .then(|| (f.sig.ident.clone(), body_of_fn(&f.block))),
+            .then(|| Plain::named(&f.sig.ident, body_of_fn(&f.block))),
         syn::Item::Const(c) => plain_const(&c.attrs, &c.ident, &c.generics, &c.expr)
-            .then(|| (c.ident.clone(), body_of_const(&c.eq_token, &c.semi_token))),
+            .then(|| Plain::named(&c.ident, body_of_const(&c.eq_token, &c.semi_token))),
+        syn::Item::Use(u) if plain_attrs(&u.attrs) => {
+            let mut names = Vec::new();
+            use_names(&u.tree, None, &mut names).then(|| Plain {
+                key: format!("use {}", u.tree.to_token_stream()),
+                names,
+                body: None,
+            })
+        }
         _ => None,
     }
 }
 
+/// Adds the names `tree` brings in scope (`parent`: the segment before it,
+/// which `self` in braces brings); false for a glob, whose names cannot be
+/// told (it can also stop shadowing a name when another import goes).
+fn use_names(tree: &syn::UseTree, parent: Option<&syn::Ident>, names: &mut Vec<String>) -> bool {
+    match tree {
+        syn::UseTree::Path(path) => use_names(&path.tree, Some(&path.ident), names),
+        syn::UseTree::Name(name) if name.ident == "self" => match parent {
+            Some(parent) => {
+                names.push(parent.to_string());
+                true
+            }
+            None => false,
+        },
+        syn::UseTree::Name(name) => {
+            names.push(name.ident.to_string());
+            true
+        }
+        syn::UseTree::Rename(rename) => {
+            names.push(rename.rename.to_string());
+            true
+        }
+        syn::UseTree::Glob(_) => false,
+        syn::UseTree::Group(group) => group
+            .items
+            .iter()
+            .all(|tree| use_names(tree, parent, names)),
+    }
+}
+
 /// An inherent impl's item that is plain (`hot_block`: the block is
-/// `#[hot]`, whose methods are hot if they can be): its name and body.
-fn plain_impl_item(item: &syn::ImplItem, hot_block: bool) -> Option<(syn::Ident, Range<usize>)> {
+/// `#[hot]`, whose methods are hot if they can be).
+fn plain_impl_item(item: &syn::ImplItem, hot_block: bool) -> Option<Plain> {
     match item {
         syn::ImplItem::Fn(f) => (!(hot_block && valid::can_be_hot(&f.sig))
             && plain_fn(&f.attrs, &f.sig, &f.block))
-        .then(|| (f.sig.ident.clone(), body_of_fn(&f.block))),
+        .then(|| Plain::named(&f.sig.ident, body_of_fn(&f.block))),
         syn::ImplItem::Const(c) => plain_const(&c.attrs, &c.ident, &c.generics, &c.expr)
-            .then(|| (c.ident.clone(), body_of_const(&c.eq_token, &c.semi_token))),
+            .then(|| Plain::named(&c.ident, body_of_const(&c.eq_token, &c.semi_token))),
         _ => None,
     }
 }
@@ -361,16 +410,16 @@ impl VisitMut for Deepen<'_> {
                 let owner = format!("<{}>::", block.self_ty.to_token_stream());
                 let hot_block = is_hot(&block.attrs);
                 for impl_item in &mut block.items {
-                    if let Some((name, body)) = plain_impl_item(impl_item, hot_block)
-                        && self.take(&owner, &name, impl_item, body)
+                    if let Some(plain) = plain_impl_item(impl_item, hot_block)
+                        && self.take(&owner, plain, impl_item)
                     {
                         *impl_item = syn::ImplItem::Verbatim(Default::default());
                     }
                 }
             }
             _ => {
-                if let Some((name, body)) = plain_item(item)
-                    && self.take("", &name, item, body)
+                if let Some(plain) = plain_item(item)
+                    && self.take("", plain, item)
                 {
                     *item = syn::Item::Verbatim(Default::default());
                 }
