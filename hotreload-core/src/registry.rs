@@ -272,7 +272,7 @@ macro_rules! __hotreload_thin_slot {
 /// [`TypeLayouts::add`](crate::layout::TypeLayouts::add)). A
 /// `macro_rules!` for the same reason as [`__hotreload_thin_slot!`]: the
 /// compiler expands it far faster than it takes the same tokens from a
-/// proc macro, a third of the `#[hot]` expansion in all.
+/// proc macro (they were half of the `#[hot]` expansion's tokens).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __hotreload_entry {
