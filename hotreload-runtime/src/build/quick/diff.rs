@@ -131,18 +131,18 @@ pub(super) fn edit_one_plain(file: &mut File, text: &str) -> bool {
     let mut range = plain.range.clone();
     edit.moved(&mut range);
     let again = text.get(range).and_then(|source| {
-        let (tokens, refs) = plain_again(source, plain.in_impl, &plain.names)?;
+        let (tokens, named) = plain_again(source, plain.in_impl, &plain.names)?;
         let names = prune::names_in(source.parse().ok()?);
-        Some((tokens, refs, names))
+        Some((tokens, named, names))
     });
     proc_macro2::extra::invalidate_current_thread_spans();
-    let Some((tokens, refs, (item_refs, words))) = again else {
+    let Some((tokens, named, (item_refs, words))) = again else {
         return false;
     };
     edit.apply(file, text);
     let plain = &mut file.plain[index];
     plain.text = tokens;
-    plain.refs = refs;
+    plain.named = named;
     let item = &mut file.items[item];
     item.refs = item_refs;
     item.words = words;

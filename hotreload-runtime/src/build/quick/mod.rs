@@ -62,12 +62,54 @@ use crate::sources::{self, Snapshot};
 use diff::{edit_one_body, edit_one_plain};
 use parse::{File, HotFn, parse};
 
+/// What a plain item declares: its names, and its type's name for an
+/// inherent impl's item.
+type Declared = (Vec<String>, Option<String>);
+
+/// The names whose code changed (see [`Quick::reached`]), and for each
+/// that only methods declare, the names of their types: a call by path
+/// names the type (`Player::new`), so `Vec::new` is not a use of it.
+#[derive(Default)]
+struct Changed {
+    names: HashSet<String>,
+    /// Name -> the types whose methods of that name changed, for names that
+    /// nothing but methods declare.
+    methods: HashMap<String, HashSet<String>>,
+    /// Names something other than a method declares.
+    free: HashSet<String>,
+}
+
+impl Changed {
+    fn add(&mut self, (names, owner): (&[String], Option<&String>)) {
+        for name in names {
+            self.names.insert(name.clone());
+            match owner {
+                Some(owner) => {
+                    let types = self.methods.entry(name.clone()).or_default();
+                    types.insert(owner.clone());
+                }
+                None => {
+                    self.free.insert(name.clone());
+                }
+            }
+        }
+    }
+
+    /// The types of `name`, if only methods declare it.
+    fn owners(&self, name: &str) -> Option<&HashSet<String>> {
+        (!self.free.contains(name))
+            .then(|| self.methods.get(name))
+            .flatten()
+    }
+}
+
 /// A file as the build that went live had it.
 struct Live {
     /// See `File::deep`.
     deep: String,
-    /// The plain items, by key: the names they declare, their text.
-    plain: HashMap<String, (Vec<String>, String)>,
+    /// The plain items, by key: the names they declare (and their type's,
+    /// see `PlainItem::owner`), their text.
+    plain: HashMap<String, (Declared, String)>,
 }
 
 impl Live {
@@ -86,7 +128,10 @@ impl Live {
             plain: file
                 .plain
                 .iter()
-                .map(|plain| (plain.key.clone(), (plain.names.clone(), plain.text.clone())))
+                .map(|plain| {
+                    let declared = (plain.names.clone(), plain.owner.clone());
+                    (plain.key.clone(), (declared, plain.text.clone()))
+                })
                 .collect(),
         }
     }
@@ -272,9 +317,12 @@ impl Quick {
     /// (a full build) when anything else changed, or when such a name is
     /// used where the hot functions' names do not show it: anywhere in the
     /// skeletons but a function's own declaration and a `use` without `as`
-    /// (a trait impl's body, a type, a static, a macro).
+    /// (a trait impl's body, a type, a static, a macro). A name that only
+    /// methods declare is used by a path only through their type, `Self`
+    /// or an alias (`Vec::new` is not `Player::new`), by a method call
+    /// always (`parse::Named::uses`).
     fn reached(&self, changed: &[(&PathBuf, &File)]) -> Option<HashSet<String>> {
-        let mut names = HashSet::new();
+        let mut names = Changed::default();
         for (path, file) in changed {
             let live = self.live.get(*path)?;
             if live.deep != file.deep {
@@ -286,30 +334,40 @@ impl Quick {
             }
             for plain in &file.plain {
                 if live.plain.get(&plain.key).map(|(_, text)| text) != Some(&plain.text) {
-                    names.extend(plain.names.iter().cloned());
+                    names.add((&plain.names, plain.owner.as_ref()));
                 }
             }
             let removed = live.plain.iter().filter(|(key, _)| !keys.contains(key));
-            names.extend(removed.flat_map(|(_, (declared, _))| declared.iter().cloned()));
+            for (_, ((declared, owner), _)) in removed {
+                names.add((declared, owner.as_ref()));
+            }
         }
+        let aliases: HashSet<String> = self
+            .files
+            .values()
+            .flat_map(|file| file.named.aliases.iter().cloned())
+            .collect();
         let plain: Vec<&parse::PlainItem> =
             self.files.values().flat_map(|file| &file.plain).collect();
         loop {
-            let before = names.len();
+            let before = names.names.len();
             for item in &plain {
-                if item.refs.iter().any(|name| names.contains(name)) {
-                    names.extend(item.names.iter().cloned());
+                let uses = |name: &String| item.named.uses(name, names.owners(name), &aliases);
+                if names.names.iter().any(uses) {
+                    names.add((&item.names, item.owner.as_ref()));
                 }
             }
-            if names.len() == before {
+            if names.names.len() == before {
                 break;
             }
         }
-        let hidden = self
-            .files
-            .values()
-            .any(|file| names.iter().any(|name| file.named.contains(name)));
-        (!hidden).then_some(names)
+        let hidden = self.files.values().any(|file| {
+            names
+                .names
+                .iter()
+                .any(|name| file.named.uses(name, names.owners(name), &aliases))
+        });
+        (!hidden).then_some(names.names)
     }
 
     /// Every file, pruned for the functions that are not `thin` (see
@@ -383,7 +441,7 @@ impl Quick {
                 text: String::new(),
                 deep: String::new(),
                 plain: Vec::new(),
-                named: HashSet::new(),
+                named: parse::Named::default(),
                 hot: Vec::new(),
                 items: Vec::new(),
                 gone: false,
@@ -688,6 +746,48 @@ mod tests {
         assert_eq!(
             thin_after(&mut quick, ("fn other() -> u32", "fn other() -> u64")).as_deref(),
             Some("5,7")
+        );
+    }
+
+    #[test]
+    fn a_method_named_by_path_elsewhere_is_used_there_only_through_its_own_type() {
+        const PLAYER: &str = "pub struct Player(u32);\n\
+                              impl Player {\n    pub fn new() -> Player { Player(1) }\n}\n\
+                              #[hot]\nfn spawn() -> Player { Player::new() }\n\
+                              #[hot]\nfn other() -> u32 { 2 }\n";
+        let edit = ("Player(1) }", "Player(10) }");
+        // `Vec::new` in a trait impl, or in a plain function a trait impl
+        // calls, is not `Player::new`: quick, `spawn` built, `other` thin.
+        let elsewhere = format!(
+            "{PLAYER}pub struct Score(Vec<u32>);\n\
+             fn scores() -> Vec<u32> {{ Vec::new() }}\n\
+             impl Default for Score {{\n    fn default() -> Self {{ Score(scores()) }}\n}}\n"
+        );
+        let mut quick = quick_of(&elsewhere);
+        assert_eq!(thin_after(&mut quick, edit).as_deref(), Some("8"));
+        // Named through its type, `Self`, an alias, or a method call (of
+        // any type): a full build.
+        for body in [
+            "Player::new()",
+            "{ let _ = Self::new(); Player(0) }",
+            "Alias::new()",
+        ] {
+            let lib = format!(
+                "{PLAYER}type Alias = Player;\n\
+                 impl Default for Player {{\n    fn default() -> Self {{ {body} }}\n}}\n"
+            );
+            let mut quick = quick_of(&lib);
+            assert_eq!(thin_after(&mut quick, edit), None, "{body}");
+        }
+        let by_call = PLAYER.replace(
+            "Player(1) }",
+            "Player(1) }\n    pub fn hp(&self) -> u32 { self.0 }",
+        ) + "impl std::fmt::Display for Player {\n    \
+               fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { write!(f, \"{}\", self.hp()) }\n}\n";
+        let mut quick = quick_of(&by_call);
+        assert_eq!(
+            thin_after(&mut quick, ("{ self.0 }", "{ self.0 + 1 }")),
+            None
         );
     }
 

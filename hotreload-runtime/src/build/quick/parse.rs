@@ -48,8 +48,9 @@ pub(super) struct PlainItem {
     /// Its tokens (as lexed from its text, which an edit inside `body`
     /// lexes again: see `diff::edit_one_plain`).
     pub(super) text: String,
-    /// The identifiers in it.
-    pub(super) refs: Vec<String>,
+    /// Where it names identifiers (what an edit of another plain item
+    /// reaches through it).
+    pub(super) named: Named,
     /// The whole item in the file's text, attributes first.
     pub(super) range: Range<usize>,
     /// What an edit can change and leave it the same item: a function's
@@ -57,6 +58,68 @@ pub(super) struct PlainItem {
     pub(super) body: Option<Range<usize>>,
     /// An inherent impl's item (an `ImplItem`), not a module's.
     pub(super) in_impl: bool,
+    /// An inherent impl's item: the outermost name of its type (`Player`
+    /// for `impl Player<'_>`), which a call by path names.
+    pub(super) owner: Option<String>,
+}
+
+/// Where a file's deep skeleton names identifiers (see [`File::named`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Named {
+    /// Named alone, or after a `.` (a method call: of any type).
+    pub(super) bare: HashSet<String>,
+    /// Named as `Qualifier::name`: name -> its qualifiers. A method of a
+    /// type is used here only if one is the type, `Self` or an alias.
+    pub(super) qualified: HashMap<String, HashSet<String>>,
+    /// The names that can stand for another type anywhere in the file:
+    /// `type` aliases (associated types too) and `use ... as` renames.
+    pub(super) aliases: HashSet<String>,
+}
+
+impl Named {
+    /// Whether `name` is used here, as a method of one of `owners` (the
+    /// outermost names of their types), or as anything when `owners` is
+    /// `None` (a free function, a constant, a `use`). `aliases`: every
+    /// file's.
+    pub(super) fn uses(
+        &self,
+        name: &str,
+        owners: Option<&HashSet<String>>,
+        aliases: &HashSet<String>,
+    ) -> bool {
+        self.bare.contains(name)
+            || self
+                .qualified
+                .get(name)
+                .is_some_and(|qualifiers| match owners {
+                    None => true,
+                    Some(owners) => qualifiers.iter().any(|qualifier| {
+                        qualifier == "Self"
+                            || owners.contains(qualifier)
+                            || aliases.contains(qualifier)
+                    }),
+                })
+    }
+}
+
+/// The names a file declares that can stand for another type (see
+/// [`Named::aliases`]).
+#[derive(Default)]
+struct Aliases(HashSet<String>);
+
+impl<'a> syn::visit::Visit<'a> for Aliases {
+    fn visit_item_type(&mut self, item: &'a syn::ItemType) {
+        self.0.insert(item.ident.to_string());
+    }
+    fn visit_impl_item_type(&mut self, item: &'a syn::ImplItemType) {
+        self.0.insert(item.ident.to_string());
+    }
+    fn visit_trait_item_type(&mut self, item: &'a syn::TraitItemType) {
+        self.0.insert(item.ident.to_string());
+    }
+    fn visit_use_rename(&mut self, rename: &'a syn::UseRename) {
+        self.0.insert(rename.rename.to_string());
+    }
 }
 
 /// A file as the thin decision knows it.
@@ -69,7 +132,7 @@ pub(super) struct File {
     /// The identifiers `deep` has other than in a function's declaration
     /// (`fn name`) or a `use` that does not rename them: a plain function
     /// named there is used where hot functions' text would not show it.
-    pub(super) named: HashSet<String>,
+    pub(super) named: Named,
     pub(super) hot: Vec<HotFn>,
     /// Its items, for pruning.
     pub(super) items: Vec<prune::Item>,
@@ -121,7 +184,12 @@ pub(super) fn parse(text: &str, path: &Path) -> Option<File> {
         };
         deepen.visit_file_mut(&mut file);
         let deep = file.to_token_stream();
-        let mut named = HashSet::new();
+        let mut aliases = Aliases::default();
+        syn::visit::Visit::visit_file(&mut aliases, &file);
+        let mut named = Named {
+            aliases: aliases.0,
+            ..Named::default()
+        };
         named_outside_calls(deep.clone(), false, &mut named);
         File {
             text: text.to_string(),
@@ -283,30 +351,36 @@ impl Plain {
 
 impl Deepen<'_> {
     /// Notes `item` (in `owner`) as plain, if its text can be read.
-    fn take(&mut self, owner: &str, plain: Plain, item: &dyn ToTokens) -> bool {
+    fn take(
+        &mut self,
+        (owner, owner_ty): (&str, Option<&syn::Ident>),
+        plain: Plain,
+        item: &dyn ToTokens,
+    ) -> bool {
         let range = syn::spanned::Spanned::span(&item.to_token_stream()).byte_range();
-        let Some((text, refs)) = self.text.get(range.clone()).and_then(lexed) else {
+        let Some((text, named)) = self.text.get(range.clone()).and_then(lexed) else {
             return false;
         };
         self.plain.push(PlainItem {
             key: format!("{}::{owner}{}", self.module.join("::"), plain.key),
             names: plain.names,
             text,
-            refs,
+            named,
             range,
             body: plain.body,
             in_impl: !owner.is_empty(),
+            owner: owner_ty.map(ToString::to_string),
         });
         true
     }
 }
 
-/// An item's text as compared (its tokens) and the identifiers in it.
-fn lexed(source: &str) -> Option<(String, Vec<String>)> {
+/// An item's text as compared (its tokens) and where it names identifiers.
+fn lexed(source: &str) -> Option<(String, Named)> {
     let tokens: proc_macro2::TokenStream = source.parse().ok()?;
-    let mut refs = Vec::new();
-    crate::build::quick::prune::identifiers(tokens.clone(), &mut refs);
-    Some((tokens.to_string(), refs))
+    let mut named = Named::default();
+    named_outside_calls(tokens.clone(), false, &mut named);
+    Some((tokens.to_string(), named))
 }
 
 /// The plain item `source` (edited inside its body) as [`lexed`], if it is
@@ -316,7 +390,7 @@ pub(super) fn plain_again(
     source: &str,
     in_impl: bool,
     names: &[String],
-) -> Option<(String, Vec<String>)> {
+) -> Option<(String, Named)> {
     let plain = if in_impl {
         // Its signature did not change: it was not hot before either.
         plain_impl_item(&syn::parse_str(source).ok()?, false)
@@ -408,10 +482,11 @@ impl VisitMut for Deepen<'_> {
             }
             syn::Item::Impl(block) if block.trait_.is_none() => {
                 let owner = format!("<{}>::", block.self_ty.to_token_stream());
+                let owner_ty = prune::outermost(&block.self_ty).cloned();
                 let hot_block = is_hot(&block.attrs);
                 for impl_item in &mut block.items {
                     if let Some(plain) = plain_impl_item(impl_item, hot_block)
-                        && self.take(&owner, plain, impl_item)
+                        && self.take((&owner, owner_ty.as_ref()), plain, impl_item)
                     {
                         *impl_item = syn::ImplItem::Verbatim(Default::default());
                     }
@@ -419,7 +494,7 @@ impl VisitMut for Deepen<'_> {
             }
             _ => {
                 if let Some(plain) = plain_item(item)
-                    && self.take("", plain, item)
+                    && self.take(("", None), plain, item)
                 {
                     *item = syn::Item::Verbatim(Default::default());
                 }
@@ -431,18 +506,17 @@ impl VisitMut for Deepen<'_> {
 /// Adds to `named` the identifiers of `tokens` other than a function's
 /// name in its declaration and a name a `use` imports as it is (`in_use`:
 /// inside a `use`, its braces too).
-fn named_outside_calls(
-    tokens: proc_macro2::TokenStream,
-    in_use: bool,
-    named: &mut HashSet<String>,
-) {
+fn named_outside_calls(tokens: proc_macro2::TokenStream, in_use: bool, named: &mut Named) {
     use proc_macro2::TokenTree;
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let at =
+        |index: usize, back: usize| index.checked_sub(back).and_then(|index| tokens.get(index));
     let word_at = |index: Option<usize>, word: &str| {
         index
             .and_then(|index| tokens.get(index))
             .is_some_and(|token| matches!(token, TokenTree::Ident(ident) if ident == word))
     };
+    let colon = |token: Option<&TokenTree>| matches!(token, Some(TokenTree::Punct(punct)) if punct.as_char() == ':');
     let mut in_use = in_use;
     for (index, token) in tokens.iter().enumerate() {
         match token {
@@ -452,8 +526,23 @@ fn named_outside_calls(
             TokenTree::Ident(ident) => {
                 let declared = word_at(index.checked_sub(1), "fn");
                 let imported = in_use && !word_at(Some(index + 1), "as");
-                if !declared && !imported {
-                    named.insert(ident.to_string());
+                if declared || imported {
+                    continue;
+                }
+                // `Qualifier::name` (not `<T as Trait>::name`, `::name`).
+                match (at(index, 1), at(index, 2), at(index, 3)) {
+                    (second, first, Some(TokenTree::Ident(qualifier)))
+                        if colon(second) && colon(first) =>
+                    {
+                        named
+                            .qualified
+                            .entry(ident.to_string())
+                            .or_default()
+                            .insert(qualifier.to_string());
+                    }
+                    _ => {
+                        named.bare.insert(ident.to_string());
+                    }
                 }
             }
             _ => {}

@@ -65,7 +65,7 @@ use std::ops::Range;
 
 pub use blank::blank;
 pub use copy::write_shadow;
-pub use outline::{names_in, outline};
+pub use outline::{names_in, outermost, outline};
 pub use reach::{Root, kept};
 pub use tokens::identifiers;
 

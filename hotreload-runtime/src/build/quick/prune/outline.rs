@@ -158,7 +158,7 @@ pub fn names_in(tokens: TokenStream) -> (Vec<String>, Vec<String>) {
 
 /// The name of the type an impl is for: its self type's outermost name,
 /// through references, pointers, slices and arrays (`&[Body]` -> `Body`).
-pub(super) fn outermost(ty: &syn::Type) -> Option<&syn::Ident> {
+pub fn outermost(ty: &syn::Type) -> Option<&syn::Ident> {
     match ty {
         syn::Type::Reference(r) => outermost(&r.elem),
         syn::Type::Ptr(p) => outermost(&p.elem),
