@@ -22,8 +22,11 @@ impl HotFn<'_> {
         let track_caller = self.is_track_caller().then(|| quote!(#[track_caller]));
         let ident = &names.body;
         let inner = Attrs(self.attrs).inner();
-        let stmts = &self.block.stmts;
-        let block = braced(self.block, quote!(#(#inner)* #(#stmts)*));
+        let stmts = contents(self.block);
+        let block = match original(self.block) {
+            Some(group) if inner.is_empty() => group.into_token_stream(),
+            _ => braced(self.block, quote!(#(#inner)* #stmts)),
+        };
         let mut sig = self.sig.clone();
         sig.ident = ident.clone();
         let Some(impl_block) = self.impl_block else {
@@ -59,7 +62,7 @@ impl HotFn<'_> {
         };
         let trait_use = trait_in_scope(trait_path);
         let Some(helper) = &impl_block.helper else {
-            let contents = quote!(#(#inner)* #trait_use #(#stmts)*);
+            let contents = quote!(#(#inner)* #trait_use #stmts);
             let item = self.free_trait_body((impl_block, trait_path), ident, &attrs, contents);
             return Body {
                 item,
@@ -69,7 +72,7 @@ impl HotFn<'_> {
             };
         };
         // A trait method: a method of the block's helper trait.
-        let block = braced(self.block, quote!(#(#inner)* #trait_use #(#stmts)*));
+        let block = braced(self.block, quote!(#(#inner)* #trait_use #stmts));
         let mapped_helper = pointer.mapped(&impl_block.helper_path(helper));
         Body {
             item: TokenStream::new(),
@@ -150,6 +153,38 @@ impl HotFn<'_> {
             #(#attrs)*
             #track_caller
             #asyncness #unsafety fn #ident<#(#lifetimes),*>(#params) #output #block
+        }
+    }
+}
+
+/// The brace group of a body handed on unparsed (`expand::unparsed`), as
+/// written: its braces keep their own spans, where a new group has the
+/// whole body's span for each (a syntax error at the closing brace would
+/// be reported twice, once at the brace and once at the body).
+fn original(block: &syn::Block) -> Option<proc_macro2::Group> {
+    match block.stmts.as_slice() {
+        [syn::Stmt::Item(syn::Item::Verbatim(tokens))] => {
+            let mut trees = tokens.clone().into_iter();
+            match (trees.next(), trees.next()) {
+                (Some(proc_macro2::TokenTree::Group(group)), None)
+                    if group.delimiter() == proc_macro2::Delimiter::Brace =>
+                {
+                    Some(group)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// What is inside a body's braces.
+fn contents(block: &syn::Block) -> TokenStream {
+    match original(block) {
+        Some(group) => group.stream(),
+        None => {
+            let stmts = &block.stmts;
+            quote!(#(#stmts)*)
         }
     }
 }

@@ -210,7 +210,7 @@ fn impl_with_unparsed_bodies(input: &TokenStream) -> Option<syn::ItemImpl> {
                 let marker = quote::format_ident!("__hotreload_body_{}", bodies.len());
                 let mut hollow = Group::new(Delimiter::Brace, quote!(#marker));
                 hollow.set_span(body.span());
-                bodies.push(Some(body.stream()));
+                bodies.push(Some(body.clone()));
                 inside.push(TokenTree::Group(hollow));
                 after_fn = false;
                 continue;
@@ -239,10 +239,19 @@ fn impl_with_unparsed_bodies(input: &TokenStream) -> Option<syn::ItemImpl> {
                 .ok()
         });
         if let Some(body) = index.and_then(|index| bodies.get_mut(index)?.take()) {
-            method.block.stmts = vec![syn::Stmt::Item(Item::Verbatim(body))];
+            method.block = unparsed(body.delim_span(), TokenTree::Group(body));
         }
     }
     bodies.iter().all(Option::is_none).then_some(item)
+}
+
+/// A body kept unparsed: one verbatim statement, the body's brace group
+/// itself, so that its braces keep their own spans (see `body::original`).
+fn unparsed(span: proc_macro2::extra::DelimSpan, body: proc_macro2::TokenTree) -> syn::Block {
+    syn::Block {
+        brace_token: syn::token::Brace(span),
+        stmts: vec![syn::Stmt::Item(Item::Verbatim(body.into()))],
+    }
 }
 
 /// A free function up to its body, which is kept unparsed (one verbatim
@@ -260,13 +269,10 @@ impl syn::parse::Parse for FnHeader {
         let vis = input.parse()?;
         let sig = input.parse()?;
         let body = input.step(|cursor| match cursor.group(proc_macro2::Delimiter::Brace) {
-            Some((inside, span, rest)) => Ok((
-                syn::Block {
-                    brace_token: syn::token::Brace(span),
-                    stmts: vec![syn::Stmt::Item(Item::Verbatim(inside.token_stream()))],
-                },
-                rest,
-            )),
+            Some((_, span, _)) => {
+                let (body, rest) = cursor.token_tree().expect("the group just found");
+                Ok((unparsed(span, body), rest))
+            }
             None => Err(cursor.error("expected a function body")),
         })?;
         Ok(FnHeader {
@@ -466,7 +472,7 @@ mod tests {
             })
             .collect();
         // Not parsed: `7 +` would not.
-        assert_eq!(bodies, ["7 +", "self . hp += 1 ;"]);
+        assert_eq!(bodies, ["{ 7 + }", "{ self . hp += 1 ; }"]);
         // A brace group in a signature: parsed whole.
         let in_a_type = quote! {
             impl Grid { fn cells(&self) -> Cells<{ N }> { self.cells } }
