@@ -771,9 +771,10 @@ mod tests {
             "Player::new()",
             "{ let _ = Self::new(); Player(0) }",
             "Alias::new()",
+            "Renamed::new()",
         ] {
             let lib = format!(
-                "{PLAYER}type Alias = Player;\n\
+                "{PLAYER}type Alias = Player;\nuse self::Player as Renamed;\n\
                  impl Default for Player {{\n    fn default() -> Self {{ {body} }}\n}}\n"
             );
             let mut quick = quick_of(&lib);

@@ -1,7 +1,7 @@
 //! A file of the package as the quick-build planner knows it: parsed
-//! into its *skeleton* (its tokens with hot bodies left out), its hot
-//! functions (where each body is, what it names) and its items (for
-//! pruning).
+//! into its *deep skeleton* (its tokens with hot bodies and plain items
+//! left out), its plain items, its hot functions (where each body is, what
+//! it names) and its items (for pruning).
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -177,6 +177,9 @@ pub(super) fn parse(text: &str, path: &Path) -> Option<File> {
         }
         let mut items = Vec::new();
         prune::outline(&file.items, &module_of(path), &mut items);
+        // Before the plain items go: a `use ... as` is one.
+        let mut aliases = Aliases::default();
+        syn::visit::Visit::visit_file(&mut aliases, &file);
         let mut deepen = Deepen {
             text,
             module: Vec::new(),
@@ -184,8 +187,6 @@ pub(super) fn parse(text: &str, path: &Path) -> Option<File> {
         };
         deepen.visit_file_mut(&mut file);
         let deep = file.to_token_stream();
-        let mut aliases = Aliases::default();
-        syn::visit::Visit::visit_file(&mut aliases, &file);
         let mut named = Named {
             aliases: aliases.0,
             ..Named::default()
