@@ -62,10 +62,6 @@ use crate::sources::{self, Snapshot};
 use diff::{edit_one_body, edit_one_plain};
 use parse::{File, HotFn, parse};
 
-/// What a plain item declares: its names, and its type's name for an
-/// inherent impl's item.
-type Declared = (Vec<String>, Option<String>);
-
 /// The names whose code changed (see [`Quick::reached`]), and for each
 /// that only methods declare, the names of their types: a call by path
 /// names the type (`Player::new`), so `Vec::new` is not a use of it.
@@ -80,10 +76,11 @@ struct Changed {
 }
 
 impl Changed {
-    fn add(&mut self, (names, owner): (&[String], Option<&String>)) {
-        for name in names {
+    /// The names `item` declares.
+    fn add(&mut self, item: &parse::PlainItem) {
+        for name in &item.names {
             self.names.insert(name.clone());
-            match owner {
+            match &item.owner {
                 Some(owner) => {
                     let types = self.methods.entry(name.clone()).or_default();
                     types.insert(owner.clone());
@@ -107,9 +104,8 @@ impl Changed {
 struct Live {
     /// See `File::deep`.
     deep: String,
-    /// The plain items, by key: the names they declare (and their type's,
-    /// see `PlainItem::owner`), their text.
-    plain: HashMap<String, (Declared, String)>,
+    /// The plain items, by key.
+    plain: HashMap<String, parse::PlainItem>,
 }
 
 impl Live {
@@ -119,7 +115,7 @@ impl Live {
             && file
                 .plain
                 .iter()
-                .all(|plain| self.plain.get(&plain.key).map(|(_, text)| text) == Some(&plain.text))
+                .all(|plain| self.plain.get(&plain.key).map(|live| &live.text) == Some(&plain.text))
     }
 
     fn of(file: &File) -> Live {
@@ -128,10 +124,7 @@ impl Live {
             plain: file
                 .plain
                 .iter()
-                .map(|plain| {
-                    let declared = (plain.names.clone(), plain.owner.clone());
-                    (plain.key.clone(), (declared, plain.text.clone()))
-                })
+                .map(|plain| (plain.key.clone(), plain.clone()))
                 .collect(),
         }
     }
@@ -333,14 +326,12 @@ impl Quick {
                 return None; // one key under two `cfg`s
             }
             for plain in &file.plain {
-                if live.plain.get(&plain.key).map(|(_, text)| text) != Some(&plain.text) {
-                    names.add((&plain.names, plain.owner.as_ref()));
+                if live.plain.get(&plain.key).map(|live| &live.text) != Some(&plain.text) {
+                    names.add(plain);
                 }
             }
-            let removed = live.plain.iter().filter(|(key, _)| !keys.contains(key));
-            for (_, ((declared, owner), _)) in removed {
-                names.add((declared, owner.as_ref()));
-            }
+            let removed = live.plain.values().filter(|live| !keys.contains(&live.key));
+            removed.for_each(|live| names.add(live));
         }
         let aliases: HashSet<String> = self
             .files
@@ -354,7 +345,7 @@ impl Quick {
             for item in &plain {
                 let uses = |name: &String| item.named.uses(name, names.owners(name), &aliases);
                 if names.names.iter().any(uses) {
-                    names.add((&item.names, item.owner.as_ref()));
+                    names.add(item);
                 }
             }
             if names.names.len() == before {
@@ -432,8 +423,9 @@ impl Quick {
             .is_ok_and(|path| path == Path::new("main.rs") || path.starts_with("bin"))
     }
 
-    /// Takes the file's new text: an edit inside one hot body moves the
-    /// others (no parse); anything else is parsed again.
+    /// Takes the file's new text: an edit inside one hot body or one plain
+    /// item's body moves what follows it (no parse); anything else is
+    /// parsed again.
     fn update(&mut self, path: PathBuf, text: String) {
         let Some(file) = self.files.get_mut(&path) else {
             // A new file: full (the set of files changed).
