@@ -175,8 +175,8 @@ fn raise_here(reported: Reported) -> ! {
 pub enum PanickedCall {
     /// Called again with the restored code, whose result it returned:
     /// every argument can be passed again (references, `&mut` state,
-    /// numbers, `bool`, `char`), the result does not borrow, and it is not
-    /// an `unsafe fn`.
+    /// numbers, `bool`, `char`), the result does not borrow (a `'static`
+    /// one does not), and it is not an `unsafe fn`.
     Retried,
     /// Returned `()` at the panic, as if the function had returned there:
     /// it returns nothing and cannot be retried (a Bevy system, a handler

@@ -378,6 +378,27 @@ mod tests {
         assert!(safe.contains("call_retrying"), "{safe}");
         // Its caller vouched for one call.
         assert!(!not.contains("call_retrying"), "{not}");
+        // A result that borrows nothing comes out of the retry; one that
+        // may borrow from an argument cannot.
+        let result = |output: TokenStream| {
+            expand_both(
+                quote!(),
+                quote!(pub fn name(n: &u32) -> #output { todo!() }),
+            )
+            .1
+        };
+        for output in [quote!(&'static str), quote!(std::borrow::Cow<'static, str>)] {
+            let on = result(output.clone());
+            assert!(on.contains("call_retrying"), "{output}: {on}");
+        }
+        for output in [
+            quote!(&str),
+            quote!(&'static Vec<&u32>),
+            quote!(Option<&'_ u32>),
+        ] {
+            let on = result(output.clone());
+            assert!(!on.contains("call_retrying"), "{output}: {on}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::signature::Pointer;
 use super::attrs::Attrs;
 use super::body::braced;
 use super::hot_fn::HotFn;
-use super::types::has_lifetime;
+use super::types::may_borrow;
 
 impl HotFn<'_> {
     /// The function the program calls, with the user's signature and
@@ -132,13 +132,14 @@ impl HotFn<'_> {
 
     /// What the trampoline does with a call whose new code panicked and was
     /// rolled back (`PanickedCall` in the core crate). Retried where every
-    /// argument can be passed again, the result does not borrow (it could
+    /// argument can be passed again, the result does not borrow (`'static`
+    /// lifetimes do not; a borrowing result could
     /// not leave the retrying closure), and it is not an `unsafe fn` (its
     /// caller vouched for one call, whose first attempt may have changed
     /// what a second relies on); else returned where the result is `()`.
     fn after_rollback(&self, pointer: &Pointer, reusable: bool) -> AfterRollback {
         let (_, output) = self.display_types(true);
-        let retried = reusable && !output.as_ref().is_some_and(has_lifetime) && !pointer.unsafety;
+        let retried = reusable && !output.as_ref().is_some_and(may_borrow) && !pointer.unsafety;
         let unit = match &output {
             None => true,
             Some(Type::Tuple(tuple)) => tuple.elems.is_empty(),

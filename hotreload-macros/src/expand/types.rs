@@ -5,9 +5,8 @@ use quote::ToTokens;
 use syn::Type;
 use syn::visit_mut::VisitMut;
 
-/// Whether a type borrows (a reference or a named lifetime in it): such a
-/// result cannot come out of the retry closure, and such a trait path
-/// takes no helper trait.
+/// Whether a type has a reference or a named lifetime in it: such a trait
+/// path takes no helper trait.
 pub(super) fn has_lifetime(ty: &Type) -> bool {
     struct Find(bool);
     impl<'a> syn::visit::Visit<'a> for Find {
@@ -16,6 +15,28 @@ pub(super) fn has_lifetime(ty: &Type) -> bool {
         }
         fn visit_type_reference(&mut self, _: &'a syn::TypeReference) {
             self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_type(&mut find, ty);
+    find.0
+}
+
+/// Whether a result of type `ty` may borrow from the arguments: a
+/// reference or a lifetime in it other than `'static` (`&'static str` and
+/// `Cow<'static, str>` borrow nothing). Such a result cannot come out of
+/// the closure that retries a call.
+pub(super) fn may_borrow(ty: &Type) -> bool {
+    struct Find(bool);
+    impl<'a> syn::visit::Visit<'a> for Find {
+        fn visit_lifetime(&mut self, lifetime: &'a syn::Lifetime) {
+            self.0 |= lifetime.ident != "static";
+        }
+        fn visit_type_reference(&mut self, reference: &'a syn::TypeReference) {
+            match &reference.lifetime {
+                Some(lifetime) if lifetime.ident == "static" => self.visit_type(&reference.elem),
+                _ => self.0 = true,
+            }
         }
     }
     let mut find = Find(false);

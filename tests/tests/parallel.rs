@@ -1,0 +1,96 @@
+//! A simulation on rayon's thread pool, as simulation programs step their
+//! worlds: a hot function that runs a parallel iterator, and a hot
+//! function that rayon's workers call. Reloaded code runs on the
+//! program's one pool (no second pool's threads appear), and a panic in
+//! new code on a worker, which rayon carries back to the thread that
+//! started the parallel loop, rolls the function back there like any
+//! other panic: the program keeps stepping with the code before it.
+
+use hotreload_tests::{Fixture, Program, Stream, field, has, number};
+
+fn is_frame(line: &str) -> bool {
+    line.starts_with("frame=")
+}
+
+/// How fast particle 0 speeds up per frame, from two frames printed after
+/// the last line read.
+fn kick_per_frame(program: &mut Program) -> i64 {
+    let first = program.expect_stdout("a frame", is_frame);
+    let second = program.expect_stdout("the next frame", is_frame);
+    let frames = number(&second, "frame") - number(&first, "frame");
+    (number(&second, "v") - number(&first, "v")) / frames
+}
+
+#[test]
+fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
+    let (fixture, mut program) = Fixture::running("parallel");
+    program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    program.skip_to_now();
+    let before = program.expect_stdout("a frame", is_frame);
+    let threads = field(&before, "threads").expect("threads=").to_string();
+    assert_eq!(kick_per_frame(&mut program), 1);
+
+    // A parallel loop's new code, and a function the workers call.
+    fixture.edit("src/lib.rs", "\"v0\"", "\"v1\"");
+    let line = program.line_after_update("reloaded", is_frame);
+    assert_eq!(field(&line, "marker"), Some("v1"), "{line}");
+    fixture.edit("src/lib.rs", "p.v += 1.0;", "p.v += 2.0;");
+    program.expect_stdout("update=reloaded", has("update", "reloaded"));
+    assert_eq!(
+        kick_per_frame(&mut program),
+        2,
+        "the workers run the new kick"
+    );
+    let line = program.expect_stdout("a frame", is_frame);
+    assert_eq!(
+        field(&line, "threads"),
+        Some(threads.as_str()),
+        "reloaded code started a pool of its own: {line} (before: {before})"
+    );
+
+    // A panic on a worker in a parallel loop of new code: rayon resumes it
+    // in `step`, whose call is rolled back there and retried (its result,
+    // `&'static str`, borrows nothing).
+    fixture.edit(
+        "src/lib.rs",
+        "p.x += p.v * dt;\n    });\n    \"v1\"",
+        "p.x += p.v * dt;\n        if p.id == 7 {\n            panic!(\"particle 7 escaped\");\n        }\n    });\n    \"v2\"",
+    );
+    let refusal = program.expect_stderr("HOT040 of step", |line| line.contains("HOT040"));
+    assert!(
+        refusal.contains("`parallel::step` panicked: particle 7 escaped")
+            && refusal.contains("the call was retried"),
+        "{refusal}"
+    );
+    let line = program.line_after_update("panicked", is_frame);
+    assert_eq!(field(&line, "marker"), Some("v1"), "{line}");
+
+    // A panic in a hot function on the workers: rolled back on the worker.
+    fixture.edit(
+        "src/lib.rs",
+        "p.v += 2.0;",
+        "p.v += 3.0;\n    if p.id == 0 {\n        panic!(\"kick 0\");\n    }",
+    );
+    let refusal = program.expect_stderr("HOT040 of kick", |line| line.contains("HOT040"));
+    assert!(
+        refusal.contains("`parallel::kick` panicked: kick 0"),
+        "{refusal}"
+    );
+    program.expect_stdout("update=panicked", has("update", "panicked"));
+    assert_eq!(
+        kick_per_frame(&mut program),
+        2,
+        "kick's code before the panic"
+    );
+    let line = program.expect_stdout("a frame", is_frame);
+    assert_eq!(field(&line, "threads"), Some(threads.as_str()), "{line}");
+    assert!(
+        !program
+            .seen(Stream::Stderr)
+            .iter()
+            .any(|line| line.contains("panicked at src/main.rs")),
+        "the program itself panicked"
+    );
+}
