@@ -370,7 +370,9 @@ pub use error::{Error, Refusal};
 pub use generation::Generation;
 pub use layout::{Layout, LayoutHasher};
 pub use panic::{OnPanic, PanickedCall, RolledBack};
-pub use report::{BeforeReload, HotPanic, Ready, Reload, Restarting, Reverted, Timings, Update};
+pub use report::{
+    BeforeReload, HotPanic, OwnStatic, Ready, Reload, Restarting, Reverted, Timings, Update,
+};
 pub use upgrade::Upgrades;
 
 #[cfg(feature = "reload")]

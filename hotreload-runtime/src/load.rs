@@ -14,6 +14,7 @@ use crate::Error;
 #[cfg(any(feature = "log", feature = "tracing"))]
 use crate::forward;
 use crate::registry::{MANIFEST_SYMBOL, Manifest};
+use crate::report::OwnStatic;
 use crate::stage::Staged;
 
 /// A loaded build.
@@ -53,6 +54,11 @@ impl Loaded {
             }
         }
         let _ = library;
+    }
+
+    /// See [`Staged::own_statics`].
+    pub fn own_statics(&self) -> Vec<OwnStatic> {
+        (self.staged.as_ref()).map_or_else(Vec::new, |staged| staged.own_statics.clone())
     }
 
     /// The library, its staged file, manifest and why it must never be

@@ -247,8 +247,24 @@ pub struct Reload {
     /// With unloading on: why this build will never be unloaded, if it will
     /// not (it has thread-locals with destructors, or `tracing` callsites).
     pub pinned: Option<String>,
+    /// Statics and thread-locals of the package (or a path dependency)
+    /// that this build's code has instances of its own of, started from
+    /// their initial values, not the program's (see the README's
+    /// *Statics*): each named once a run, by the first build that has it.
+    pub own_statics: Vec<OwnStatic>,
     /// Where the time went, from the save to the swap.
     pub timings: Timings,
+}
+
+/// A `static` or `thread_local!` that a build's code has an instance of
+/// its own of ([`Reload::own_statics`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub struct OwnStatic {
+    /// Its path: `game::FRAMES`, `game::rules::step::ONCE`.
+    pub path: String,
+    /// A `thread_local!`, not a `static`.
+    pub thread_local: bool,
 }
 
 /// What a reload is about to change, for the hook of
@@ -419,8 +435,35 @@ impl Reload {
         if let Some(reason) = &self.pinned {
             write!(f, "; this build stays loaded: {reason}")?;
         }
+        if !self.own_statics.is_empty() {
+            write!(
+                f,
+                "; new code has its own {}, started again from the initial value, not the \
+                 program's (a `#[hot] static` is shared: see the README's Statics)",
+                listed(&self.own_statics)
+            )?;
+        }
         Ok(())
     }
+}
+
+/// `static `game::FRAMES`, thread-local `game::LOCAL` and ...`.
+fn listed(statics: &[OwnStatic]) -> String {
+    let mut named: Vec<String> = (statics.iter())
+        .map(|own| {
+            let kind = if own.thread_local {
+                "thread-local"
+            } else {
+                "static"
+            };
+            format!("{kind} `{}`", own.path)
+        })
+        .collect();
+    let last = named.pop().unwrap_or_default();
+    if named.is_empty() {
+        return last;
+    }
+    format!("{} and {last}", named.join(", "))
 }
 
 /// `game::rules::step` -> `rules::step`: enough to recognize, short enough
@@ -488,6 +531,7 @@ mod tests {
             upgrade: None,
             unloaded: Vec::new(),
             pinned: None,
+            own_statics: Vec::new(),
             changed_types: Vec::new(),
             left_out: 0,
             pruning_stopped: false,
@@ -507,6 +551,27 @@ mod tests {
         assert_eq!(
             line,
             "reloaded rules::step (generation 3) in 150 ms, build 120 ms"
+        );
+    }
+
+    #[test]
+    fn a_reload_names_the_statics_new_code_has_its_own_of() {
+        let mut reload = reload(&["game::step"]);
+        let own = |path: &str, thread_local| OwnStatic {
+            path: path.into(),
+            thread_local,
+        };
+        reload.own_statics = vec![
+            own("game::FRAMES", false),
+            own("game::LOCAL", true),
+            own("game::step::ONCE", false),
+        ];
+        assert_eq!(
+            reload.to_string(),
+            "reloaded step (generation 3) in 150 ms, build 120 ms; new code has its own static \
+             `game::FRAMES`, thread-local `game::LOCAL` and static `game::step::ONCE`, started \
+             again from the initial value, not the program's (a `#[hot] static` is shared: see \
+             the README's Statics)"
         );
     }
 

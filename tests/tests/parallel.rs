@@ -4,9 +4,15 @@
 //! program's one pool (no second pool's threads appear), and a panic in
 //! new code on a worker, which rayon carries back to the thread that
 //! started the parallel loop, rolls the function back there like any
-//! other panic: the program keeps stepping with the code before it.
+//! other panic: the program keeps stepping with the code before it. A
+//! reload says, once, which of the package's statics and thread-locals new
+//! code has its own instances of.
 
 use hotreload_tests::{Fixture, Program, Stream, field, has, number};
+
+fn is_reload(line: &str) -> bool {
+    line.starts_with("[hotreload] reloaded")
+}
 
 fn is_frame(line: &str) -> bool {
     line.starts_with("frame=")
@@ -36,8 +42,24 @@ fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
     fixture.edit("src/lib.rs", "\"v0\"", "\"v1\"");
     let line = program.line_after_update("reloaded", is_frame);
     assert_eq!(field(&line, "marker"), Some("v1"), "{line}");
+    // Its writable static is its own; the `#[hot]` one is the program's,
+    // and a read-only one is the same in any copy.
+    let reload = program.expect_stderr("the reload of step", is_reload);
+    assert!(
+        reload.contains("new code has its own static `parallel::STEPS`, started again from the initial value, not the program's"),
+        "{reload}"
+    );
+    assert!(
+        !reload.contains("SHARED_STEPS") && !reload.contains("PHASES"),
+        "{reload}"
+    );
     fixture.edit("src/lib.rs", "p.v += 1.0;", "p.v += 2.0;");
     program.expect_stdout("update=reloaded", has("update", "reloaded"));
+    let reload = program.expect_stderr("the reload of kick", is_reload);
+    assert!(
+        reload.contains("its own thread-local `parallel::KICKS`"),
+        "{reload}"
+    );
     assert_eq!(
         kick_per_frame(&mut program),
         2,
@@ -53,11 +75,14 @@ fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
     // A panic on a worker in a parallel loop of new code: rayon resumes it
     // in `step`, whose call is rolled back there and retried (its result,
     // `&'static str`, borrows nothing).
-    fixture.edit(
-        "src/lib.rs",
-        "p.x += p.v * dt;\n    });\n    \"v1\"",
-        "p.x += p.v * dt;\n        if p.id == 7 {\n            panic!(\"particle 7 escaped\");\n        }\n    });\n    \"v2\"",
+    let lib = fixture.read("src/lib.rs").replace("\"v1\"", "\"v2\"").replace(
+        "p.x += p.v * dt;\n",
+        "p.x += p.v * dt;\n        if p.id == 7 {\n            panic!(\"particle 7 escaped\");\n        }\n",
     );
+    fixture.write("src/lib.rs", &lib);
+    // Told once.
+    let reload = program.expect_stderr("the reload of the panicking step", is_reload);
+    assert!(!reload.contains("STEPS"), "{reload}");
     let refusal = program.expect_stderr("HOT040 of step", |line| line.contains("HOT040"));
     assert!(
         refusal.contains("`parallel::step` panicked: particle 7 escaped")

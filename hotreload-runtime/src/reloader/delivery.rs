@@ -10,7 +10,9 @@ use crate::Error;
 use crate::apply::Applied;
 use crate::apply::generations::{self, Armed};
 use crate::registry::ENTRIES;
-use crate::report::{BeforeReload, Ready, Reload, Restarting, Reverted, Timings, Update};
+use crate::report::{
+    BeforeReload, OwnStatic, Ready, Reload, Restarting, Reverted, Timings, Update,
+};
 use crate::restart;
 use crate::verify::Plan;
 
@@ -52,6 +54,9 @@ pub struct Verified {
     pub pruning_stopped: bool,
     /// See [`Reload::full_build`].
     pub full_build: Option<String>,
+    /// Every one the build has; [`Reload::own_statics`] are those not told
+    /// before.
+    pub own_statics: Vec<OwnStatic>,
     pub timings: Timings,
     /// The first file event of the save that was built.
     pub seen: Instant,
@@ -134,6 +139,7 @@ impl Running {
             upgrade,
             pruning_stopped,
             full_build,
+            own_statics,
             mut timings,
             seen,
             verified,
@@ -183,6 +189,9 @@ impl Running {
             full_build,
             unloaded: swept.unloaded,
             pinned: swept.pinned,
+            own_statics: (own_statics.into_iter())
+                .filter(|own| self.statics_told.insert(own.clone()))
+                .collect(),
             timings,
         }
     }

@@ -364,6 +364,7 @@ impl Listener {
             &loaded.manifest,
             &Changes::none(),
         )?;
+        let own_statics = loaded.own_statics();
         let build = arm::arm(loaded, &plan, &HOOKS);
         let verified = Instant::now();
         Ok(Box::new(Verified {
@@ -376,6 +377,7 @@ impl Listener {
             upgrade: Some(sequence),
             pruning_stopped: false,
             full_build: None,
+            own_statics,
             timings: Timings {
                 saved_at: SystemTime::now(),
                 load: verifying - seen,

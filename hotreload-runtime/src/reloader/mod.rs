@@ -17,7 +17,7 @@ mod hooks;
 mod listen;
 mod pipeline;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Condvar, Mutex};
@@ -31,7 +31,7 @@ use crate::build::package::Package;
 use crate::generation::Generation;
 use crate::panic::{self, OnPanic};
 use crate::registry::ENTRIES;
-use crate::report::{self, BeforeReload, Update};
+use crate::report::{self, BeforeReload, OwnStatic, Update};
 use crate::restart;
 use crate::sources::Snapshot;
 use crate::stage::Staging;
@@ -68,6 +68,9 @@ struct Running {
     kept: Option<KeptState>,
     /// Set by [`Reloader::before_restart`].
     before_restart: Option<Box<dyn FnMut() + Send>>,
+    /// The statics and thread-locals a reload said new code has its own
+    /// of: each is told once.
+    statics_told: HashSet<OwnStatic>,
     /// The watcher and the pipeline, where the program builds its own
     /// reloads (not in a program deployed without its target directory);
     /// held for its `Drop`.
@@ -187,6 +190,7 @@ impl Reloader {
                 before: None,
                 kept: None,
                 before_restart: None,
+                statics_told: HashSet::new(),
                 _local: local,
             }),
             report: true,

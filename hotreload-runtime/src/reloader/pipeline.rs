@@ -472,6 +472,7 @@ impl Pipeline {
             // has): left out of a pruned build.
             plan.left_out = std::mem::take(&mut plan.missing);
         }
+        let own_statics = loaded.own_statics();
         let build = arm::arm(loaded, &plan, &HOOKS);
         let verified = Instant::now();
         if let Some(planner) = &mut state.quick {
@@ -489,6 +490,7 @@ impl Pipeline {
             upgrade: None,
             pruning_stopped: false,
             full_build: state.recipe.full_reason.clone().filter(|_| !quick),
+            own_statics,
             timings: Timings {
                 saved_at: SystemTime::now() - seen.elapsed(),
                 debounce: started - seen,

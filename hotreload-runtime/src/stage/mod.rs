@@ -29,6 +29,7 @@
 //! failing).
 
 pub mod one_copy;
+mod own_statics;
 mod pins;
 
 use std::fs::{self, OpenOptions};
@@ -38,6 +39,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 
 use crate::Error;
+use crate::report::OwnStatic;
 
 /// Where staged copies are made.
 pub struct Staging {
@@ -148,6 +150,11 @@ impl Staging {
             path,
             file,
             pinned: pins::pinned(&bytes),
+            own_statics: if retarget {
+                own_statics::own_statics(&bytes)
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -233,6 +240,9 @@ pub struct Staged {
     pub file: fs::File,
     /// Why the build must never be unloaded, if it must not.
     pub pinned: Option<String>,
+    /// Statics and thread-locals its code has instances of its own of (a
+    /// package's build; none for a library it needs).
+    pub own_statics: Vec<OwnStatic>,
 }
 
 /// Raises the soft limit of open files to the hard one (as Go's runtime
