@@ -5,6 +5,7 @@
 //! `generations`, which keeps it loaded (or unloads it when nothing can
 //! use it any more, if the program asked for that).
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 
@@ -56,9 +57,22 @@ impl Loaded {
         let _ = library;
     }
 
-    /// See [`Staged::own_statics`].
+    /// See [`Staged::own_statics`]: those of the crates whose hot
+    /// functions the build has (the package's own; not those of the crates
+    /// linked into it with it, such as `tracing-core` for the core crate's
+    /// forwarding, which are not the user's to share).
     pub fn own_statics(&self) -> Vec<OwnStatic> {
-        (self.staged.as_ref()).map_or_else(Vec::new, |staged| staged.own_statics.clone())
+        let krate = |path: &'static str| path.split("::").next().unwrap_or(path);
+        let entries = self.manifest.entries.iter().map(|entry| krate(entry.path));
+        let thin = self.manifest.thin.iter().map(|thin| krate(thin.path));
+        let crates: HashSet<&str> = entries.chain(thin).collect();
+        let Some(staged) = &self.staged else {
+            return Vec::new();
+        };
+        (staged.own_statics.iter())
+            .filter(|own| crates.contains(own.path.split("::").next().unwrap_or("")))
+            .cloned()
+            .collect()
     }
 
     /// The library, its staged file, manifest and why it must never be

@@ -14,9 +14,10 @@
 //! ones new code does not share with the program.
 //!
 //! Left out: what `#[hot]` makes (`__HOTRELOAD_*`, the `hotreload_*`
-//! sections, a `#[hot] static`, which is the program's), the core crates
-//! linked into every build on purpose, and names starting with `__`, which
-//! macros write for their own bookkeeping (`tracing`'s callsites).
+//! sections, a `#[hot] static`, which is the program's), and names starting
+//! with `__`, which macros write for their own bookkeeping (`tracing`'s
+//! callsites); the loaded build keeps only those of its own crate
+//! (`Loaded::own_statics`).
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -97,13 +98,9 @@ fn item_path(symbol: &str, thread_local: bool) -> Option<String> {
     (path.len() > 1 && !name.starts_with("__")).then(|| path.join("::"))
 }
 
-/// Whether `path` is the core crates' or a `#[hot] static` (its
-/// `__HOTRELOAD_OWN_<NAME>` beside it).
+/// Whether `path` is a `#[hot] static` (its `__HOTRELOAD_OWN_<NAME>`
+/// beside it).
 fn made_by_us(path: &str, names: &HashSet<&str>) -> bool {
-    let krate = path.split("::").next().unwrap_or("");
-    if matches!(krate, "hotreload_core" | "hotreload_bevy_core") {
-        return true;
-    }
     let (parent, name) = path.rsplit_once("::").unwrap_or(("", path));
     names.contains(format!("{parent}::__HOTRELOAD_OWN_{}", name.to_uppercase()).as_str())
 }
@@ -137,6 +134,5 @@ mod tests {
         let names: HashSet<&str> = ["game::__HOTRELOAD_OWN_HITS", "game::HITS"].into();
         assert!(made_by_us("game::HITS", &names));
         assert!(!made_by_us("game::FRAMES", &names));
-        assert!(made_by_us("hotreload_core::registry::CALLS", &names));
     }
 }
