@@ -111,6 +111,17 @@ pub enum Error {
         rendered: String,
     },
 
+    /// The package has no library target, the only target rebuilt.
+    #[error(
+        "HOT006 `{package}` has no library: hot functions in a binary (`src/main.rs`) are not \
+         reloaded, only a package's library is rebuilt. Move them into `src/lib.rs` and call \
+         them from `main` (see the README's Quickstart)"
+    )]
+    NoLibrary {
+        /// The package.
+        package: String,
+    },
+
     /// Cargo ran but produced no library to load.
     #[error("HOT006 cargo built `{package}` but reported no cdylib artifact: {detail}")]
     NoArtifact {
@@ -287,7 +298,7 @@ impl Error {
             Error::TargetDir { .. } => "HOT003",
             Error::Watch { .. } => "HOT004",
             Error::Staging(_) => "HOT005",
-            Error::NoArtifact { .. } => "HOT006",
+            Error::NoArtifact { .. } | Error::NoLibrary { .. } => "HOT006",
             Error::Watcher { .. } => "HOT007",
             Error::Thread { .. } => "HOT008",
             Error::CompilerMissing { .. } => "HOT009",

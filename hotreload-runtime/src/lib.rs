@@ -142,7 +142,7 @@
 //! | HOT003 | the program is not in a cargo target directory | start it with `cargo run` |
 //! | HOT004, HOT007 | a directory cannot be watched, or the watcher cannot start | check the path and the inotify limits |
 //! | HOT005 | builds cannot be staged (no temporary directory) | check `TMPDIR` |
-//! | HOT006 | cargo reported no library | check the package has a `[lib]` |
+//! | HOT006 | the package has no library (a binary only), or cargo reported none | move the hot functions into `src/lib.rs` |
 //! | HOT008 | a thread of the reloader cannot be started | out of threads or memory |
 //! | HOT009 | the rustc command cargo ran cannot be run again | restart the program |
 //! | HOT010 | a hot function's signature changed (old and new shown) | undo, or restart |

@@ -413,6 +413,25 @@ fn missing_cargo_is_an_error_from_start_and_the_program_runs_on() {
 }
 
 #[test]
+fn a_package_without_a_library_is_told_to_move_its_hot_functions_into_one() {
+    let (fixture, mut program) = Fixture::running("binary_only");
+    let ready = program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    let told = "HOT006 `binary_only` has no library: hot functions in a binary (`src/main.rs`) \
+                are not reloaded, only a package's library is rebuilt. Move them into \
+                `src/lib.rs`";
+    assert!(ready.contains(told), "{ready}");
+    // Each save says it again, without a build that could only fail.
+    fixture.edit("src/main.rs", "\"hello\"", "\"hi\"");
+    let line = program.expect_stderr("HOT006 after the save", |line| line.contains("HOT006"));
+    assert!(line.contains(told), "{line}");
+    program.expect_stdout("update=failed", has("code", "HOT006"));
+    let tick = program.expect_stdout("a tick after it", |line| line.starts_with("tick="));
+    assert!(tick.ends_with("greeting=hello"), "{tick}");
+}
+
+#[test]
 fn a_custom_global_allocator_turns_reload_off_with_a_reason() {
     let (_fixture, mut program) = Fixture::running("allocator");
     let error = program.expect_stderr("the start error", |line| line.starts_with("no hot reload:"));

@@ -15,6 +15,10 @@ pub struct Package {
     /// package's build (`hotreload-runtime/reload`, or the renamed
     /// dependency's key), found by [`Package::find_runtime_feature`].
     pub runtime_feature: Option<String>,
+    /// Whether it has a library target (the only target a hot build
+    /// rebuilds); `true` until [`Package::find_runtime_feature`] read its
+    /// metadata.
+    pub has_library: bool,
 }
 
 impl Package {
@@ -23,6 +27,7 @@ impl Package {
             name: name.to_string(),
             manifest_dir: manifest_dir.to_path_buf(),
             runtime_feature: None,
+            has_library: true,
         }
     }
 
@@ -45,7 +50,8 @@ impl Package {
     /// Built alone, a library gets only its own features: if the binary,
     /// not the library, turned on `hotreload-runtime/reload`, the hot build
     /// would have plain functions. So the hot build asks for the feature
-    /// whenever the package names the runtime as a direct dependency.
+    /// whenever the package names the runtime as a direct dependency. Also
+    /// reads whether the package has a library at all.
     pub fn find_runtime_feature(&mut self, cargo: &Path) {
         let manifest = self.manifest_dir.join("Cargo.toml");
         let metadata = match cargo_json::metadata(cargo, &manifest, &["--no-deps"]) {
@@ -55,10 +61,12 @@ impl Package {
                 return;
             }
         };
-        self.runtime_feature = metadata
-            .packages
-            .iter()
-            .filter(|package| package.name == self.name)
+        let this = || (metadata.packages.iter()).filter(|package| package.name == self.name);
+        self.has_library = this().next().is_none_or(|package| {
+            (package.targets.iter())
+                .any(|target| target.kind.iter().any(|kind| kind.ends_with("lib")))
+        });
+        self.runtime_feature = this()
             .flat_map(|package| &package.dependencies)
             .find(|dependency| dependency.name == "hotreload-runtime")
             .map(|dependency| {

@@ -165,6 +165,10 @@ pub fn build_or_take(
     recipe: &mut Recipe,
     cancel: &Cancel,
 ) -> (Result<Built, Error>, Option<Turn>) {
+    if !package.has_library {
+        let package = package.name.clone();
+        return (Err(Error::NoLibrary { package }), None);
+    }
     let started = std::time::Instant::now();
     let place = Place::new(&config.saved_command(package));
     let turn = place
