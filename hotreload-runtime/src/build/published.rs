@@ -175,20 +175,7 @@ pub fn build_or_take(
         .take_turn()
         .inspect_err(|error| tracing::debug!("building without taking turns: {error}"))
         .ok();
-    let dir = &package.manifest_dir;
-    let mut stamp = stamp(
-        &[dir.join("src")],
-        &[dir.join("Cargo.toml"), dir.join("build.rs")],
-    );
-    // A quick build is another build of the same sources: only a process
-    // that would leave the same functions to its program can take it.
-    if let Some(plan) = &recipe.quick {
-        let mut hasher = LayoutHasher::default();
-        hasher.number(stamp as usize);
-        hasher.tag(&plan.thin);
-        hasher.number(usize::from(plan.pruned.is_some()));
-        stamp = hasher.finish();
-    }
+    let stamp = build_stamp(package, recipe);
     let published = turn.as_ref().and_then(|turn| place.read(turn));
     match published.filter(|published| published.stamp == stamp && !cancel.cancelled()) {
         Some(Published {
@@ -239,6 +226,26 @@ pub fn build_or_take(
         place.publish(turn, &published);
     }
     (result, turn)
+}
+
+/// What a build of `package` by `recipe` is made from: its files, and for
+/// a quick build, what it leaves to the program.
+fn build_stamp(package: &Package, recipe: &Recipe) -> Stamp {
+    let dir = &package.manifest_dir;
+    let files = stamp(
+        &[dir.join("src")],
+        &[dir.join("Cargo.toml"), dir.join("build.rs")],
+    );
+    // A quick build is another build of the same sources: only a process
+    // that would leave the same functions to its program can take it.
+    let Some(plan) = &recipe.quick else {
+        return files;
+    };
+    let mut hasher = LayoutHasher::default();
+    hasher.number(files as usize);
+    hasher.tag(&plan.thin);
+    hasher.number(usize::from(plan.pruned.is_some()));
+    hasher.finish()
 }
 
 /// The stamp of the files under `roots` (each recursively) and `files`.
