@@ -122,6 +122,19 @@ pub enum Error {
         package: String,
     },
 
+    /// A save changed only a binary's sources, which no build reloads.
+    #[error(
+        "HOT016 `{file}` is the binary's: its code is not reloaded, only the library of \
+         `{package}` (`src/lib.rs` and its modules) is rebuilt. Restart to run it; move code \
+         you want to reload into the library"
+    )]
+    BinaryChanged {
+        /// The package.
+        package: String,
+        /// The file saved, relative to the package.
+        file: String,
+    },
+
     /// Cargo ran but produced no library to load.
     #[error("HOT006 cargo built `{package}` but reported no cdylib artifact: {detail}")]
     NoArtifact {
@@ -302,6 +315,7 @@ impl Error {
             Error::Watcher { .. } => "HOT007",
             Error::Thread { .. } => "HOT008",
             Error::CompilerMissing { .. } => "HOT009",
+            Error::BinaryChanged { .. } => "HOT016",
             Error::BuildLost { .. } => "HOT024",
             Error::Load { .. } => "HOT020",
             Error::NoManifest { .. } => "HOT021",

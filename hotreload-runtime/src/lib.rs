@@ -144,6 +144,7 @@
 //! | HOT005 | builds cannot be staged (no temporary directory) | check `TMPDIR` |
 //! | HOT006 | the package has no library (a binary only), or cargo reported none | move the hot functions into `src/lib.rs` |
 //! | HOT008 | a thread of the reloader cannot be started | out of threads or memory |
+//! | HOT016 | a save changed only a binary's sources, which no build reloads | restart to run it |
 //! | HOT009 | the rustc command cargo ran cannot be run again | restart the program |
 //! | HOT010 | a hot function's signature changed (old and new shown) | undo, or restart |
 //! | HOT011 | the layout of a type a hot signature reaches changed (named) | undo, or restart |

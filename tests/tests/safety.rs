@@ -413,6 +413,22 @@ fn missing_cargo_is_an_error_from_start_and_the_program_runs_on() {
 }
 
 #[test]
+fn a_save_of_the_binary_alone_says_it_is_not_reloaded_and_builds_nothing() {
+    let (fixture, mut program) = Fixture::running("basic");
+    reload_once(&fixture, &mut program);
+    fixture.edit("src/main.rs", "// Stops by itself:", "// Stops on its own:");
+    let line = program.expect_stderr("HOT016", report);
+    assert!(
+        line.contains("HOT016 `src/main.rs` is the binary's: its code is not reloaded, only the library of `basic`"),
+        "{line}"
+    );
+    assert_last_good(&program.tick_after_update("failed"));
+    // The library's next edit reloads as ever.
+    fixture.edit("src/lib.rs", "    1\n}", "    2\n}");
+    program.expect_stdout("the library's edit", has("value", "2"));
+}
+
+#[test]
 fn a_package_without_a_library_is_told_to_move_its_hot_functions_into_one() {
     let (fixture, mut program) = Fixture::running("binary_only");
     let ready = program.expect_stderr("the ready line", |line| {

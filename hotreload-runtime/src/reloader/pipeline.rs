@@ -10,6 +10,7 @@
 //! another process of the program for the same sources (`published`).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Instant, SystemTime};
@@ -185,6 +186,19 @@ impl Start {
     }
 }
 
+/// The first of `paths` relative to `package_dir`, if every one is a
+/// binary's source (`src/main.rs`, under `src/bin/`): no build reloads
+/// those.
+fn only_binary_sources(package_dir: &Path, paths: &[PathBuf]) -> Option<String> {
+    let src = package_dir.join("src");
+    let binary = |path: &PathBuf| path == &src.join("main.rs") || path.starts_with(src.join("bin"));
+    let first = paths.first()?;
+    paths.iter().all(binary).then(|| {
+        let relative = first.strip_prefix(package_dir).unwrap_or(first);
+        relative.display().to_string()
+    })
+}
+
 /// One package's quick-build planner (`None` with `HOTRELOAD_QUICK=0`) and
 /// type definitions, from its sources as the program has them.
 fn read_sources(snapshots: Vec<Snapshot>) -> Vec<(Option<Quick>, Sources)> {
@@ -284,6 +298,14 @@ impl Pipeline {
     /// would be older than the files: stopped, and built again).
     fn changed(&mut self, change: Change) {
         tracing::debug!(paths = ?change.paths, "change");
+        let package = &self.packages[change.package].package;
+        if package.has_library
+            && let Some(file) = only_binary_sources(&package.manifest_dir, &change.paths)
+        {
+            let package = package.name.clone();
+            let _ = self.deliver(Delivery::Failed(Error::BinaryChanged { package, file }));
+            return;
+        }
         if let Some(build) = &mut self.in_flight
             && build.index == change.package
         {
@@ -535,5 +557,30 @@ impl Pipeline {
         self.deliveries.send(delivery).map_err(|_| Gone)?;
         set_pending();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_save_of_binary_sources_alone_is_told_not_built() {
+        let package = Path::new("/work/game");
+        let path = |relative: &str| package.join(relative);
+        let told = |paths: &[&str]| {
+            let paths: Vec<PathBuf> = paths.iter().map(|p| path(p)).collect();
+            only_binary_sources(package, &paths)
+        };
+        assert_eq!(told(&["src/main.rs"]).as_deref(), Some("src/main.rs"));
+        assert_eq!(
+            told(&["src/bin/tool.rs", "src/main.rs"]).as_deref(),
+            Some("src/bin/tool.rs")
+        );
+        // With the library's sources, or anything else: a build.
+        assert_eq!(told(&["src/main.rs", "src/lib.rs"]), None);
+        assert_eq!(told(&["src/rules/main.rs"]), None);
+        assert_eq!(told(&["Cargo.toml"]), None);
+        assert_eq!(told(&[]), None);
     }
 }
