@@ -144,7 +144,6 @@
 //! | HOT005 | builds cannot be staged (no temporary directory) | check `TMPDIR` |
 //! | HOT006 | the package has no library (a binary only), or cargo reported none | move the hot functions into `src/lib.rs` |
 //! | HOT008 | a thread of the reloader cannot be started | out of threads or memory |
-//! | HOT016 | a save changed only a binary's sources, which no build reloads | restart to run it |
 //! | HOT009 | the rustc command cargo ran cannot be run again | restart the program |
 //! | HOT010 | a hot function's signature changed (old and new shown) | undo, or restart |
 //! | HOT011 | the layout of a type a hot signature reaches changed (named) | undo, or restart |
@@ -152,6 +151,7 @@
 //! | HOT013 | two hot functions have one path: they keep their code | rename one |
 //! | HOT014 | the type of a `#[hot] static` changed | undo, or restart |
 //! | HOT015 | the hot build's crate identity differs from the program's (other features or flags) | build the program with the package's default features |
+//! | HOT016 | a save changed only a binary's sources, which no build reloads | restart to run it |
 //! | HOT020 | the new build cannot be loaded (dlopen's message) | see the message |
 //! | HOT021 | the new build has no manifest | keep a `#[hot]` in the package |
 //! | HOT022 | the file to load is another user's, or others can write it | check who writes the target directory |
