@@ -78,9 +78,14 @@ fn demangled(name: &str) -> Option<String> {
 /// The path of the item a symbol belongs to: a thread-local's is where
 /// `thread_local!` declared it (`game::LOCAL::{{constant}}::{{closure}}::VAL`
 /// is `game::LOCAL`), a static's is its own without the closures and
-/// constants it is inside. `None` for a name a macro wrote for itself.
+/// constants it is inside, a hot function's body named as the function
+/// (`game::__hotreload_impl_step::ONCE` is `game::step::ONCE`). `None` for
+/// a name a macro wrote for itself, in a path with a segment starting with
+/// `__` (`game::step::__CALLSITE::META`).
 fn item_path(symbol: &str, thread_local: bool) -> Option<String> {
-    let segments: Vec<&str> = symbol.split("::").collect();
+    let segments: Vec<&str> = (symbol.split("::"))
+        .map(|segment| segment.strip_prefix("__hotreload_impl_").unwrap_or(segment))
+        .collect();
     let path: Vec<&str> = if thread_local {
         segments
             .iter()
@@ -94,8 +99,8 @@ fn item_path(symbol: &str, thread_local: bool) -> Option<String> {
             .copied()
             .collect()
     };
-    let name = path.last()?;
-    (path.len() > 1 && !name.starts_with("__")).then(|| path.join("::"))
+    let ours = path.iter().all(|segment| !segment.starts_with("__"));
+    (path.len() > 1 && ours).then(|| path.join("::"))
 }
 
 /// Whether `path` is a `#[hot] static` (its `__HOTRELOAD_OWN_<NAME>`
@@ -124,8 +129,13 @@ mod tests {
             item_path("game::FRAMES", false).as_deref(),
             Some("game::FRAMES")
         );
+        assert_eq!(
+            item_path("game::World::__hotreload_impl_step::ONCE", false).as_deref(),
+            Some("game::World::step::ONCE")
+        );
         // A macro's own.
         assert_eq!(item_path("game::step::__CALLSITE", false), None);
+        assert_eq!(item_path("game::step::__CALLSITE::META", false), None);
         assert_eq!(item_path("game::__HOTRELOAD_ENTRY_STEP", false), None);
     }
 
