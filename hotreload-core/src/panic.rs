@@ -28,7 +28,8 @@
 //!   before the panicking generation, reports it at the next `update()`,
 //!   and raises a host panic carrying [`RolledBack`]. The trampoline catches
 //!   that and retries the call once with the restored code when every
-//!   argument can be passed again (references, `&mut` state, primitives).
+//!   argument can be passed again (references, `&mut` state, primitives)
+//!   and the result does not borrow from a `&mut` one.
 //!   Otherwise the call itself ends in an ordinary host panic (catch it with
 //!   `std::panic::catch_unwind` to keep going); later calls run the restored
 //!   code. Changes the panicking call made to `&mut` state before it
@@ -175,8 +176,8 @@ fn raise_here(reported: Reported) -> ! {
 pub enum PanickedCall {
     /// Called again with the restored code, whose result it returned:
     /// every argument can be passed again (references, `&mut` state,
-    /// numbers, `bool`, `char`), the result does not borrow (a `'static`
-    /// one does not), and it is not an `unsafe fn`.
+    /// numbers, `bool`, `char`), the result does not borrow from a `&mut`
+    /// one (nor, for an `async fn`, at all), and it is not an `unsafe fn`.
     Retried,
     /// Returned `()` at the panic, as if the function had returned there:
     /// it returns nothing and cannot be retried (a Bevy system, a handler

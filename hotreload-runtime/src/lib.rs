@@ -189,11 +189,13 @@
 //!
 //! - is **retried** once with the restored code when its arguments can be
 //!   passed again (references, `&mut` state, numbers, `bool`, `char`), the
-//!   result does not borrow and it is not an `unsafe fn` (an `async fn`
-//!   starts over: a request in flight gets the old code's answer);
+//!   result does not borrow from a `&mut` argument and it is not an
+//!   `unsafe fn` (an `async fn` starts over: a request in flight gets the
+//!   old code's answer);
 //! - else **returns** at the panic if it returns nothing (a Bevy system, a
 //!   game's update);
-//! - else ends in a panic whose payload is [`RolledBack`].
+//! - else ends in a panic whose payload is [`RolledBack`]; HOT040 is
+//!   printed when the panic happens, before it can end the program.
 //!
 //! What the call changed before it panicked stays changed.
 //! [`OnPanic::Propagate`] lets the panic go on instead.

@@ -167,8 +167,9 @@ impl fmt::Display for HotPanic {
                 "the call returned at the panic (what it changed before it stays changed)"
             }
             PanickedCall::Panicked => {
-                "the call ended in a panic (`hotreload_runtime::RolledBack`): it returns a value \
-                 and its arguments cannot be passed again"
+                "the call goes on as a panic in its caller (`hotreload_runtime::RolledBack`): it \
+                 cannot be made again (an argument is passed by value, its result borrows from a \
+                 `&mut` one, or it is an `unsafe fn`)"
             }
         };
         write!(
@@ -505,9 +506,10 @@ fn counted(n: usize, thing: &str) -> String {
     }
 }
 
-/// The default reporter: one line per event on stderr.
+/// The default reporter: one line per event on stderr. A panic was told
+/// when it happened (`reloader::hooks`), before the program could end of it.
 pub fn print(update: &Update) {
-    if !matches!(update, Update::Idle) {
+    if !matches!(update, Update::Idle | Update::Panicked(_)) {
         eprintln!("[hotreload] {update}");
     }
 }

@@ -353,6 +353,28 @@ impl Program {
         }
     }
 
+    /// Waits up to [`RELOAD_TIMEOUT`] for the program to end (both its
+    /// streams closed), reading what it still prints, and returns how it
+    /// ended.
+    pub fn expect_exit(&mut self, what: &str) -> std::process::ExitStatus {
+        let deadline = Instant::now() + RELOAD_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.transcript.push(line),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "timed out after {RELOAD_TIMEOUT:?} waiting for {what}\n{}",
+                        self.tail()
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return self.child.wait().expect("wait for the program");
+                }
+            }
+        }
+    }
+
     /// [`Program::expect`] on stdout, waiting up to [`RELOAD_TIMEOUT`].
     pub fn expect_stdout(&mut self, what: &str, matches: impl FnMut(&str) -> bool) -> String {
         self.expect(Stream::Stdout, what, RELOAD_TIMEOUT, matches)

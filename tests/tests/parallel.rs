@@ -6,7 +6,10 @@
 //! started the parallel loop, rolls the function back there like any
 //! other panic: the program keeps stepping with the code before it. A
 //! reload says, once, which of the package's statics and thread-locals new
-//! code has its own instances of.
+//! code has its own instances of. A hot function whose result borrows
+//! from what the caller lent is retried after a panic like any other; one
+//! whose result borrows from a `&mut` argument cannot be, and its panic,
+//! which ends the program, is told before it does.
 
 use hotreload_tests::{Fixture, Program, Stream, field, has, number};
 
@@ -118,4 +121,57 @@ fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
             .any(|line| line.contains("panicked at src/main.rs")),
         "the program itself panicked"
     );
+}
+
+#[test]
+fn a_panic_in_a_function_returning_a_borrow_is_retried_or_told_before_it_ends_the_program() {
+    let (fixture, mut program) = Fixture::running("parallel");
+    program.expect_stderr("the ready line", |line| {
+        line.starts_with("[hotreload] ready:")
+    });
+    let line = program.expect_stdout("a frame", is_frame);
+    assert_eq!(field(&line, "milestones"), Some("10"), "{line}");
+
+    // `milestones` returns an iterator over the `&[Particle]` it was lent:
+    // its call can be made again, with the code before the panic.
+    fixture.edit(
+        "src/lib.rs",
+        "    Box::new(particles.iter().filter(|p| p.id % 1000 == 0)",
+        "    assert!(particles.is_empty(), \"no milestones\");\n    Box::new(particles.iter().filter(|p| p.id % 500 == 0)",
+    );
+    let told = program.expect_stderr("HOT040 of milestones", |line| line.contains("HOT040"));
+    assert!(
+        told.contains("`parallel::milestones` panicked: no milestones")
+            && told.contains("the call was retried"),
+        "{told}"
+    );
+    let line = program.line_after_update("panicked", is_frame);
+    assert_eq!(field(&line, "milestones"), Some("10"), "{line}");
+    // Told once, when it happened: `update()` returned it, the default
+    // reporter did not print it again.
+    program.expect_stdout("a later frame", is_frame);
+    let told = program
+        .seen(Stream::Stderr)
+        .iter()
+        .filter(|line| line.contains("HOT040"))
+        .count();
+    assert_eq!(told, 1, "{:?}", program.seen(Stream::Stderr));
+
+    // `leader` returns a borrow of its `&mut` argument: its call cannot be
+    // made again and goes on as a panic in `main`, which ends the program.
+    // The report comes before the end, not at an `update()` that never runs.
+    fixture.edit(
+        "src/lib.rs",
+        "    &mut particles[0]\n",
+        "    let front = particles.len();\n    &mut particles[front]\n",
+    );
+    let told = program.expect_stderr("HOT040 of leader", |line| line.contains("HOT040"));
+    assert!(
+        told.contains("`parallel::leader` panicked: index out of bounds")
+            && told.contains("goes on as a panic in its caller")
+            && told.contains("hotreload_runtime::RolledBack"),
+        "{told}"
+    );
+    let status = program.expect_exit("the end of the program");
+    assert_eq!(status.code(), Some(101), "{status:?}");
 }

@@ -378,27 +378,37 @@ mod tests {
         assert!(safe.contains("call_retrying"), "{safe}");
         // Its caller vouched for one call.
         assert!(!not.contains("call_retrying"), "{not}");
-        // A result that borrows nothing comes out of the retry; one that
-        // may borrow from an argument cannot.
-        let result = |output: TokenStream| {
-            expand_both(
-                quote!(),
-                quote!(pub fn name(n: &u32) -> #output { todo!() }),
-            )
-            .1
+        // A result that borrows nothing, or only from shared references,
+        // comes out of the retry; one that may borrow from a `&mut`
+        // argument (passed again as a reborrow) cannot, nor a borrowing
+        // future's.
+        let result = |head: TokenStream, output: TokenStream| {
+            expand_both(quote!(), quote!(pub #head -> #output { todo!() })).1
         };
+        let shared = quote!(fn name(n: &u32, s: &str));
+        let exclusive = quote!(fn name(n: &mut u32, s: &str));
         for output in [quote!(&'static str), quote!(std::borrow::Cow<'static, str>)] {
-            let on = result(output.clone());
+            let on = result(exclusive.clone(), output.clone());
             assert!(on.contains("call_retrying"), "{output}: {on}");
         }
         for output in [
             quote!(&str),
-            quote!(&'static Vec<&u32>),
+            quote!(Box<dyn Iterator<Item = &u32> + '_>),
             quote!(Option<&'_ u32>),
         ] {
-            let on = result(output.clone());
+            let on = result(shared.clone(), output.clone());
+            assert!(on.contains("call_retrying"), "{output}: {on}");
+            let on = result(exclusive.clone(), output.clone());
             assert!(!on.contains("call_retrying"), "{output}: {on}");
+            let on = result(quote!(async fn name(n: &u32)), output.clone());
+            assert!(!on.contains("call_retrying"), "async {output}: {on}");
         }
+        let on = expand_both(
+            quote!(),
+            quote!(impl Pool { pub fn first(&mut self) -> &u32 { todo!() } }),
+        )
+        .1;
+        assert!(!on.contains("call_retrying"), "{on}");
     }
 
     #[test]

@@ -100,9 +100,12 @@ impl HotFn<'_> {
             again: Some(Vec::new()),
             after_rollback: AfterRollback::Panicked,
         };
+        let mut reborrows_mut = false;
         for (index, arg) in self.sig.inputs.iter().enumerate() {
             let again = match arg {
                 FnArg::Receiver(receiver) => {
+                    reborrows_mut |=
+                        matches!(receiver.kind, ReceiverKind::Reference(_, _, Some(_)));
                     let mut receiver = receiver.clone();
                     receiver.mutability = None;
                     arguments.params.push(receiver.to_token_stream());
@@ -118,6 +121,7 @@ impl HotFn<'_> {
                     let ty = &pat_type.ty;
                     arguments.params.push(quote!(#name: #ty));
                     arguments.call.push(name.to_token_stream());
+                    reborrows_mut |= is_mut_reference(ty);
                     reusable(ty, &name)
                 }
             };
@@ -126,20 +130,32 @@ impl HotFn<'_> {
                 (all, _) => *all = None,
             }
         }
-        arguments.after_rollback = self.after_rollback(pointer, arguments.again.is_some());
+        arguments.after_rollback =
+            self.after_rollback(pointer, arguments.again.is_some(), reborrows_mut);
         arguments
     }
 
     /// What the trampoline does with a call whose new code panicked and was
     /// rolled back (`PanickedCall` in the core crate). Retried where every
-    /// argument can be passed again, the result does not borrow (`'static`
-    /// lifetimes do not; a borrowing result could
-    /// not leave the retrying closure), and it is not an `unsafe fn` (its
-    /// caller vouched for one call, whose first attempt may have changed
-    /// what a second relies on); else returned where the result is `()`.
-    fn after_rollback(&self, pointer: &Pointer, reusable: bool) -> AfterRollback {
+    /// argument can be passed again, the result does not borrow from a
+    /// `&mut` argument (passed again as a reborrow of the retrying
+    /// closure's capture, which a result cannot outlive; a `'static` result
+    /// borrows nothing, and one that borrows from shared references, such
+    /// as a `Box<dyn Iterator + '_>` over a `&World`, borrows what the
+    /// caller lent), the function is not `async` with a borrowing result,
+    /// and it is not an `unsafe fn` (its caller vouched for one call, whose
+    /// first attempt may have changed what a second relies on); else
+    /// returned where the result is `()`.
+    fn after_rollback(
+        &self,
+        pointer: &Pointer,
+        reusable: bool,
+        reborrows_mut: bool,
+    ) -> AfterRollback {
         let (_, output) = self.display_types(true);
-        let retried = reusable && !output.as_ref().is_some_and(may_borrow) && !pointer.unsafety;
+        let borrows = output.as_ref().is_some_and(may_borrow)
+            && (reborrows_mut || self.sig.asyncness.is_some());
+        let retried = reusable && !borrows && !pointer.unsafety;
         let unit = match &output {
             None => true,
             Some(Type::Tuple(tuple)) => tuple.elems.is_empty(),
@@ -255,6 +271,15 @@ pub(super) fn param_name(pat: &Pat, index: usize) -> Ident {
 /// How an argument of type `ty` can be passed a first time and still be
 /// passed again: references are reborrowed, primitives copied; anything else
 /// is moved by the first call (`None`).
+/// `&mut T` (in parentheses too).
+fn is_mut_reference(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) => reference.mutability.is_some(),
+        Type::Paren(inner) => is_mut_reference(&inner.elem),
+        _ => false,
+    }
+}
+
 pub(super) fn reusable(ty: &Type, name: &syn::Ident) -> Option<TokenStream> {
     const COPY: &[&str] = &[
         "bool", "char", "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16",

@@ -25,7 +25,8 @@ pub(super) fn has_lifetime(ty: &Type) -> bool {
 /// Whether a result of type `ty` may borrow from the arguments: a
 /// reference or a lifetime in it other than `'static` (`&'static str` and
 /// `Cow<'static, str>` borrow nothing). Such a result cannot come out of
-/// the closure that retries a call.
+/// the closure that retries a call when it borrows from a `&mut` argument
+/// (`Signature::after_rollback`).
 pub(super) fn may_borrow(ty: &Type) -> bool {
     struct Find(bool);
     impl<'a> syn::visit::Visit<'a> for Find {

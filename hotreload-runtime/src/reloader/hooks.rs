@@ -2,6 +2,7 @@
 //! code panics, on whichever thread (see `hotreload_core::panic`), and the
 //! state they share with `update()`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::apply::Applied;
@@ -17,6 +18,15 @@ pub static APPLIED: Mutex<Option<Applied>> = Mutex::new(None);
 
 /// Panics in reloaded code, not yet reported by `update()`.
 pub static PANICS: Mutex<Vec<HotPanic>> = Mutex::new(Vec::new());
+
+/// Whether the default reporter is on ([`crate::Reloader::report`]): a
+/// panic report is then printed when the panic happens, not at the next
+/// `update()`. A call that cannot be retried ends in a panic in its
+/// caller, which may end the program before any `update()`: a Bevy-less
+/// game loop whose hot function returned a borrowing iterator exited with
+/// only std's panic message, and no word that its code had been rolled
+/// back, or why the call could not be made again.
+pub static REPORT_NOW: AtomicBool = AtomicBool::new(true);
 
 /// Installed into every loaded build.
 pub static HOOKS: HostHooks = HostHooks {
@@ -54,6 +64,9 @@ fn record_hot_panic(implementation: *const (), path: &str, message: &str) -> boo
         call,
     };
     tracing::warn!("{report}");
+    if REPORT_NOW.load(Ordering::Relaxed) {
+        eprintln!("[hotreload] {report}");
+    }
     lock(&PANICS).push(report);
     set_pending();
     rolled_back

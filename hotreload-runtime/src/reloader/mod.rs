@@ -255,6 +255,7 @@ impl Reloader {
     /// stderr) on or off.
     pub fn report(mut self, on: bool) -> Reloader {
         self.report = on;
+        hooks::REPORT_NOW.store(on, Ordering::Relaxed);
         self
     }
 
