@@ -239,6 +239,25 @@
 //! refused (HOT050) and nothing changes. Everything else starts over: `main`
 //! runs from the top. [`listener`] keeps a listening socket across it.
 //!
+//! # Values kept by type
+//!
+//! A type no hot signature reaches may change in a reload, but the values
+//! of it the program already holds keep the old definition. Where the
+//! program keeps them by `TypeId` (an ECS world such as `hecs`, a
+//! `Box<dyn Any>`), new code does not find them when a field was added,
+//! removed or renamed (a new `TypeId`), and reads them with the wrong
+//! layout when only a field's type changed (the same `TypeId`: the compiler
+//! hashes fields' names, not their types). The reload line says which
+//! ([`Reload::same_type_id`]). Name such types and a build that changes one
+//! is refused (HOT011):
+//!
+//! ```no_run
+//! # fn main() -> Result<(), hotreload_runtime::Error> {
+//! let hot = hotreload_runtime::Reloader::start()?;
+//! hot.hold_types(["Pos", "Vel"]);
+//! # Ok(()) }
+//! ```
+//!
 //! # Upgrading a service
 //!
 //! A program deployed without cargo, toolchain or sources (a binary that is

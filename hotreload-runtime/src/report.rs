@@ -242,6 +242,15 @@ pub struct Reload {
     /// (added or removed included); only types no hot function's signature
     /// reaches can change in a reload (see `HOT011`).
     pub changed_types: Vec<String>,
+    /// Of `changed_types`, those whose `TypeId` stayed the same: only their
+    /// fields' types (or a discriminant) changed, not their names, order,
+    /// `repr` or generics, which are what the compiler hashes. A value of
+    /// one that the program already holds by `TypeId` (in an ECS world such
+    /// as `hecs`, a `Box<dyn Any>`, a type map) is found by new code and
+    /// read with the new layout; a value of any other changed type is not
+    /// found at all (its `TypeId` is new). `Reloader::hold_types` refuses a
+    /// build that changes a type the program holds (HOT011).
+    pub same_type_id: Vec<String>,
     /// Older generations unloaded after this one went live (only with
     /// `Reloader::unload_old_builds`).
     pub unloaded: Vec<u64>,
@@ -428,6 +437,27 @@ impl Reload {
         }
         if !self.changed_types.is_empty() {
             write!(f, "; types changed: {}", self.changed_types.join(", "))?;
+            let held = "a value the program already holds by type (in an ECS world, a \
+                        `dyn Any`)";
+            let refuse = "`Reloader::hold_types` refuses changes to the types it holds";
+            if self.same_type_id.is_empty() {
+                write!(
+                    f,
+                    " ({held} has the old `TypeId`: new code does not find it; {refuse})"
+                )?;
+            } else {
+                write!(
+                    f,
+                    " ({} kept {} `TypeId` with fields of other types: {held} is read with the \
+                     new layout; {refuse})",
+                    quoted(&self.same_type_id),
+                    if self.same_type_id.len() == 1 {
+                        "its"
+                    } else {
+                        "their"
+                    },
+                )?;
+            }
         }
         if !self.unloaded.is_empty() {
             let numbers: Vec<String> = self.unloaded.iter().map(u64::to_string).collect();
@@ -450,16 +480,27 @@ impl Reload {
 
 /// `static `game::FRAMES`, thread-local `game::LOCAL` and ...`.
 fn listed(statics: &[OwnStatic]) -> String {
-    let mut named: Vec<String> = (statics.iter())
-        .map(|own| {
-            let kind = if own.thread_local {
-                "thread-local"
-            } else {
-                "static"
-            };
-            format!("{kind} `{}`", own.path)
-        })
-        .collect();
+    and_joined(
+        (statics.iter())
+            .map(|own| {
+                let kind = if own.thread_local {
+                    "thread-local"
+                } else {
+                    "static"
+                };
+                format!("{kind} `{}`", own.path)
+            })
+            .collect(),
+    )
+}
+
+/// `` `Vel`, `Pos` and `Tally` ``.
+fn quoted(names: &[String]) -> String {
+    and_joined(names.iter().map(|name| format!("`{name}`")).collect())
+}
+
+/// `a, b and c`.
+fn and_joined(mut named: Vec<String>) -> String {
     let last = named.pop().unwrap_or_default();
     if named.is_empty() {
         return last;
@@ -535,6 +576,7 @@ mod tests {
             pinned: None,
             own_statics: Vec::new(),
             changed_types: Vec::new(),
+            same_type_id: Vec::new(),
             left_out: 0,
             pruning_stopped: false,
             full_build: None,
@@ -574,6 +616,32 @@ mod tests {
              `game::FRAMES`, thread-local `game::LOCAL` and static `game::step::ONCE`, started \
              again from the initial value, not the program's (a `#[hot] static` is shared: see \
              the README's Statics)"
+        );
+    }
+
+    #[test]
+    fn a_reload_says_what_a_changed_type_means_for_values_held_by_type() {
+        let mut reload = reload(&["game::step"]);
+        reload.changed_types = vec!["Tally".into(), "Vel".into()];
+        let line = reload.to_string();
+        assert!(
+            line.ends_with(
+                "; types changed: Tally, Vel (a value the program already holds by type (in an \
+                 ECS world, a `dyn Any`) has the old `TypeId`: new code does not find it; \
+                 `Reloader::hold_types` refuses changes to the types it holds)"
+            ),
+            "{line}"
+        );
+        reload.same_type_id = vec!["Vel".into()];
+        let line = reload.to_string();
+        assert!(
+            line.ends_with(
+                "; types changed: Tally, Vel (`Vel` kept its `TypeId` with fields of other \
+                 types: a value the program already holds by type (in an ECS world, a `dyn Any`) \
+                 is read with the new layout; `Reloader::hold_types` refuses changes to the types \
+                 it holds)"
+            ),
+            "{line}"
         );
     }
 

@@ -15,6 +15,7 @@ use crate::report::{
 };
 use crate::restart;
 use crate::verify::Plan;
+use crate::verify::types::TypeChanges;
 
 use super::hooks::{APPLIED, PANICS, lock};
 use super::{PENDING, Running, listen};
@@ -43,8 +44,8 @@ pub struct Verified {
     pub plan: Plan,
     /// What `plan` points into.
     pub build: Armed,
-    /// See [`Reload::changed_types`].
-    pub changed_types: Vec<String>,
+    /// See [`Reload::changed_types`] and [`Reload::same_type_id`].
+    pub types: TypeChanges,
     pub warnings: usize,
     /// The process that built it, if not this one.
     pub built_by: Option<u32>,
@@ -133,7 +134,7 @@ impl Running {
             package,
             plan,
             build,
-            changed_types,
+            types,
             warnings,
             built_by,
             upgrade,
@@ -155,7 +156,7 @@ impl Running {
                 package: package.clone(),
                 generation: self.generation,
                 changed: names(&applied.changes(&plan)),
-                changed_types: changed_types.clone(),
+                changed_types: types.changed.clone(),
             });
         }
         // New since the program started, and not yet in an earlier build.
@@ -183,7 +184,8 @@ impl Running {
             warnings,
             built_by,
             upgrade,
-            changed_types,
+            changed_types: types.changed,
+            same_type_id: types.same_type_id,
             left_out,
             pruning_stopped,
             full_build,

@@ -39,7 +39,7 @@ use crate::stage::{Staged, Staging, one_copy};
 use crate::upgrade::Upgrades;
 use crate::upgrade::file::{Invalid, Kind, Signed, hex, public_key};
 use crate::verify;
-use crate::verify::types::Changes;
+use crate::verify::types::{Changes, TypeChanges};
 
 use super::delivery::{Delivery, Verified};
 use super::hooks::HOOKS;
@@ -369,7 +369,7 @@ impl Listener {
         let verified = Instant::now();
         Ok(Box::new(Verified {
             package: package.to_string(),
-            changed_types: Vec::new(),
+            types: TypeChanges::default(),
             plan,
             build,
             warnings: 0,

@@ -502,7 +502,7 @@ impl Pipeline {
         }
         Ok(Box::new(Verified {
             package: package.name.clone(),
-            changed_types: state.sources.went_live(),
+            types: state.sources.went_live(),
             plan,
             build,
             // A quick build warns about code only the bodies it left out

@@ -35,6 +35,24 @@ struct Definition {
     /// Name and type (a variant's fields and discriminant) of each member,
     /// in order.
     members: Vec<(String, String)>,
+    /// The names the compiler hashes into the type's `TypeId` besides its
+    /// path and `header` (its fields', or its variants' and their
+    /// fields'), in order; `None` for an alias, whose `TypeId` is its
+    /// target's. The fields' types are not hashed: `struct Vel { dx: f32 }`
+    /// and `struct Vel { dx: f64 }` have one `TypeId` and two sizes.
+    names: Option<Vec<String>>,
+}
+
+/// The types [`Sources::went_live`] found changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TypeChanges {
+    /// Defined differently (added or removed too), by name.
+    pub changed: Vec<String>,
+    /// Of `changed`, those that keep their `TypeId` (only their fields'
+    /// types or a discriminant changed): a value of one that the program
+    /// holds by `TypeId` (an ECS world, a `Box<dyn Any>`) is found by new
+    /// code, which reads it with the new definition.
+    pub same_type_id: Vec<String>,
 }
 
 type Definitions = HashMap<String, Vec<Definition>>;
@@ -118,7 +136,7 @@ impl Sources {
 
     /// The types defined differently (or added, or removed) since the last
     /// build that went live; that build is now the current one.
-    pub fn went_live(&mut self) -> Vec<String> {
+    pub fn went_live(&mut self) -> TypeChanges {
         let (live, current) = (merge(&self.live), merge(&self.current));
         let mut changed: Vec<String> = live
             .keys()
@@ -128,8 +146,18 @@ impl Sources {
             .collect();
         changed.sort_unstable();
         changed.dedup();
+        let same_type_id = (changed.iter())
+            .filter(|name| match (live.get(*name), current.get(*name)) {
+                (Some(old), Some(new)) => keeps_type_id(old, new),
+                _ => false,
+            })
+            .cloned()
+            .collect();
         self.live = self.current.clone();
-        changed
+        TypeChanges {
+            changed,
+            same_type_id,
+        }
     }
 
     /// The types whose definition differs from the program's.
@@ -146,6 +174,20 @@ impl Sources {
             }
         }
         Changes { base, changed }
+    }
+}
+
+/// Whether a type defined as `old` and then as `new` has one `TypeId`:
+/// one definition each, with the same header (`repr`, generics) and the
+/// same names in the same order (rustc hashes those, not the fields'
+/// types).
+fn keeps_type_id(old: &[Definition], new: &[Definition]) -> bool {
+    match (old, new) {
+        ([old], [new]) => {
+            old.names.is_some()
+                && (old.member, &old.header, &old.names) == (new.member, &new.header, &new.names)
+        }
+        _ => false,
     }
 }
 
@@ -270,6 +312,7 @@ fn collect(items: &[syn::Item], definitions: &mut Definitions) {
                     member: "field",
                     header: header(&item.attrs, &item.generics, "struct"),
                     members: fields(&item.fields),
+                    names: Some(field_names(&item.fields)),
                 },
             ),
             syn::Item::Union(item) => (
@@ -278,6 +321,7 @@ fn collect(items: &[syn::Item], definitions: &mut Definitions) {
                     member: "field",
                     header: header(&item.attrs, &item.generics, "union"),
                     members: fields(&syn::Fields::Named(item.fields.clone())),
+                    names: Some(field_names(&syn::Fields::Named(item.fields.clone()))),
                 },
             ),
             syn::Item::Enum(item) => (
@@ -286,6 +330,15 @@ fn collect(items: &[syn::Item], definitions: &mut Definitions) {
                     member: "variant",
                     header: header(&item.attrs, &item.generics, "enum"),
                     members: item.variants.iter().map(variant).collect(),
+                    names: Some(
+                        (item.variants.iter())
+                            .flat_map(|variant| {
+                                let fields = field_names(&variant.fields).into_iter();
+                                std::iter::once(variant.ident.to_string())
+                                    .chain(fields.map(|field| format!("{}.{field}", variant.ident)))
+                            })
+                            .collect(),
+                    ),
                 },
             ),
             syn::Item::Type(item) => (
@@ -294,6 +347,7 @@ fn collect(items: &[syn::Item], definitions: &mut Definitions) {
                     member: "field",
                     header: header(&item.attrs, &item.generics, "type"),
                     members: vec![("=".to_string(), text(&item.ty))],
+                    names: None,
                 },
             ),
             syn::Item::Mod(module) => {
@@ -346,6 +400,14 @@ fn fields(fields: &syn::Fields) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Each field's name (its index, in a tuple).
+fn field_names(fields: &syn::Fields) -> Vec<String> {
+    self::fields(fields)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// A variant's name, and its fields and discriminant as one text.
 fn variant(variant: &syn::Variant) -> (String, String) {
     let shape: Vec<String> = fields(&variant.fields)
@@ -382,6 +444,57 @@ mod tests {
             live: HashMap::new(),
         }
         .changes()
+    }
+
+    #[test]
+    fn a_change_of_fields_types_alone_keeps_the_type_id() {
+        let went_live = |live: &str, current: &str| {
+            let definitions = |text: &str| {
+                let mut definitions = Definitions::new();
+                collect(&syn::parse_file(text).unwrap().items, &mut definitions);
+                HashMap::from([(PathBuf::from("src/lib.rs"), definitions)])
+            };
+            Sources {
+                src: PathBuf::from("src"),
+                base: HashMap::new(),
+                current: definitions(current),
+                unknown: HashSet::new(),
+                dirty: HashSet::new(),
+                live: definitions(live),
+            }
+            .went_live()
+        };
+        let base = "pub struct Vel { pub dx: f32, pub dy: f32 }
+                    pub struct Pair(u8, u8);
+                    pub enum Kind { Fox { age: u8 }, Hare }
+                    pub type Id = u32;";
+        let changes = |from: &str, to: &str| went_live(base, &base.replace(from, to));
+        for (from, to) in [
+            ("pub dx: f32", "pub dx: f64"),
+            ("Pair(u8, u8)", "Pair(u16, u8)"),
+            ("Fox { age: u8 }", "Fox { age: u64 }"),
+        ] {
+            let found = changes(from, to);
+            assert_eq!(found.changed, found.same_type_id, "{to}");
+            assert_eq!(found.changed.len(), 1, "{to}");
+        }
+        for (from, to) in [
+            (
+                "pub dx: f32, pub dy: f32",
+                "pub dx: f32, pub dy: f32, pub dz: f32",
+            ),
+            ("pub dx: f32, pub dy: f32", "pub dy: f32, pub dx: f32"),
+            ("pub struct Vel", "#[repr(C)] pub struct Vel"),
+            ("Pair(u8, u8)", "Pair(u8)"),
+            ("Fox { age: u8 }", "Fox { years: u8 }"),
+            ("Hare }", "Hare, Owl }"),
+            ("Id = u32", "Id = u64"),
+        ] {
+            let found = changes(from, to);
+            assert_eq!(found.changed.len(), 1, "{to}");
+            assert!(found.same_type_id.is_empty(), "{to}: {found:?}");
+        }
+        assert_eq!(went_live(base, base), TypeChanges::default());
     }
 
     #[test]
