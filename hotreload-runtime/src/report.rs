@@ -251,6 +251,12 @@ pub struct Reload {
     /// found at all (its `TypeId` is new). `Reloader::hold_types` refuses a
     /// build that changes a type the program holds (HOT011).
     pub same_type_id: Vec<String>,
+    /// Plain functions and constants this build changed or added
+    /// (`Player::heal`) when no hot function calls or names any of them:
+    /// no new code runs them, and the program's own calls keep the code it
+    /// was built with (a method of a `#[hot]` impl that cannot be hot, one
+    /// taking `impl Trait`, is such a function).
+    pub unreached: Vec<String>,
     /// Older generations unloaded after this one went live (only with
     /// `Reloader::unload_old_builds`).
     pub unloaded: Vec<u64>,
@@ -459,6 +465,17 @@ impl Reload {
                 )?;
             }
         }
+        if !self.unreached.is_empty() {
+            let one = self.unreached.len() == 1;
+            write!(
+                f,
+                "; no #[hot] function calls {}: the program's own calls keep the code it was \
+                 built with (call {} from a #[hot] function, or make {} #[hot])",
+                quoted(&self.unreached),
+                if one { "it" } else { "them" },
+                if one { "it" } else { "them" },
+            )?;
+        }
         if !self.unloaded.is_empty() {
             let numbers: Vec<String> = self.unloaded.iter().map(u64::to_string).collect();
             write!(f, "; unloaded generation {}", numbers.join(", "))?;
@@ -577,6 +594,7 @@ mod tests {
             own_statics: Vec::new(),
             changed_types: Vec::new(),
             same_type_id: Vec::new(),
+            unreached: Vec::new(),
             left_out: 0,
             pruning_stopped: false,
             full_build: None,
@@ -642,6 +660,18 @@ mod tests {
                  it holds)"
             ),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn a_rebuild_names_the_changed_functions_no_hot_function_calls() {
+        let mut reload = reload(&[]);
+        reload.unreached = vec!["Sim::apply".into()];
+        assert_eq!(
+            reload.to_string(),
+            "rebuilt `game` (generation 3, build 120 ms): no #[hot] function changed; code they \
+             call is up to date; no #[hot] function calls `Sim::apply`: the program's own calls \
+             keep the code it was built with (call it from a #[hot] function, or make it #[hot])"
         );
     }
 

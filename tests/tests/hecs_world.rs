@@ -4,6 +4,8 @@
 //! code will make of them (not found under a new `TypeId`, or read with
 //! the new layout under the same one), and a type the program names with
 //! `Reloader::hold_types` cannot change (HOT011): the old code runs on.
+//! An edit of a function that only the program's own code calls says that
+//! the program keeps running the code it was built with.
 
 use hotreload_tests::{Fixture, Program, field, has, number};
 
@@ -85,5 +87,28 @@ fn a_reload_says_what_becomes_of_values_kept_by_type_and_held_types_cannot_chang
              `dyn Any`) has the old `TypeId`: new code does not find it"
         ),
         "{reload}"
+    );
+}
+
+#[test]
+fn an_edit_of_a_method_no_hot_function_calls_says_the_program_keeps_its_code() {
+    let (fixture, mut program) = Fixture::running("hecs_world");
+    let line = program.expect_stdout("a frame", is_frame);
+    assert_eq!(field(&line, "scaled"), Some("20"), "{line}");
+
+    // `scaled` sits in a `#[hot]` impl but takes `impl Fn`, so it is not
+    // hot, and only `main` calls it.
+    fixture.edit("src/lib.rs", "f(self.base())", "f(self.base() + 1)");
+    let line = program.line_after_update("reloaded", is_frame);
+    assert_eq!(field(&line, "scaled"), Some("20"), "{line}");
+    let rebuilt = program.expect_stderr("the rebuild", |line| {
+        line.starts_with("[hotreload] rebuilt")
+    });
+    assert!(
+        rebuilt.contains(
+            "no #[hot] function calls `Rules::scaled`: the program's own calls keep the code it \
+             was built with (call it from a #[hot] function, or make it #[hot])"
+        ),
+        "{rebuilt}"
     );
 }

@@ -46,6 +46,8 @@ pub struct Verified {
     pub build: Armed,
     /// See [`Reload::changed_types`] and [`Reload::same_type_id`].
     pub types: TypeChanges,
+    /// See [`Reload::unreached`].
+    pub unreached: Vec<String>,
     pub warnings: usize,
     /// The process that built it, if not this one.
     pub built_by: Option<u32>,
@@ -135,6 +137,7 @@ impl Running {
             plan,
             build,
             types,
+            unreached,
             warnings,
             built_by,
             upgrade,
@@ -186,6 +189,7 @@ impl Running {
             upgrade,
             changed_types: types.changed,
             same_type_id: types.same_type_id,
+            unreached,
             left_out,
             pruning_stopped,
             full_build,

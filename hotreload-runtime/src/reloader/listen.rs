@@ -370,6 +370,7 @@ impl Listener {
         Ok(Box::new(Verified {
             package: package.to_string(),
             types: TypeChanges::default(),
+            unreached: Vec::new(),
             plan,
             build,
             warnings: 0,

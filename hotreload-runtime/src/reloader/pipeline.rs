@@ -503,6 +503,8 @@ impl Pipeline {
         Ok(Box::new(Verified {
             package: package.name.clone(),
             types: state.sources.went_live(),
+            unreached: (state.recipe.quick.as_ref())
+                .map_or_else(Vec::new, |quick| quick.unreached.clone()),
             plan,
             build,
             // A quick build warns about code only the bodies it left out

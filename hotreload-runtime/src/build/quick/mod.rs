@@ -191,6 +191,10 @@ pub struct QuickBuild {
     /// Every source file, pruned (path, text); `None` to compile the
     /// sources as they are.
     pub pruned: Option<Vec<(PathBuf, String)>>,
+    /// Plain functions and constants changed or added (`Player::heal`,
+    /// `LIMIT`) when no hot function reaches any of them: no new code runs
+    /// theirs, and the program's own calls keep the code it was built with.
+    pub unreached: Vec<String>,
 }
 
 impl Quick {
@@ -265,8 +269,8 @@ impl Quick {
                     .is_none_or(|live| live.deep != file.deep || !live.same_plain(file))
             })
             .collect();
-        let reached = match changed.first() {
-            None => HashSet::new(),
+        let (reached, edited) = match changed.first() {
+            None => (HashSet::new(), Vec::new()),
             Some((path, _)) => self
                 .reached(&changed)
                 .ok_or_else(|| Some(Full::Changed(relative(path))))?,
@@ -298,7 +302,14 @@ impl Quick {
         if list.is_empty() && !pruned_something {
             return Err(None);
         }
-        Ok(QuickBuild { thin: list, pruned })
+        let reaches_hot = (self.files.values())
+            .flat_map(|file| &file.hot)
+            .any(|hot| hot.refs.iter().any(|name| reached.contains(name)));
+        Ok(QuickBuild {
+            thin: list,
+            pruned,
+            unreached: if reaches_hot { Vec::new() } else { edited },
+        })
     }
 
     /// When the `changed` files differ from the live build's only in
@@ -313,9 +324,11 @@ impl Quick {
     /// (a trait impl's body, a type, a static, a macro). A name that only
     /// methods declare is used by a path only through their type, `Self`
     /// or an alias (`Vec::new` is not `Player::new`), by a method call
-    /// always (`parse::Named::uses`).
-    fn reached(&self, changed: &[(&PathBuf, &File)]) -> Option<HashSet<String>> {
+    /// always (`parse::Named::uses`). With them, the functions and
+    /// constants changed or added, by name (`Player::heal`).
+    fn reached(&self, changed: &[(&PathBuf, &File)]) -> Option<(HashSet<String>, Vec<String>)> {
         let mut names = Changed::default();
+        let mut edited = Vec::new();
         for (path, file) in changed {
             let live = self.live.get(*path)?;
             if live.deep != file.deep {
@@ -328,6 +341,14 @@ impl Quick {
             for plain in &file.plain {
                 if live.plain.get(&plain.key).map(|live| &live.text) != Some(&plain.text) {
                     names.add(plain);
+                    if plain.body.is_some()
+                        && let Some(name) = plain.names.first()
+                    {
+                        edited.push(match &plain.owner {
+                            Some(owner) => format!("{owner}::{name}"),
+                            None => name.clone(),
+                        });
+                    }
                 }
             }
             let removed = live.plain.values().filter(|live| !keys.contains(&live.key));
@@ -358,7 +379,7 @@ impl Quick {
                 .iter()
                 .any(|name| file.named.uses(name, names.owners(name), &aliases))
         });
-        (!hidden).then_some(names.names)
+        (!hidden).then_some((names.names, edited))
     }
 
     /// Every file, pruned for the functions that are not `thin` (see
@@ -739,6 +760,32 @@ mod tests {
             thin_after(&mut quick, ("fn other() -> u32", "fn other() -> u64")).as_deref(),
             Some("5,7")
         );
+    }
+
+    #[test]
+    fn a_plain_function_no_hot_function_reaches_is_named() {
+        let lib = format!(
+            "{HELPERS}pub struct Sim;\nimpl Sim {{\n    pub fn apply(&self) -> u32 {{ 7 }}\n}}\n\
+             pub const LIMIT: u32 = 3;\n"
+        );
+        let mut quick = quick_of(&lib);
+        let unreached = |quick: &mut Quick, edits: &[(&str, &str)]| {
+            let mut text = quick.files[&PathBuf::from("src/lib.rs")].text.clone();
+            for (from, to) in edits {
+                text = text.replace(from, to);
+            }
+            quick.update(PathBuf::from("src/lib.rs"), text);
+            let plan = quick.decide().expect("a quick build");
+            quick.went_live();
+            plan.unreached
+        };
+        assert_eq!(unreached(&mut quick, &[("{ 7 }", "{ 8 }")]), ["Sim::apply"]);
+        assert_eq!(
+            unreached(&mut quick, &[("{ 8 }", "{ 9 }"), ("= 3;", "= 4;")]),
+            ["Sim::apply", "LIMIT"]
+        );
+        // One a hot function reaches: the hot function runs the new code.
+        assert!(unreached(&mut quick, &[("{ 9 }", "{ 10 }"), ("{ 5 }", "{ 6 }")]).is_empty());
     }
 
     #[test]
