@@ -429,7 +429,9 @@ fn variant(variant: &syn::Variant) -> (String, String) {
 mod tests {
     use super::*;
 
-    fn sources(base: &str, current: &str) -> Changes {
+    /// Sources whose program (`base`), newest and live build had these
+    /// texts as `src/lib.rs`.
+    fn sources_of(base: &str, current: &str, live: &str) -> Sources {
         let definitions = |text: &str| {
             let mut definitions = Definitions::new();
             collect(&syn::parse_file(text).unwrap().items, &mut definitions);
@@ -441,29 +443,17 @@ mod tests {
             current: definitions(current),
             unknown: HashSet::new(),
             dirty: HashSet::new(),
-            live: HashMap::new(),
+            live: definitions(live),
         }
-        .changes()
+    }
+
+    fn sources(base: &str, current: &str) -> Changes {
+        sources_of(base, current, "").changes()
     }
 
     #[test]
     fn a_change_of_fields_types_alone_keeps_the_type_id() {
-        let went_live = |live: &str, current: &str| {
-            let definitions = |text: &str| {
-                let mut definitions = Definitions::new();
-                collect(&syn::parse_file(text).unwrap().items, &mut definitions);
-                HashMap::from([(PathBuf::from("src/lib.rs"), definitions)])
-            };
-            Sources {
-                src: PathBuf::from("src"),
-                base: HashMap::new(),
-                current: definitions(current),
-                unknown: HashSet::new(),
-                dirty: HashSet::new(),
-                live: definitions(live),
-            }
-            .went_live()
-        };
+        let went_live = |live: &str, current: &str| sources_of("", current, live).went_live();
         let base = "pub struct Vel { pub dx: f32, pub dy: f32 }
                     pub struct Pair(u8, u8);
                     pub enum Kind { Fox { age: u8 }, Hare }
