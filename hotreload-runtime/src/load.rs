@@ -62,7 +62,9 @@ impl Loaded {
     /// linked into it with it, such as `tracing-core` for the core crate's
     /// forwarding, which are not the user's to share).
     pub fn own_statics(&self) -> Vec<OwnStatic> {
-        let krate = |path: &'static str| path.split("::").next().unwrap_or(path);
+        fn krate(path: &str) -> &str {
+            path.split("::").next().unwrap_or(path)
+        }
         let entries = self.manifest.entries.iter().map(|entry| krate(entry.path));
         let thin = self.manifest.thin.iter().map(|thin| krate(thin.path));
         let crates: HashSet<&str> = entries.chain(thin).collect();
@@ -70,7 +72,7 @@ impl Loaded {
             return Vec::new();
         };
         (staged.own_statics.iter())
-            .filter(|own| crates.contains(own.path.split("::").next().unwrap_or("")))
+            .filter(|own| crates.contains(krate(&own.path)))
             .cloned()
             .collect()
     }

@@ -169,7 +169,7 @@ impl fmt::Display for HotPanic {
             PanickedCall::Panicked => {
                 "the call goes on as a panic in its caller (`hotreload_runtime::RolledBack`): it \
                  cannot be made again (an argument is passed by value, its result borrows from a \
-                 `&mut` one, or it is an `unsafe fn`)"
+                 `&mut` one or is an `async fn`'s that borrows, or it is an `unsafe fn`)"
             }
         };
         write!(
@@ -466,14 +466,16 @@ impl Reload {
             }
         }
         if !self.unreached.is_empty() {
-            let one = self.unreached.len() == 1;
+            let them = if self.unreached.len() == 1 {
+                "it"
+            } else {
+                "them"
+            };
             write!(
                 f,
                 "; no #[hot] function calls {}: the program's own calls keep the code it was \
-                 built with (call {} from a #[hot] function, or make {} #[hot])",
+                 built with (call {them} from a #[hot] function, or make {them} #[hot])",
                 quoted(&self.unreached),
-                if one { "it" } else { "them" },
-                if one { "it" } else { "them" },
             )?;
         }
         if !self.unloaded.is_empty() {

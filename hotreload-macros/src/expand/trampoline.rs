@@ -104,14 +104,15 @@ impl HotFn<'_> {
         for (index, arg) in self.sig.inputs.iter().enumerate() {
             let again = match arg {
                 FnArg::Receiver(receiver) => {
-                    reborrows_mut |=
-                        matches!(receiver.kind, ReceiverKind::Reference(_, _, Some(_)));
                     let mut receiver = receiver.clone();
                     receiver.mutability = None;
                     arguments.params.push(receiver.to_token_stream());
                     arguments.call.push(quote!(self));
                     match &receiver.kind {
-                        ReceiverKind::Reference(_, _, Some(_)) => Some(quote!(&mut *self)),
+                        ReceiverKind::Reference(_, _, Some(_)) => {
+                            reborrows_mut = true;
+                            Some(quote!(&mut *self))
+                        }
                         ReceiverKind::Reference(_, _, None) => Some(quote!(self)),
                         _ => None,
                     }
@@ -268,10 +269,7 @@ pub(super) fn param_name(pat: &Pat, index: usize) -> Ident {
     }
 }
 
-/// How an argument of type `ty` can be passed a first time and still be
-/// passed again: references are reborrowed, primitives copied; anything else
-/// is moved by the first call (`None`).
-/// `&mut T` (in parentheses too).
+/// `&mut T` (in parentheses too): passed again as a reborrow (`reusable`).
 fn is_mut_reference(ty: &Type) -> bool {
     match ty {
         Type::Reference(reference) => reference.mutability.is_some(),
@@ -280,6 +278,9 @@ fn is_mut_reference(ty: &Type) -> bool {
     }
 }
 
+/// How an argument of type `ty` can be passed a first time and still be
+/// passed again: references are reborrowed, primitives copied; anything else
+/// is moved by the first call (`None`).
 pub(super) fn reusable(ty: &Type, name: &syn::Ident) -> Option<TokenStream> {
     const COPY: &[&str] = &[
         "bool", "char", "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16",

@@ -26,7 +26,7 @@ pub(super) fn has_lifetime(ty: &Type) -> bool {
 /// reference or a lifetime in it other than `'static` (`&'static str` and
 /// `Cow<'static, str>` borrow nothing). Such a result cannot come out of
 /// the closure that retries a call when it borrows from a `&mut` argument
-/// (`Signature::after_rollback`).
+/// (`HotFn::after_rollback`).
 pub(super) fn may_borrow(ty: &Type) -> bool {
     struct Find(bool);
     impl<'a> syn::visit::Visit<'a> for Find {
