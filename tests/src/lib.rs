@@ -532,6 +532,26 @@ pub fn is_report(line: &str) -> bool {
     line.starts_with("[hotreload]") && !line.starts_with("[hotreload] ready:")
 }
 
+/// The default reporter's line of a reload that changed hot functions.
+pub fn is_reload(line: &str) -> bool {
+    line.starts_with("[hotreload] reloaded")
+}
+
+/// A status line of the `parallel` and `hecs_world` fixtures
+/// (`frame=N ...`).
+pub fn is_frame(line: &str) -> bool {
+    line.starts_with("frame=")
+}
+
+/// How much the number `key=` grows per frame, from the next two frames
+/// (`is_frame`) printed after the last line read.
+pub fn per_frame(program: &mut Program, key: &str) -> i64 {
+    let first = program.expect_stdout("a frame", is_frame);
+    let second = program.expect_stdout("the next frame", is_frame);
+    let frames = number(&second, "frame") - number(&first, "frame");
+    (number(&second, key) - number(&first, key)) / frames
+}
+
 /// A status line of the `basic` fixture.
 pub fn is_tick(line: &str) -> bool {
     line.starts_with("ticks=")

@@ -7,23 +7,11 @@
 //! An edit of a function that only the program's own code calls says that
 //! the program keeps running the code it was built with.
 
-use hotreload_tests::{Fixture, Program, field, has, number};
+use hotreload_tests::{Fixture, Program, field, has, is_frame, is_reload, per_frame};
 
-fn is_frame(line: &str) -> bool {
-    line.starts_with("frame=")
-}
-
-fn is_reload(line: &str) -> bool {
-    line.starts_with("[hotreload] reloaded")
-}
-
-/// How far the first entity moves per frame, from two frames printed
-/// after the last line read.
+/// How far the first entity moves per frame.
 fn speed(program: &mut Program) -> i64 {
-    let first = program.expect_stdout("a frame", is_frame);
-    let second = program.expect_stdout("the next frame", is_frame);
-    (number(&second, "x") - number(&first, "x"))
-        / (number(&second, "frame") - number(&first, "frame"))
+    per_frame(program, "x")
 }
 
 #[test]

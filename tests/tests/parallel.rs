@@ -11,27 +11,16 @@
 //! whose result borrows from a `&mut` argument cannot be, and its panic,
 //! which ends the program, is told before it does.
 
-use hotreload_tests::{Fixture, Program, Stream, field, has, number};
+use hotreload_tests::{Fixture, Program, Stream, field, has, is_frame, is_reload, per_frame};
 
-fn is_reload(line: &str) -> bool {
-    line.starts_with("[hotreload] reloaded")
-}
-
-fn is_frame(line: &str) -> bool {
-    line.starts_with("frame=")
-}
-
-/// How fast particle 0 speeds up per frame, from two frames printed after
-/// the last line read.
+/// How fast particle 0 speeds up per frame.
 fn kick_per_frame(program: &mut Program) -> i64 {
-    let first = program.expect_stdout("a frame", is_frame);
-    let second = program.expect_stdout("the next frame", is_frame);
-    let frames = number(&second, "frame") - number(&first, "frame");
-    (number(&second, "v") - number(&first, "v")) / frames
+    per_frame(program, "v")
 }
 
-#[test]
-fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
+/// The ready program, and the number of its threads (its pool's and the
+/// reloader's) from a frame printed after it was ready.
+fn started() -> (Fixture, Program, String) {
     let (fixture, mut program) = Fixture::running("parallel");
     program.expect_stderr("the ready line", |line| {
         line.starts_with("[hotreload] ready:")
@@ -39,6 +28,12 @@ fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
     program.skip_to_now();
     let before = program.expect_stdout("a frame", is_frame);
     let threads = field(&before, "threads").expect("threads=").to_string();
+    (fixture, program, threads)
+}
+
+#[test]
+fn a_simulation_on_rayons_pool_reloads_its_parallel_loop_and_its_workers_function() {
+    let (fixture, mut program, threads) = started();
     assert_eq!(kick_per_frame(&mut program), 1);
 
     // A parallel loop's new code, and a function the workers call.
@@ -72,20 +67,30 @@ fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
     assert_eq!(
         field(&line, "threads"),
         Some(threads.as_str()),
-        "reloaded code started a pool of its own: {line} (before: {before})"
+        "reloaded code started a pool of its own: {line} (before: {threads} threads)"
     );
+    // Told once: a later build of `step` does not name `STEPS` again.
+    fixture.edit("src/lib.rs", "\"v1\"", "\"v3\"");
+    let line = program.line_after_update("reloaded", is_frame);
+    assert_eq!(field(&line, "marker"), Some("v3"), "{line}");
+    let reload = program.expect_stderr("the second reload of step", is_reload);
+    assert!(!reload.contains("STEPS"), "{reload}");
+}
+
+#[test]
+fn a_panic_on_rayons_workers_rolls_back_and_the_simulation_steps_on() {
+    let (fixture, mut program, threads) = started();
+    let line = program.expect_stdout("a frame", is_frame);
+    assert_eq!(field(&line, "marker"), Some("v0"), "{line}");
 
     // A panic on a worker in a parallel loop of new code: rayon resumes it
     // in `step`, whose call is rolled back there and retried (its result,
     // `&'static str`, borrows nothing).
-    let lib = fixture.read("src/lib.rs").replace("\"v1\"", "\"v2\"").replace(
+    let lib = fixture.read("src/lib.rs").replace("\"v0\"", "\"v2\"").replace(
         "p.x += p.v * dt;\n",
         "p.x += p.v * dt;\n        if p.id == 7 {\n            panic!(\"particle 7 escaped\");\n        }\n",
     );
     fixture.write("src/lib.rs", &lib);
-    // Told once.
-    let reload = program.expect_stderr("the reload of the panicking step", is_reload);
-    assert!(!reload.contains("STEPS"), "{reload}");
     let refusal = program.expect_stderr("HOT040 of step", |line| line.contains("HOT040"));
     assert!(
         refusal.contains("`parallel::step` panicked: particle 7 escaped")
@@ -93,12 +98,12 @@ fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
         "{refusal}"
     );
     let line = program.line_after_update("panicked", is_frame);
-    assert_eq!(field(&line, "marker"), Some("v1"), "{line}");
+    assert_eq!(field(&line, "marker"), Some("v0"), "{line}");
 
     // A panic in a hot function on the workers: rolled back on the worker.
     fixture.edit(
         "src/lib.rs",
-        "p.v += 2.0;",
+        "p.v += 1.0;",
         "p.v += 3.0;\n    if p.id == 0 {\n        panic!(\"kick 0\");\n    }",
     );
     let refusal = program.expect_stderr("HOT040 of kick", |line| line.contains("HOT040"));
@@ -109,7 +114,7 @@ fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
     program.expect_stdout("update=panicked", has("update", "panicked"));
     assert_eq!(
         kick_per_frame(&mut program),
-        2,
+        1,
         "kick's code before the panic"
     );
     let line = program.expect_stdout("a frame", is_frame);
@@ -125,10 +130,7 @@ fn a_simulation_on_rayons_pool_reloads_and_survives_panics_on_its_workers() {
 
 #[test]
 fn a_panic_in_a_function_returning_a_borrow_is_retried_or_told_before_it_ends_the_program() {
-    let (fixture, mut program) = Fixture::running("parallel");
-    program.expect_stderr("the ready line", |line| {
-        line.starts_with("[hotreload] ready:")
-    });
+    let (fixture, mut program, _) = started();
     let line = program.expect_stdout("a frame", is_frame);
     assert_eq!(field(&line, "milestones"), Some("10"), "{line}");
 
